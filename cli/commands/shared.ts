@@ -1,0 +1,23 @@
+import type { DecisionPolicy } from '../../core/decide.js';
+import type { CountingBaselineStore } from '../../adapters/local/file-baseline-store.js';
+import { flag, type Parsed } from '../args.js';
+import type { Io } from '../io.js';
+
+export const POLICY_OPTIONS = {
+  'dry-run': { type: 'boolean' },
+  'stop-on-early-boot': { type: 'boolean' },
+} as const;
+
+export function policyFrom(p: Parsed): DecisionPolicy {
+  return { dryRun: flag(p, 'dry-run'), stopOnEarlyBootFailure: flag(p, 'stop-on-early-boot') };
+}
+
+/** Documents whose id is not their fingerprint are never matched: say so before deciding. */
+export async function warnUnkeyedBaselines(store: CountingBaselineStore, io: Io): Promise<void> {
+  const ids = await store.idsNotKeyedByFingerprint();
+  if (ids.length === 0) return;
+  const shown = ids.slice(0, 5).join(', ') + (ids.length > 5 ? `, … (${ids.length} in all)` : '');
+  io.stderr.write(
+    `bootwarden: warning: ${ids.length} baseline document(s) in ${store.location} are not keyed by fingerprint and will never match (${shown}); run \`bootwarden baselines import --baselines ${store.location}\`\n`,
+  );
+}

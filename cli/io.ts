@@ -1,0 +1,23 @@
+/** What a command may touch: injected so that commands run inside tests without a process. */
+import type { Readable } from 'node:stream';
+
+export interface Output {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+}
+
+export interface Io {
+  readonly stdout: Output;
+  readonly stderr: Output;
+  readonly stdin: Readable;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  now(): Date;
+}
+
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  rejected: 2,
+  usage: 64,
+  internal: 70,
+} as const;

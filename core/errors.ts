@@ -1,0 +1,77 @@
+/**
+ * Errors with a stable `code`. The single `retryable` bit decides what an entry point does:
+ * a permanent error (bad input, bad configuration) is recorded and acknowledged; a retryable one
+ * (a store or API that is down) is thrown so that the platform redelivers.
+ */
+
+/** Why an input was rejected. Stable: tests, logs and the rejected-input records key on these. */
+export const REJECTION_CODES = [
+  'input_too_large',
+  'input_too_deep',
+  'invalid_json',
+  'invalid_base64',
+  'unrecognized_envelope',
+  'wrong_log_name',
+  'wrong_payload_type',
+  'missing_field',
+  'invalid_field',
+  'forbidden_key',
+  'multiple_event_kinds',
+  'duplicate_pcr',
+  'unsupported_hash_algo',
+  'invalid_hash_value',
+  'unreadable_input',
+] as const;
+
+export type RejectionCode = (typeof REJECTION_CODES)[number];
+
+/** A rejected input: what is wrong and where. `field` is a dotted path into the input when known. */
+export interface Rejection {
+  readonly code: RejectionCode;
+  readonly message: string;
+  readonly field: string | null;
+}
+
+export function rejection(code: RejectionCode, message: string, field: string | null = null): Rejection {
+  return { code, message, field };
+}
+
+/** Thrown when validation fails deep inside a parser; caught at the parser's edge and returned as a Rejection. */
+export class InputRejected extends Error {
+  readonly rejection: Rejection;
+  constructor(r: Rejection) {
+    super(r.message);
+    this.name = 'InputRejected';
+    this.rejection = r;
+  }
+}
+
+export function reject(code: RejectionCode, message: string, field: string | null = null): never {
+  throw new InputRejected(rejection(code, message, field));
+}
+
+export type ErrorCode =
+  | 'config_invalid'
+  | 'usage'
+  | 'not_found'
+  | 'already_exists'
+  | 'invalid_baseline_document'
+  | 'invalid_baseline_id'
+  | 'store_unavailable'
+  | 'io_error'
+  | 'invalid_input';
+
+export class BootwardenError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BootwardenError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+export function isBootwardenError(e: unknown): e is BootwardenError {
+  return e instanceof BootwardenError;
+}

@@ -58,7 +58,7 @@ function parseMetadata(raw: JsonValue | undefined, id: string): BaselineMetadata
   const src = raw['sourceEntry'];
   let sourceEntry: BaselineMetadata['sourceEntry'] = null;
   if (isJsonObject(src)) {
-    const s = (k: string): string => (typeof src[k] === 'string' ? (src[k]) : '');
+    const s = (k: string): string => (typeof src[k] === 'string' ? src[k] : '');
     sourceEntry = { logName: s('logName'), insertId: s('insertId'), timestamp: s('timestamp'), instanceId: s('instanceId') };
   }
   const imported = raw['importedFrom'];

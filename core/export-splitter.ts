@@ -27,6 +27,7 @@ type Mode = 'detect' | 'array' | 'values' | 'lines' | 'after-array';
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const NL = 0x0a;
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
 
 function isSpace(b: number): boolean {
   return b === 0x20 || b === NL || b === 0x0d || b === 0x09;
@@ -49,7 +50,6 @@ export class ExportSplitter {
   private pieces: Buffer[] = [];
   private offset = 0;
   private ordinal = 0;
-  private firstChunk = true;
   private trailingReported = false;
 
   constructor(
@@ -63,14 +63,7 @@ export class ExportSplitter {
   }
 
   push(input: Uint8Array, out: SplitRecord[]): void {
-    let chunk = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-    if (this.firstChunk && chunk.length > 0) {
-      this.firstChunk = false;
-      if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
-        chunk = chunk.subarray(3);
-        this.offset += 3;
-      }
-    }
+    const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const n = chunk.length;
     for (let i = 0; i < n; i++) {
       const b = chunk[i] as number;
@@ -86,6 +79,8 @@ export class ExportSplitter {
         }
         continue;
       }
+      // A UTF-8 byte order mark before the first value is skipped, even split across chunks.
+      if (this.mode === 'detect' && this.offset + i < 3 && b === UTF8_BOM[this.offset + i]) continue;
       if (this.inRecord && this.recordIsPrimitive && this.depth === this.baseDepth) {
         if (isSpace(b) || b === 0x2c || b === 0x5d || b === 0x7d || b === QUOTE || b === 0x7b || b === 0x5b) {
           this.finish(chunk, i, out);
@@ -147,8 +142,10 @@ export class ExportSplitter {
 
   end(out: SplitRecord[]): void {
     if (this.inRecord) {
-      if (this.recordIsPrimitive && !this.inString && this.depth === this.baseDepth) this.finish(Buffer.alloc(0), 0, out);
-      else this.finish(Buffer.alloc(0), 0, out, 'the export ends in the middle of this entry (truncated file?)');
+      // An unfinished entry (truncated file, or a single malformed document) goes to JSON.parse,
+      // whose message says what is wrong; the array's missing ] is then not reported again.
+      this.finish(Buffer.alloc(0), 0, out);
+      return;
     }
     if (this.mode === 'array') {
       this.structural('the export ends before the closing ] of its array (truncated file?)', this.offset, out);
@@ -183,7 +180,7 @@ export class ExportSplitter {
     this.pieces.push(Buffer.from(piece));
   }
 
-  private finish(chunk: Buffer, end: number, out: SplitRecord[], truncated?: string): void {
+  private finish(chunk: Buffer, end: number, out: SplitRecord[]): void {
     const tail = chunk.subarray(this.recordStart, end);
     const size = this.recordBytes + tail.length;
     const ordinal = ++this.ordinal;
@@ -194,8 +191,6 @@ export class ExportSplitter {
       r = rejection('input_too_large', `entry is ${size} bytes; the limit is ${this.maxBytes}`);
     } else if (this.tooDeep) {
       r = rejection('input_too_deep', `entry nests deeper than ${this.maxDepth} levels`);
-    } else if (truncated !== undefined) {
-      r = rejection('invalid_json', truncated);
     } else {
       text = (this.pieces.length === 0 ? tail : Buffer.concat([...this.pieces, tail])).toString('utf8');
     }

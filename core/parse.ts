@@ -68,7 +68,7 @@ function shown(v: JsonValue | undefined): string {
 }
 
 function at(path: string, key: string): string {
-  return path === '' ? key : at(path, key);
+  return path === '' ? key : `${path}.${key}`;
 }
 
 function requireString(obj: JsonObject, key: string, path: string): string {
@@ -158,10 +158,6 @@ function parseBootReport(raw: JsonValue | undefined, path: string): BootReport {
 function eventFromLogEntry(entry: JsonObject, delivery: Delivery | null, ctx: RejectedContext): IntegrityEvent {
   const logName = requireString(entry, 'logName', '');
   ctx.logName = logName;
-  const insertId = requireString(entry, 'insertId', '');
-  ctx.insertId = insertId;
-  const timestamp = matching(entry, 'timestamp', '', RFC3339, 'an RFC 3339 timestamp');
-  ctx.timestamp = timestamp;
   const logId = LOG_NAME.exec(logName)?.[1];
   if (logId !== INTEGRITY_LOG_ID && logId !== 'compute.googleapis.com/shielded_vm_integrity') {
     reject(
@@ -170,6 +166,10 @@ function eventFromLogEntry(entry: JsonObject, delivery: Delivery | null, ctx: Re
       'logName',
     );
   }
+  const insertId = requireString(entry, 'insertId', '');
+  ctx.insertId = insertId;
+  const timestamp = matching(entry, 'timestamp', '', RFC3339, 'an RFC 3339 timestamp');
+  ctx.timestamp = timestamp;
   const severity = optionalString(entry, 'severity', '');
   const entryIdentity: EntryIdentity = { logName, insertId, timestamp };
   const instance = parseInstance(entry, ctx);

@@ -22,7 +22,7 @@ export interface CountingBaselineStore extends BaselineStore {
 }
 
 function errno(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e ? String((e).code) : undefined;
+  return typeof e === 'object' && e !== null && 'code' in e ? String(e.code) : undefined;
 }
 
 function ioError(what: string, file: string, e: unknown): BootwardenError {

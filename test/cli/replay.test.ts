@@ -1,0 +1,119 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { baselineToDocument, newBaseline } from '../../core/baseline.js';
+import type { InstanceRef } from '../../core/event.js';
+import type { JsonObject } from '../../core/json.js';
+import { fingerprint } from '../../core/measurements.js';
+import { bootReportEntry, simpleEventEntry } from '../../local/entries.js';
+import { bootwarden } from '../support/cli.js';
+import { KERNEL_25, KERNEL_26, TAMPERED } from '../support/fixtures.js';
+import { useTmpDirs } from '../support/tmp.js';
+
+const tmp = useTmpDirs();
+const vm = (n: number): InstanceRef => ({
+  id: String(5_000_000_000_000_000_000n + BigInt(n)),
+  project: 'acme-prod',
+  zone: 'us-central1-a',
+});
+
+/** 40 VMs update their kernel (known-good), 3 boot something unknown, everyone logs a startup, plus 2 broken lines. */
+function fleetExport(): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (let i = 0; i < 40; i++) {
+    out.push(simpleEventEntry('startupEvent', { instance: vm(i), bootCounter: 2 }));
+    out.push(bootReportEntry('lateBootReportEvent', { instance: vm(i), bootCounter: 2, actual: KERNEL_26, policy: KERNEL_25 }));
+  }
+  for (let i = 0; i < 3; i++) {
+    out.push(
+      bootReportEntry('lateBootReportEvent', {
+        instance: vm(i),
+        bootCounter: 3,
+        actual: TAMPERED,
+        policy: KERNEL_26,
+        timestamp: `2026-11-1${i}T00:00:00Z`,
+      }),
+    );
+  }
+  return out;
+}
+
+function setup(): { dir: string; baselines: string } {
+  const dir = tmp();
+  const baselines = path.join(dir, 'baselines');
+  mkdirSync(baselines);
+  const b = newBaseline(KERNEL_26, { addedBy: 'a', addedAt: 'b', sourceEntry: null, note: null });
+  writeFileSync(path.join(baselines, `${b.id}.json`), JSON.stringify(baselineToDocument(b)));
+  return { dir, baselines };
+}
+
+interface Report {
+  entries: number;
+  actions: Record<string, number>;
+  rejectedByCode: Record<string, number>;
+  stoppedInstances: { instance: InstanceRef; stops: number }[];
+  unknownFingerprints: { fingerprint: string; instances: number; reports: number; pcrs: unknown[] }[];
+}
+
+describe('bootwarden replay', () => {
+  it('reports what would happen to a gcloud JSON export', async () => {
+    const { dir, baselines } = setup();
+    const file = path.join(dir, 'export.json');
+    writeFileSync(file, JSON.stringify(fleetExport(), null, 2));
+    const r = await bootwarden(['replay', '--json', '--baselines', baselines, file]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.entries).toBe(83);
+    expect(report.actions).toEqual({ ignore: 40, relearn: 40, stop: 3, notify: 0, reject: 0 });
+    expect(report.stoppedInstances.map((s) => s.instance.id)).toEqual([vm(0).id, vm(1).id, vm(2).id]);
+    expect(report.unknownFingerprints).toEqual([
+      expect.objectContaining({
+        fingerprint: fingerprint(TAMPERED),
+        instances: 3,
+        reports: 3,
+        pcrs: [{ pcrNum: 'PCR_4', changed: 3, added: 0, removed: 0 }],
+      }),
+    ]);
+  });
+
+  it('reads JSON Lines from stdin and counts broken lines as rejected', async () => {
+    const { baselines } = setup();
+    const lines = fleetExport().map((e) => JSON.stringify(e));
+    lines.splice(5, 0, '{"broken": ', JSON.stringify({ insertId: 'x', logName: 'projects/acme-prod/logs/syslog' }));
+    const r = await bootwarden(['replay', '--json', '--baselines', baselines, '-'], { stdin: lines.join('\n') + '\n' });
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.entries).toBe(85);
+    expect(report.actions['reject']).toBe(2);
+    expect(report.rejectedByCode).toEqual({ invalid_json: 1, wrong_log_name: 1 });
+  });
+
+  it('prints readable tables without --json', async () => {
+    const { dir, baselines } = setup();
+    const file = path.join(dir, 'export.jsonl');
+    writeFileSync(
+      file,
+      fleetExport()
+        .map((e) => JSON.stringify(e))
+        .join('\n'),
+    );
+    const r = await bootwarden(['replay', '--baselines', baselines, '--top', '2', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Replayed 83 entries/);
+    expect(r.stdout).toMatch(/relearn\s+40/);
+    expect(r.stdout).toMatch(/Instances that would be stopped: 3/);
+    expect(r.stdout).toContain('… 1 more (use --top or --json)');
+    expect(r.stdout).toMatch(new RegExp(`${fingerprint(TAMPERED).slice(0, 12)}\\s+3\\s+3\\s+PCR_4 changed \\(3\\)`));
+  });
+
+  it.each([
+    [[], 'give exactly one export file'],
+    [['--top', 'x', 'f'], '--top must be a whole number'],
+    [['/nonexistent-export.json'], 'cannot read /nonexistent-export.json'],
+  ])('replay %j fails with one clear line', async (args, message) => {
+    const r = await bootwarden(['replay', '--baselines', setup().baselines, ...args]);
+    expect(r.code === 1 || r.code === 64).toBe(true);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { baselineFromDocument, newBaseline, type Baseline } from '../../core/baseline.js';
+import { decide, decideWithStore, DEFAULT_POLICY, lookupOf, type DecisionPolicy } from '../../core/decide.js';
+import type { IntegrityEvent } from '../../core/event.js';
+import type { JsonObject } from '../../core/json.js';
+import { fingerprint } from '../../core/measurements.js';
+import { parseEnvelope } from '../../core/parse.js';
+import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
+import { bootReportEntry, simpleEventEntry } from '../../local/entries.js';
+import { KERNEL_25, KERNEL_26, LINUX_VM, TAMPERED, WINDOWS_NOV, WINDOWS_OCT } from '../support/fixtures.js';
+
+function event(entry: JsonObject): IntegrityEvent {
+  const o = parseEnvelope(entry);
+  if (!o.ok) throw new Error(o.rejection.message);
+  return o.event;
+}
+
+const meta = { addedBy: 'alice', addedAt: '2026-11-01T00:00:00Z', sourceEntry: null, note: null };
+const known26 = newBaseline(KERNEL_26, meta);
+const knownWin = newBaseline(WINDOWS_NOV, meta);
+const stored = (b: Baseline): StoredBaseline => ({ id: b.id, baseline: b });
+const baselines = lookupOf(stored(known26), stored(knownWin));
+const vm = { instance: LINUX_VM, bootCounter: 7 };
+const late = (actual = KERNEL_26, policy = KERNEL_25, passed?: boolean): JsonObject =>
+  bootReportEntry('lateBootReportEvent', { ...vm, actual, policy, ...(passed === undefined ? {} : { passed }) });
+const early = (actual = KERNEL_26, policy = KERNEL_25): JsonObject => bootReportEntry('earlyBootReportEvent', { ...vm, actual, policy });
+
+const ENFORCE: DecisionPolicy = DEFAULT_POLICY;
+const EARLY_STOP: DecisionPolicy = { ...DEFAULT_POLICY, stopOnEarlyBootFailure: true };
+const DRY: DecisionPolicy = { ...DEFAULT_POLICY, dryRun: true };
+
+describe('decide', () => {
+  it.each([
+    ['failed late boot, known-good', late(), ENFORCE, 'relearn', 'known_good', known26.id],
+    ['failed late boot, reordered known-good', late([...KERNEL_26].reverse()), ENFORCE, 'relearn', 'known_good', known26.id],
+    ['failed late boot, Windows known-good', late(WINDOWS_NOV, WINDOWS_OCT), ENFORCE, 'relearn', 'known_good', knownWin.id],
+    ['failed late boot, unknown', late(TAMPERED, KERNEL_26), ENFORCE, 'stop', 'unknown_measurements', null],
+    [
+      'failed late boot, known-good subset only',
+      late([...KERNEL_26, { hashAlgo: 'SHA256', pcrNum: 'PCR_14', value: KERNEL_26[0]?.value ?? '' }]),
+      ENFORCE,
+      'stop',
+      'unknown_measurements',
+      null,
+    ],
+    ['passed late boot', late(KERNEL_25, KERNEL_25), ENFORCE, 'ignore', 'policy_passed', null],
+    ['failed early boot, default policy', early(), ENFORCE, 'ignore', 'early_boot_deferred', null],
+    ['failed early boot, stop-on-early-boot policy', early(), EARLY_STOP, 'stop', 'early_boot_failed', null],
+    ['failed early boot whose PCRs are known-good still stops', early(KERNEL_26), EARLY_STOP, 'stop', 'early_boot_failed', null],
+    ['dry-run, known-good', late(), DRY, 'notify', 'known_good', known26.id],
+    ['dry-run, unknown', late(TAMPERED, KERNEL_26), DRY, 'notify', 'unknown_measurements', null],
+    ['startup event', simpleEventEntry('startupEvent', vm), ENFORCE, 'ignore', 'not_a_boot_report', null],
+    ['shutdown event', simpleEventEntry('shutdownEvent', vm), ENFORCE, 'ignore', 'not_a_boot_report', null],
+    ['clearTPM event', simpleEventEntry('clearTPMEvent', vm), ENFORCE, 'ignore', 'not_a_boot_report', null],
+    ['policy update event', simpleEventEntry('setShieldedInstanceIntegrityPolicy', vm), ENFORCE, 'ignore', 'not_a_boot_report', null],
+    ['config update event', simpleEventEntry('updateShieldedInstanceConfig', vm), ENFORCE, 'ignore', 'not_a_boot_report', null],
+    [
+      'launch attestation failure',
+      simpleEventEntry('sevLaunchAttestationReportEvent', vm, { integrityEvaluationPassed: false }),
+      ENFORCE,
+      'ignore',
+      'launch_attestation_not_handled',
+      null,
+    ],
+    ['unknown future event', simpleEventEntry('tdxQuoteEvent', vm), ENFORCE, 'ignore', 'unknown_event_kind', null],
+  ] as const)('%s → %s', (_name, entry, policy, action, reasonCode, baselineId) => {
+    const d = decide(event(entry), baselines, policy);
+    expect(d.action).toBe(action);
+    expect(d.reasonCode).toBe(reasonCode);
+    expect(d.baselineId).toBe(baselineId);
+    expect(d.dryRun).toBe(policy.dryRun && action === 'notify');
+  });
+
+  it('dry-run says what it would have done', () => {
+    const d = decide(event(late(TAMPERED, KERNEL_26)), baselines, DRY);
+    expect(d).toMatchObject({ action: 'notify', intendedAction: 'stop', dryRun: true });
+    expect(d.reason).toMatch(/^dry-run, would stop: /);
+  });
+
+  it('gives the fingerprint and the diff against the policy', () => {
+    const d = decide(event(late(TAMPERED, KERNEL_26)), baselines);
+    expect(d.fingerprint).toBe(fingerprint(TAMPERED));
+    expect(d.diff?.changed.map((c) => c.pcrNum)).toEqual(['PCR_4']);
+    expect(d.reason).toContain('PCR_4 changed');
+  });
+
+  it('is deterministic: the same input gives the same decision', () => {
+    const e = event(late(WINDOWS_NOV, WINDOWS_OCT));
+    const first = JSON.stringify(decide(e, baselines));
+    for (let i = 0; i < 5; i++) expect(JSON.stringify(decide(structuredClone(e), baselines))).toBe(first);
+  });
+
+  it('stops when the document filed under the fingerprint holds other measurements', () => {
+    const misfiled = { ...newBaseline(KERNEL_25, meta), id: fingerprint(TAMPERED) };
+    const d = decide(event(late(TAMPERED, KERNEL_26)), lookupOf(stored(misfiled)));
+    expect(d).toMatchObject({ action: 'stop', reasonCode: 'baseline_document_invalid', baselineId: null });
+    expect(d.reason).toContain('holds other measurements');
+  });
+
+  it('stops when the document filed under the fingerprint is invalid', () => {
+    const bad = baselineFromDocument(fingerprint(TAMPERED), { PCR_0: 'x' });
+    if (bad.ok) throw new Error('expected invalid');
+    const d = decide(event(late(TAMPERED, KERNEL_26)), lookupOf({ id: bad.id, invalid: bad.rejection }));
+    expect(d).toMatchObject({ action: 'stop', reasonCode: 'baseline_document_invalid' });
+  });
+});
+
+describe('decideWithStore', () => {
+  class RecordingStore implements BaselineStore {
+    readonly gets: string[] = [];
+    constructor(private readonly docs: Map<string, StoredBaseline>) {}
+    get(id: string) {
+      this.gets.push(id);
+      return Promise.resolve(this.docs.get(id) ?? null);
+    }
+    list(): AsyncIterable<StoredBaseline> {
+      throw new Error('decide must never list the collection');
+    }
+    create(): Promise<boolean> {
+      throw new Error('read-only');
+    }
+    save(): Promise<void> {
+      throw new Error('read-only');
+    }
+    remove(): Promise<boolean> {
+      throw new Error('read-only');
+    }
+  }
+
+  it('reads exactly one document, by fingerprint, for a failed late-boot report', async () => {
+    const store = new RecordingStore(new Map([[known26.id, stored(known26)]]));
+    const d = await decideWithStore(event(late()), store);
+    expect(d.action).toBe('relearn');
+    expect(store.gets).toEqual([fingerprint(KERNEL_26)]);
+  });
+
+  it.each([
+    ['a passed report', late(KERNEL_25, KERNEL_25)],
+    ['an early-boot report', early()],
+    ['a startup event', simpleEventEntry('startupEvent', vm)],
+  ])('reads nothing for %s', async (_name, entry) => {
+    const store = new RecordingStore(new Map());
+    await decideWithStore(event(entry), store, EARLY_STOP);
+    expect(store.gets).toEqual([]);
+  });
+});

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { decodeBase64Strict } from '../../core/base64.js';
+import {
+  canonicalMeasurements,
+  describeDiff,
+  diffMeasurements,
+  fingerprint,
+  isFingerprint,
+  sameMeasurements,
+  type Measurement,
+} from '../../core/measurements.js';
+import { KERNEL_25, KERNEL_26, WINDOWS_NOV, WINDOWS_OCT } from '../support/fixtures.js';
+
+const m = (pcrNum: string, value: string, hashAlgo: 'SHA1' | 'SHA256' = 'SHA256'): Measurement => ({ pcrNum, hashAlgo, value });
+const V = (byte: number, len = 32): string => Buffer.alloc(len, byte).toString('base64');
+
+describe('strict base64', () => {
+  it.each([
+    ['AAAA', true],
+    ['QQ==', true],
+    ['QUI=', true],
+    [V(1), true],
+    ['', false],
+    ['QQ', false],
+    ['QQ=', false],
+    ['QR==', false],
+    ['Q Q==', false],
+    ['QQ==\n', false],
+    ['QQ==QQ==', false],
+    ['QQ-_', false],
+    ['=QQQ', false],
+  ])('%j → %s', (text, valid) => {
+    expect(decodeBase64Strict(text).ok).toBe(valid);
+  });
+
+  it('names the offending character and where it is', () => {
+    const r = decodeBase64Strict('AAAA$AAA');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problem).toBe("has '$' at offset 4, which is not a base64 character");
+  });
+});
+
+describe('fingerprint', () => {
+  it('is SHA-256 over the sorted pcrNum|hashAlgo|value lines', () => {
+    const ms = [m('PCR_7', V(7)), m('PCR_0', V(0)), m('PCR_14', V(14)), m('PCR_4', V(4))];
+    const expected = createHash('sha256')
+      .update([`PCR_0|SHA256|${V(0)}`, `PCR_4|SHA256|${V(4)}`, `PCR_7|SHA256|${V(7)}`, `PCR_14|SHA256|${V(14)}`].join('\n'))
+      .digest('hex');
+    expect(fingerprint(ms)).toBe(expected);
+    expect(isFingerprint(expected)).toBe(true);
+  });
+
+  it('sorts PCR numbers numerically, not as text (PCR_14 after PCR_7)', () => {
+    expect(canonicalMeasurements([m('PCR_14', V(1)), m('PCR_7', V(2)), m('PCR_11', V(3))]).map((x) => x.pcrNum)).toEqual([
+      'PCR_7',
+      'PCR_11',
+      'PCR_14',
+    ]);
+  });
+
+  it.each([
+    ['Linux', KERNEL_26],
+    ['Windows', WINDOWS_NOV],
+  ])('does not depend on the order of a %s report', (_os, ms) => {
+    const reversed = [...ms].reverse();
+    const rotated = [...ms.slice(1), ...ms.slice(0, 1)];
+    expect(fingerprint(reversed)).toBe(fingerprint(ms));
+    expect(fingerprint(rotated)).toBe(fingerprint(ms));
+  });
+
+  it.each([
+    ['a different value', [m('PCR_0', V(0)), m('PCR_4', V(5))]],
+    ['a different hash bank', [m('PCR_0', V(0)), m('PCR_4', V(4, 20), 'SHA1')]],
+    ['an extra PCR', [m('PCR_0', V(0)), m('PCR_4', V(4)), m('PCR_14', V(14))]],
+    ['a missing PCR', [m('PCR_0', V(0))]],
+  ])('changes with %s', (_what, other) => {
+    expect(fingerprint(other)).not.toBe(fingerprint([m('PCR_0', V(0)), m('PCR_4', V(4))]));
+  });
+});
+
+describe('exact-set matching', () => {
+  const base = [m('PCR_0', V(0)), m('PCR_4', V(4)), m('PCR_7', V(7))];
+  it.each([
+    ['same set, other order', [m('PCR_7', V(7)), m('PCR_0', V(0)), m('PCR_4', V(4))], true],
+    ['one value differs', [m('PCR_0', V(0)), m('PCR_4', V(9)), m('PCR_7', V(7))], false],
+    ['same value, other algorithm', [m('PCR_0', V(0)), m('PCR_4', V(4), 'SHA1'), m('PCR_7', V(7))], false],
+    ['a subset (the tutorial would match this)', [m('PCR_0', V(0)), m('PCR_4', V(4))], false],
+    ['a superset, PCR_14 after MOK enrolment', [...base, m('PCR_14', V(14))], false],
+    ['same size, other PCR', [m('PCR_0', V(0)), m('PCR_4', V(4)), m('PCR_8', V(7))], false],
+  ])('%s → %s', (_name, report, expected) => {
+    expect(sameMeasurements(report, base)).toBe(expected);
+    expect(sameMeasurements(base, report)).toBe(expected);
+    expect(fingerprint(report) === fingerprint(base)).toBe(expected);
+  });
+});
+
+describe('diff against the policy', () => {
+  it('a kernel update changes PCR_4 only', () => {
+    const d = diffMeasurements(KERNEL_25, KERNEL_26);
+    expect(d.changed.map((c) => c.pcrNum)).toEqual(['PCR_4']);
+    expect(d.added).toEqual([]);
+    expect(d.removed).toEqual([]);
+    expect(d.unchanged).toEqual(['PCR_0', 'PCR_7']);
+    expect(describeDiff(d)).toBe('PCR_4 changed');
+  });
+
+  it('a Windows patch changes PCR_4 and PCR_11', () => {
+    expect(describeDiff(diffMeasurements(WINDOWS_OCT, WINDOWS_NOV))).toBe('PCR_4 changed, PCR_11 changed');
+  });
+
+  it('reports added and removed PCRs, and a bank change as a change', () => {
+    const before = [m('PCR_0', V(0)), m('PCR_4', V(4)), m('PCR_7', V(7))];
+    const after = [m('PCR_0', V(0)), m('PCR_4', V(4, 20), 'SHA1'), m('PCR_14', V(14))];
+    const d = diffMeasurements(before, after);
+    expect(d.changed).toEqual([{ pcrNum: 'PCR_4', from: before[1], to: after[1] }]);
+    expect(d.added).toEqual([after[2]]);
+    expect(d.removed).toEqual([before[2]]);
+    expect(describeDiff(d)).toBe('PCR_4 changed, PCR_14 added, PCR_7 removed');
+  });
+
+  it('says so when nothing differs', () => {
+    expect(describeDiff(diffMeasurements(KERNEL_25, [...KERNEL_25].reverse()))).toBe('no PCR differs from the policy');
+  });
+});

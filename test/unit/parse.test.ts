@@ -1,0 +1,397 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { RejectionCode } from '../../core/errors.js';
+import { KNOWN_EVENT_KINDS } from '../../core/event.js';
+import type { JsonObject } from '../../core/json.js';
+import { parseEnvelope, parseEnvelopeText, type ParseOutcome } from '../../core/parse.js';
+import { bootReportEntry, eventarcBody, pubsubMessage, simpleEventEntry } from '../../local/entries.js';
+import { BIG_ID_VM, edited, failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM, WINDOWS_NOV, WINDOWS_OCT } from '../support/fixtures.js';
+
+function ok(o: ParseOutcome) {
+  if (!o.ok) throw new Error(`expected an event, got ${o.rejection.code}: ${o.rejection.message}`);
+  return o.event;
+}
+
+function rejected(o: ParseOutcome) {
+  if (o.ok) throw new Error(`expected a rejection, got a ${o.event.kind}`);
+  return o.rejection;
+}
+
+const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64');
+
+describe('envelopes', () => {
+  const entry = failedLateBoot();
+  it.each([
+    ['LogEntry', entry, null],
+    ['Pub/Sub message', pubsubMessage(entry, '42'), '42'],
+    ['Eventarc messagePublished body', eventarcBody(entry, '43'), '43'],
+    [
+      'structured CloudEvent',
+      {
+        specversion: '1.0',
+        id: '44',
+        type: 'google.cloud.pubsub.topic.v1.messagePublished',
+        source: '//pubsub',
+        data: eventarcBody(entry, '44'),
+      },
+      '44',
+    ],
+    ['Pub/Sub message with snake_case ids', { data: b64(JSON.stringify(entry)), message_id: '45', publish_time: 'x' }, '45'],
+  ])('%s yields the same event', (_name, input, messageId) => {
+    const event = ok(parseEnvelopeText(JSON.stringify(input)));
+    expect(event.kind).toBe('lateBootReportEvent');
+    expect(event.instance).toEqual(LINUX_VM);
+    expect(event.entry.insertId).toBe(entry['insertId']);
+    expect(event.delivery?.messageId ?? null).toBe(messageId);
+    expect(parseEnvelope(input)).toEqual(parseEnvelopeText(JSON.stringify(input)));
+  });
+
+  it('reads the hand-written tutorial-shaped fixture (SHA1, reordered measurements)', () => {
+    const event = ok(parseEnvelopeText(readFileSync(new URL('../fixtures/late-boot-failed.logentry.json', import.meta.url), 'utf8')));
+    expect(event.kind).toBe('lateBootReportEvent');
+    expect(event.instance.id).toBe('9007199254740993123');
+    expect(event.bootCounter).toBe('3');
+    expect(event.severity).toBe('ERROR');
+    if (event.kind !== 'lateBootReportEvent') throw new Error('kind');
+    expect(event.report.policyEvaluationPassed).toBe(false);
+    expect(event.report.actualMeasurements.map((m) => m.pcrNum)).toEqual(['PCR_7', 'PCR_0', 'PCR_4']);
+  });
+
+  it('keeps a 20-digit instance id exactly', () => {
+    const event = ok(parseEnvelopeText(JSON.stringify(failedLateBoot({ instance: BIG_ID_VM }))));
+    expect(event.instance.id).toBe('18446744073709551557');
+  });
+
+  it('reads a Windows SHA1 report with six PCRs', () => {
+    const event = ok(
+      parseEnvelopeText(
+        JSON.stringify(
+          bootReportEntry('lateBootReportEvent', { instance: LINUX_VM, bootCounter: 2, actual: WINDOWS_NOV, policy: WINDOWS_OCT }),
+        ),
+      ),
+    );
+    if (event.kind !== 'lateBootReportEvent') throw new Error('kind');
+    expect(event.report.actualMeasurements.map((m) => `${m.pcrNum}/${m.hashAlgo}`)).toEqual([
+      'PCR_0/SHA1',
+      'PCR_4/SHA1',
+      'PCR_7/SHA1',
+      'PCR_11/SHA1',
+      'PCR_13/SHA1',
+      'PCR_14/SHA1',
+    ]);
+  });
+});
+
+describe('event kinds', () => {
+  const base = { instance: LINUX_VM, bootCounter: 5 };
+  it.each(KNOWN_EVENT_KINDS.filter((k) => k !== 'earlyBootReportEvent' && k !== 'lateBootReportEvent'))('%s is its own kind', (kind) => {
+    const event = ok(
+      parseEnvelope(simpleEventEntry(kind, base, kind === 'sevLaunchAttestationReportEvent' ? { integrityEvaluationPassed: false } : {})),
+    );
+    expect(event.kind).toBe(kind);
+    if (event.kind === 'sevLaunchAttestationReportEvent') expect(event.integrityEvaluationPassed).toBe(false);
+  });
+
+  it.each(['earlyBootReportEvent', 'lateBootReportEvent'] as const)('%s carries its report', (kind) => {
+    const event = ok(parseEnvelope(bootReportEntry(kind, { ...base, actual: KERNEL_26, policy: KERNEL_25 })));
+    expect(event.kind).toBe(kind);
+    if (event.kind !== kind) throw new Error('kind');
+    expect(event.report.policyEvaluationPassed).toBe(false);
+    expect(event.report.policyMeasurements).toHaveLength(3);
+  });
+
+  it('an unknown future kind is its own variant, not an error', () => {
+    const event = ok(parseEnvelope(simpleEventEntry('quantumBootReportEvent', base, { anything: [1, 2] })));
+    expect(event).toMatchObject({ kind: 'unknown', eventKeys: ['quantumBootReportEvent'] });
+  });
+
+  it('a payload with no event key is unknown', () => {
+    const event = ok(parseEnvelope(edited(simpleEventEntry('startupEvent', base), (e) => delete e.jsonPayload.startupEvent)));
+    expect(event).toMatchObject({ kind: 'unknown', eventKeys: [] });
+  });
+
+  it('an unknown extra key beside a known kind does not hide the known kind', () => {
+    const event = ok(parseEnvelope(edited(failedLateBoot(), (e) => (e.jsonPayload.futureField = { x: 1 }))));
+    expect(event.kind).toBe('lateBootReportEvent');
+  });
+
+  it('a bootCounter given as a JSON number is normalised to a string', () => {
+    const event = ok(parseEnvelope(edited(failedLateBoot(), (e) => (e.jsonPayload.bootCounter = 12))));
+    expect(event.bootCounter).toBe('12');
+  });
+
+  it('a startup event without bootCounter is accepted with bootCounter null', () => {
+    const event = ok(parseEnvelope(edited(simpleEventEntry('startupEvent', base), (e) => delete e.jsonPayload.bootCounter)));
+    expect(event.bootCounter).toBeNull();
+  });
+});
+
+type Case = [name: string, input: string, code: RejectionCode, mentions: string];
+
+const entryText = (mutate: (e: any) => void): string => JSON.stringify(edited(failedLateBoot(), mutate));
+const measurementPath = 'jsonPayload.lateBootReportEvent.actualMeasurements';
+const good = failedLateBoot();
+const deep = (n: number): string => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+
+const BAD_INPUTS: Case[] = [
+  ['not JSON', '{"insertId": ', 'invalid_json', 'not JSON'],
+  ['empty input', '', 'invalid_json', 'not JSON'],
+  ['a JSON array', '[]', 'unrecognized_envelope', 'replay'],
+  ['a JSON string', '"hello"', 'unrecognized_envelope', 'not a JSON object'],
+  ['an unrelated object', '{"foo": 1}', 'unrecognized_envelope', 'foo'],
+  ['oversized LogEntry', entryText((e) => (e.jsonPayload.padding = 'x'.repeat(300 * 1024))), 'input_too_large', 'limit is 262144'],
+  ['oversized envelope', JSON.stringify({ foo: 'x'.repeat(600 * 1024) }), 'input_too_large', 'limit'],
+  ['absurd nesting', deep(10_000), 'input_too_deep', 'deeper than 32'],
+  [
+    'Pub/Sub data with garbage',
+    JSON.stringify({ messageId: '1', data: b64(JSON.stringify(good)).slice(0, 40) + '!!' + b64(JSON.stringify(good)).slice(40) }),
+    'invalid_base64',
+    "'!'",
+  ],
+  ['Pub/Sub data without padding', JSON.stringify({ messageId: '1', data: 'eyJ9' + 'YQ' }), 'invalid_base64', 'multiple of 4'],
+  ['Pub/Sub data that is not JSON', JSON.stringify({ messageId: '1', data: b64('hello world!') }), 'invalid_json', 'message.data'],
+  ['Pub/Sub data missing', JSON.stringify({ messageId: '1', attributes: {} }), 'unrecognized_envelope', 'neither'],
+  [
+    'Eventarc body with empty data',
+    JSON.stringify({ message: { messageId: '1', data: '' }, subscription: 's' }),
+    'missing_field',
+    'message.data',
+  ],
+  ['Eventarc data with whitespace', JSON.stringify({ message: { messageId: '1', data: 'eyJh Ijox fQ==' } }), 'invalid_base64', 'offset 4'],
+  [
+    'wrong @type',
+    entryText((e) => (e.jsonPayload['@type'] = 'type.googleapis.com/google.cloud.audit.AuditLog')),
+    'wrong_payload_type',
+    'jsonPayload.@type',
+  ],
+  ['missing @type', entryText((e) => delete e.jsonPayload['@type']), 'wrong_payload_type', 'jsonPayload.@type'],
+  ['audit log (protoPayload)', entryText((e) => ((e.protoPayload = {}), delete e.jsonPayload)), 'wrong_payload_type', 'protoPayload'],
+  ['missing jsonPayload', entryText((e) => delete e.jsonPayload), 'missing_field', 'jsonPayload'],
+  ['another log', entryText((e) => (e.logName = 'projects/acme-prod/logs/syslog')), 'wrong_log_name', 'logName'],
+  ['missing logName', entryText((e) => delete e.logName), 'missing_field', 'logName'],
+  ['missing insertId', entryText((e) => delete e.insertId), 'missing_field', 'insertId'],
+  ['bad timestamp', entryText((e) => (e.timestamp = 'yesterday')), 'invalid_field', 'timestamp'],
+  ['missing resource', entryText((e) => delete e.resource), 'missing_field', 'resource'],
+  ['wrong resource type', entryText((e) => (e.resource.type = 'gce_disk')), 'invalid_field', 'resource.type'],
+  ['missing labels', entryText((e) => delete e.resource.labels), 'missing_field', 'resource.labels'],
+  ['instance_id missing', entryText((e) => delete e.resource.labels.instance_id), 'missing_field', 'resource.labels.instance_id'],
+  [
+    'instance_id as a number',
+    entryText((e) => (e.resource.labels.instance_id = 4356841712468193)),
+    'invalid_field',
+    'resource.labels.instance_id',
+  ],
+  ['instance_id not digits', entryText((e) => (e.resource.labels.instance_id = '12ab')), 'invalid_field', 'resource.labels.instance_id'],
+  [
+    'instance_id of 21 digits',
+    entryText((e) => (e.resource.labels.instance_id = '1'.repeat(21))),
+    'invalid_field',
+    'resource.labels.instance_id',
+  ],
+  ['project_id not a string', entryText((e) => (e.resource.labels.project_id = ['acme'])), 'invalid_field', 'resource.labels.project_id'],
+  ['zone malformed', entryText((e) => (e.resource.labels.zone = 'moon-1')), 'invalid_field', 'resource.labels.zone'],
+  [
+    'policyEvaluationPassed a string',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.policyEvaluationPassed = 'false')),
+    'invalid_field',
+    'policyEvaluationPassed',
+  ],
+  [
+    'policyEvaluationPassed missing',
+    entryText((e) => delete e.jsonPayload.lateBootReportEvent.policyEvaluationPassed),
+    'missing_field',
+    'policyEvaluationPassed',
+  ],
+  [
+    'boot report not an object',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent = true)),
+    'invalid_field',
+    'jsonPayload.lateBootReportEvent',
+  ],
+  [
+    'actualMeasurements missing',
+    entryText((e) => delete e.jsonPayload.lateBootReportEvent.actualMeasurements),
+    'missing_field',
+    measurementPath,
+  ],
+  [
+    'actualMeasurements empty',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements = [])),
+    'invalid_field',
+    measurementPath,
+  ],
+  [
+    'actualMeasurements not a list',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements = {})),
+    'invalid_field',
+    measurementPath,
+  ],
+  [
+    'measurement not an object',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[0] = 'PCR_0')),
+    'invalid_field',
+    `${measurementPath}[0]`,
+  ],
+  [
+    'empty pcrNum',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[1].pcrNum = '')),
+    'invalid_field',
+    `${measurementPath}[1].pcrNum is empty`,
+  ],
+  [
+    'missing pcrNum',
+    entryText((e) => delete e.jsonPayload.lateBootReportEvent.actualMeasurements[1].pcrNum),
+    'missing_field',
+    `${measurementPath}[1].pcrNum`,
+  ],
+  [
+    'pcrNum out of range',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[1].pcrNum = 'PCR_24')),
+    'invalid_field',
+    'PCR_0 to PCR_23',
+  ],
+  [
+    'pcrNum __proto__',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[1].pcrNum = '__proto__')),
+    'forbidden_key',
+    '__proto__',
+  ],
+  [
+    'duplicate pcrNum',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[2].pcrNum = 'PCR_0')),
+    'duplicate_pcr',
+    'PCR_0 more than once',
+  ],
+  [
+    'duplicate pcrNum in policyMeasurements',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.policyMeasurements[1].pcrNum = 'PCR_0')),
+    'duplicate_pcr',
+    'policyMeasurements',
+  ],
+  [
+    '__proto__ key in payload',
+    JSON.stringify(good).replace('"bootCounter"', '"__proto__":{"polluted":1},"bootCounter"'),
+    'forbidden_key',
+    '__proto__',
+  ],
+  [
+    'constructor key in a measurement',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[0].constructor = 1)),
+    'forbidden_key',
+    'constructor',
+  ],
+  [
+    'unsupported hashAlgo',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[0].hashAlgo = 'MD5')),
+    'unsupported_hash_algo',
+    'SHA1, SHA256',
+  ],
+  [
+    'hash value not base64',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[0].value = 'zz*z')),
+    'invalid_hash_value',
+    `${measurementPath}[0].value`,
+  ],
+  [
+    'hash value a number',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[0].value = 7)),
+    'invalid_hash_value',
+    'base64 string',
+  ],
+  [
+    'SHA256 value of SHA1 length',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[0].value = b64(Buffer.alloc(20)))),
+    'invalid_hash_value',
+    '20 bytes',
+  ],
+  [
+    'SHA1 value of SHA256 length',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[0].hashAlgo = 'SHA1')),
+    'invalid_hash_value',
+    'SHA1 digest is 20 bytes',
+  ],
+  [
+    'non-canonical base64 value',
+    entryText((e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[0].value = b64(Buffer.alloc(32)).replace(/A=$/, 'B='))),
+    'invalid_hash_value',
+    'canonical',
+  ],
+  ['bootCounter negative', entryText((e) => (e.jsonPayload.bootCounter = '-1')), 'invalid_field', 'jsonPayload.bootCounter'],
+  ['bootCounter missing on a boot report', entryText((e) => delete e.jsonPayload.bootCounter), 'missing_field', 'jsonPayload.bootCounter'],
+  ['bootCounter past uint64', entryText((e) => (e.jsonPayload.bootCounter = '99999999999999999999')), 'invalid_field', 'out of range'],
+  ['two event kinds', entryText((e) => (e.jsonPayload.startupEvent = {})), 'multiple_event_kinds', 'lateBootReportEvent and startupEvent'],
+  [
+    'launch attestation verdict not boolean',
+    JSON.stringify(
+      simpleEventEntry('sevLaunchAttestationReportEvent', { instance: LINUX_VM, bootCounter: 1 }, { integrityEvaluationPassed: 'no' }),
+    ),
+    'invalid_field',
+    'integrityEvaluationPassed',
+  ],
+];
+
+describe('bad input is rejected with a stable code naming the field', () => {
+  it.each(BAD_INPUTS)('%s', (_name, input, code, mentions) => {
+    const r = rejected(parseEnvelopeText(input));
+    expect(r.code).toBe(code);
+    expect(r.message).toContain(mentions);
+  });
+
+  it.each(BAD_INPUTS)('%s, wrapped in an Eventarc event, is rejected the same way', (_name, input, code) => {
+    if (
+      code === 'input_too_large' ||
+      code === 'input_too_deep' ||
+      code === 'unrecognized_envelope' ||
+      code === 'invalid_base64' ||
+      input === ''
+    )
+      return;
+    let inner: JsonObject;
+    try {
+      inner = JSON.parse(input) as JsonObject;
+    } catch {
+      return;
+    }
+    if (!('jsonPayload' in inner || 'logName' in inner || 'protoPayload' in inner)) return;
+    expect(rejected(parseEnvelopeText(JSON.stringify(eventarcBody(inner)))).code).toBe(code);
+  });
+
+  it('a rejection keeps what identifies the entry, for the rejected-input record', () => {
+    const o = parseEnvelopeText(
+      JSON.stringify(
+        eventarcBody(
+          edited(good, (e) => (e.jsonPayload['@type'] = 'x')),
+          '77',
+        ),
+      ),
+    );
+    if (o.ok) throw new Error('expected rejection');
+    expect(o.context).toEqual({
+      messageId: '77',
+      logName: good['logName'],
+      insertId: good['insertId'],
+      timestamp: good['timestamp'],
+      instanceId: LINUX_VM.id,
+    });
+  });
+
+  it('never throws, whatever the JSON', () => {
+    const samples = [
+      null,
+      1,
+      true,
+      [],
+      {},
+      { message: 1 },
+      { message: { data: 5 } },
+      { specversion: '1.0', data: 3 },
+      { jsonPayload: null, logName: 1 },
+    ];
+    for (const s of samples) expect(parseEnvelope(s as never).ok).toBe(false);
+  });
+
+  it('does not pollute Object.prototype', () => {
+    parseEnvelopeText(JSON.stringify(good).replace('"bootCounter"', '"__proto__":{"polluted":1},"bootCounter"'));
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});

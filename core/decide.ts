@@ -10,7 +10,7 @@
  */
 import type { Baseline } from './baseline.js';
 import { isBootReport, type IntegrityEvent } from './event.js';
-import { describeDiff, diffMeasurements, fingerprint, sameMeasurements, type MeasurementDiff } from './measurements.js';
+import { describeDiff, diffMeasurements, fingerprint, isFingerprint, sameMeasurements, type MeasurementDiff } from './measurements.js';
 import type { BaselineStore, StoredBaseline } from './ports/baseline-store.port.js';
 
 export interface DecisionPolicy {
@@ -60,6 +60,11 @@ export interface BaselineLookup {
 export function lookupOf(...stored: (StoredBaseline | null)[]): BaselineLookup {
   const byId = new Map(stored.filter((s): s is StoredBaseline => s !== null).map((s) => [s.id, s]));
   return { byFingerprint: (fp) => byId.get(fp) };
+}
+
+/** Fingerprint ids are long; people need the first 12 hex digits (the full id is in `baselineId`). */
+function shortId(id: string): string {
+  return isFingerprint(id) ? `${id.slice(0, 12)}…` : id;
 }
 
 function ignore(reasonCode: ReasonCode, reason: string, extra: Partial<Decision> = {}): Decision {
@@ -151,7 +156,7 @@ export function decide(event: IntegrityEvent, baselines: BaselineLookup, policy:
     });
   }
   if (match !== null) {
-    return act('relearn', 'known_good', `late-boot measurements match known-good baseline ${match.id} (${describeDiff(diff)})`, policy, {
+    return act('relearn', 'known_good', `late-boot measurements match known-good baseline ${shortId(match.id)} (${describeDiff(diff)})`, policy, {
       ...facts,
       baselineId: match.id,
     });

@@ -107,14 +107,14 @@ export class DirectoryBaselineStore implements CountingBaselineStore {
     return (await this.ids()).filter((id) => !isFingerprint(id));
   }
 
-  async create(baseline: Baseline): Promise<boolean> {
+  /** Writes to a temporary file, then `place`s it: never a half-written document. */
+  private async write(baseline: Baseline, place: (tmp: string, target: string) => Promise<void>): Promise<boolean> {
     checkId(baseline.id);
     const target = this.file(baseline.id);
     const tmp = path.join(this.location, `.${baseline.id}.${randomUUID()}.tmp`);
     try {
       await fs.writeFile(tmp, serialize(baselineToDocument(baseline)), { flag: 'wx' });
-      // link() fails when the target exists: create-once, and never a half-written document.
-      await fs.link(tmp, target);
+      await place(tmp, target);
       return true;
     } catch (e) {
       if (errno(e) === 'EEXIST') return false;
@@ -124,17 +124,13 @@ export class DirectoryBaselineStore implements CountingBaselineStore {
     }
   }
 
+  /** link() fails when the target exists: create-once. */
+  create(baseline: Baseline): Promise<boolean> {
+    return this.write(baseline, (tmp, target) => fs.link(tmp, target));
+  }
+
   async save(baseline: Baseline): Promise<void> {
-    checkId(baseline.id);
-    const target = this.file(baseline.id);
-    const tmp = path.join(this.location, `.${baseline.id}.${randomUUID()}.tmp`);
-    try {
-      await fs.writeFile(tmp, serialize(baselineToDocument(baseline)), { flag: 'wx' });
-      await fs.rename(tmp, target);
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw ioError('write baseline', target, e);
-    }
+    await this.write(baseline, (tmp, target) => fs.rename(tmp, target));
   }
 
   async remove(id: string): Promise<boolean> {

@@ -17,7 +17,7 @@ export async function openInput(label: string, stdin: Readable): Promise<InputSo
   try {
     const st = await fs.stat(label);
     if (st.isDirectory()) throw new BootwardenError('io_error', `${label} is a directory, not an input file`);
-    return { label, stream: createReadStream(label, { highWaterMark: 1 << 20 }), size: st.size };
+    return { label, stream: createReadStream(label, { highWaterMark: 64 * 1024 }), size: st.size };
   } catch (e) {
     if (e instanceof BootwardenError) throw e;
     const reason = e instanceof Error ? e.message : String(e);

@@ -156,10 +156,16 @@ export function decide(event: IntegrityEvent, baselines: BaselineLookup, policy:
     });
   }
   if (match !== null) {
-    return act('relearn', 'known_good', `late-boot measurements match known-good baseline ${shortId(match.id)} (${describeDiff(diff)})`, policy, {
-      ...facts,
-      baselineId: match.id,
-    });
+    return act(
+      'relearn',
+      'known_good',
+      `late-boot measurements match known-good baseline ${shortId(match.id)} (${describeDiff(diff)})`,
+      policy,
+      {
+        ...facts,
+        baselineId: match.id,
+      },
+    );
   }
   return act('stop', 'unknown_measurements', `late-boot measurements are not a known-good baseline (${describeDiff(diff)})`, policy, {
     ...facts,

@@ -66,19 +66,34 @@ export class ExportSplitter {
     const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const n = chunk.length;
     for (let i = 0; i < n; i++) {
-      const b = chunk[i] as number;
       if (this.inString) {
-        if (this.escape) this.escape = false;
-        else if (b === BACKSLASH) this.escape = true;
-        else if (b === QUOTE) {
+        if (this.escape) {
+          this.escape = false;
+          continue;
+        }
+        // Most of an export is string content: skip to the next byte that matters.
+        let j = i;
+        let c = 0;
+        while (j < n) {
+          c = chunk[j] as number;
+          if (c === QUOTE || c === BACKSLASH || c === NL) break;
+          j++;
+        }
+        i = j;
+        if (j === n) break;
+        if (c === BACKSLASH) this.escape = true;
+        else if (c === QUOTE) {
           this.inString = false;
           if (this.recordIsPrimitive && this.depth === this.baseDepth) this.finish(chunk, i + 1, out);
-        } else if (b === NL) {
+        } else {
           this.recordHadNewline = true;
           if (this.mode === 'lines') this.finish(chunk, i, out);
         }
         continue;
       }
+      const b = chunk[i] as number;
+      // Indentation of a pretty-printed export: nothing to do unless a bare value is open.
+      if (b === 0x20 && !this.recordIsPrimitive) continue;
       // A UTF-8 byte order mark before the first value is skipped, even split across chunks.
       if (this.mode === 'detect' && this.offset + i < 3 && b === UTF8_BOM[this.offset + i]) continue;
       if (this.inRecord && this.recordIsPrimitive && this.depth === this.baseDepth) {
@@ -197,6 +212,7 @@ export class ExportSplitter {
     out.push({ ordinal, byteOffset, text, rejection: r });
     if (this.mode === 'values' && ordinal === 1 && !this.recordHadNewline && !this.recordIsPrimitive) this.mode = 'lines';
     this.inRecord = false;
+    this.recordIsPrimitive = false;
     this.inString = false;
     this.escape = false;
     this.depth = this.baseDepth;

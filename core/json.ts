@@ -63,8 +63,19 @@ export function parseBoundedJson(text: string, what: string, maxBytes: number, o
   }
 }
 
-/** Rejects any object key in `value` (recursively) that could pollute prototypes. */
+function hasForbiddenKey(value: JsonValue): boolean {
+  if (Array.isArray(value)) return value.some(hasForbiddenKey);
+  if (!isJsonObject(value)) return false;
+  for (const key in value) {
+    if (FORBIDDEN_KEYS.has(key) || hasForbiddenKey(value[key] as JsonValue)) return true;
+  }
+  return false;
+}
+
+/** Rejects any object key in `value` (recursively) that could pollute prototypes, naming where it is. */
 export function assertNoForbiddenKeys(value: JsonValue, path: string): void {
+  // Paths are only built on the rare input that has such a key.
+  if (!hasForbiddenKey(value)) return;
   if (Array.isArray(value)) {
     value.forEach((v, i) => assertNoForbiddenKeys(v, `${path}[${i}]`));
   } else if (isJsonObject(value)) {

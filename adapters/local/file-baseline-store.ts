@@ -69,6 +69,8 @@ export class DirectoryBaselineStore implements CountingBaselineStore {
 
   async get(id: string): Promise<StoredBaseline | null> {
     if (validateBaselineId(id) !== null) return null;
+    // A lookup is a read whether or not the document exists (Firestore bills it the same way).
+    this.documentReads++;
     let text: string;
     try {
       text = await fs.readFile(this.file(id), 'utf8');
@@ -76,7 +78,6 @@ export class DirectoryBaselineStore implements CountingBaselineStore {
       if (errno(e) === 'ENOENT') return null;
       throw ioError('read baseline', this.file(id), e);
     }
-    this.documentReads++;
     return parseDocumentText(id, text, this.file(id));
   }
 
@@ -179,9 +180,9 @@ export class JsonFileBaselineStore implements CountingBaselineStore {
   }
 
   get(id: string): Promise<StoredBaseline | null> {
+    this.documentReads++;
     const doc = this.docs.get(id);
     if (doc === undefined) return Promise.resolve(null);
-    this.documentReads++;
     return Promise.resolve(fromDocument(id, doc));
   }
 

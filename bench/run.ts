@@ -1,0 +1,127 @@
+/**
+ * `npm run bench`: decisions per second, store reads per decision (bootwarden next to the
+ * tutorial's algorithm), and replay time and peak memory against a plain JSON.parse.
+ *
+ *   npm run bench                 a table on stdout
+ *   npm run bench -- --json       {"metrics": [{name, value, unit, target, ok}]} on stdout
+ *   npm run bench -- --quick      smaller sizes, for a smoke run
+ *   BENCH_EXPORT_MB=500 npm run bench   export size in MB (2^20 bytes; default 300, quick 20)
+ *
+ * Progress goes to stderr. Exit status 0 when the benchmark ran, whether or not targets were met
+ * (see `ok`); 1 when it crashed; 64 on a usage error. Temporary files live in one mkdtemp
+ * directory under os.tmpdir(), removed at the end, also on failure or interruption.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { killChildren } from './children.js';
+import { benchDecisions } from './decisions.js';
+import { log, seconds, toJson, toTable, type Metric } from './metrics.js';
+import { benchReplay } from './replay-bench.js';
+import { benchStoreReads } from './store-reads.js';
+
+const USAGE = `Usage: npm run bench [-- [--json] [--quick]]
+  --json    one JSON document {"metrics": [...]} on stdout instead of a table
+  --quick   smaller sizes, for a smoke run
+Environment: BENCH_EXPORT_MB  size of the generated export in MB (default 300; 20 with --quick)
+`;
+
+interface Options {
+  readonly json: boolean;
+  readonly decisions: number;
+  readonly storeSizes: readonly number[];
+  readonly storeEvents: number;
+  readonly exportMb: number;
+}
+
+class UsageError extends Error {}
+
+function options(argv: string[], env: NodeJS.ProcessEnv): Options | 'help' {
+  let values: { json?: boolean; quick?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e));
+  }
+  if (values.help === true) return 'help';
+  const quick = values.quick === true;
+  let exportMb = quick ? 20 : 300;
+  const fromEnv = env['BENCH_EXPORT_MB'];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') {
+    exportMb = Number(fromEnv);
+    if (!Number.isFinite(exportMb) || exportMb <= 0)
+      throw new UsageError(`BENCH_EXPORT_MB must be a positive number, got ${JSON.stringify(fromEnv)}`);
+  }
+  return {
+    json: values.json === true,
+    decisions: quick ? 20_000 : 100_000,
+    storeSizes: quick ? [1, 1_000, 10_000] : [1, 1_000, 100_000],
+    storeEvents: quick ? 100 : 200,
+    exportMb,
+  };
+}
+
+async function main(): Promise<number> {
+  let opts: Options | 'help';
+  try {
+    opts = options(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`bench: ${e.message}\n${USAGE}`);
+    return 64;
+  }
+  if (opts === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+
+  const root = mkdtempSync(path.join(os.tmpdir(), 'bootwarden-bench-'));
+  const cleanup = (): void => rmSync(root, { recursive: true, force: true });
+  const interrupted = (signal: NodeJS.Signals): void => {
+    killChildren();
+    cleanup();
+    process.stderr.write(`bench: interrupted by ${signal}; removed ${root}\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    log(`temporary files in ${root}`);
+    const started = performance.now();
+    const metrics: Metric[] = [];
+    let t = performance.now();
+    metrics.push(...benchDecisions(opts.decisions));
+    log(`decisions done in ${seconds(t).toFixed(1)} s`);
+    t = performance.now();
+    metrics.push(...(await benchStoreReads(root, opts.storeSizes, opts.storeEvents)));
+    log(`store reads done in ${seconds(t).toFixed(1)} s`);
+    t = performance.now();
+    metrics.push(...(await benchReplay(root, opts.exportMb)));
+    log(`replay done in ${seconds(t).toFixed(1)} s`);
+    const missed = metrics.filter((m) => !m.ok).map((m) => m.name);
+    log(`finished in ${seconds(started).toFixed(1)} s; ${missed.length === 0 ? 'every target met' : `missed: ${missed.join(', ')}`}`);
+    process.stdout.write(opts.json ? toJson(metrics) : toTable(metrics));
+    return 0;
+  } finally {
+    killChildren();
+    cleanup();
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`bench: crashed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -103,6 +103,7 @@ export async function benchReplay(root: string, exportMb: number): Promise<Metri
   const replaySeconds = replayed?.stats.seconds ?? null;
   const ratio = parseSeconds !== null && replaySeconds !== null ? replaySeconds / parseSeconds : null;
   const ratioOk = matches && ratio !== null && ratio <= RATIO_TARGET;
+  const ratioOnly = parsed !== null && replaySeconds !== null ? replaySeconds / parsed.parseSeconds : null;
   const rssMb = replayed === null ? null : replayed.stats.maxRssKb / 1024;
   return [
     info('export_mb', fileMb, 'MB'),
@@ -115,7 +116,8 @@ export async function benchReplay(root: string, exportMb: number): Promise<Metri
     metric('replay_seconds', replaySeconds, 's', `<= ${RATIO_TARGET}x json-parse`, ratioOk),
     metric('replay_vs_json_parse', ratio, 'x', `<= ${RATIO_TARGET}`, ratioOk),
     metric('replay_peak_rss_mb', rssMb, 'MB', `< ${RSS_TARGET_MB}`, matches && rssMb !== null && rssMb < RSS_TARGET_MB),
-    info('replay_vs_json_parse_only', parsed !== null && replaySeconds !== null ? replaySeconds / parsed.parseSeconds : null, 'x'),
+    // The stricter reading of the target: against JSON.parse alone, without reading the file.
+    metric('replay_vs_json_parse_only', ratioOnly, 'x', `<= ${RATIO_TARGET}`, matches && ratioOnly !== null && ratioOnly <= RATIO_TARGET),
     info('replay_mb_per_second', replaySeconds === null ? null : fileMb / replaySeconds, 'MB/s'),
     metric('replay_report_matches', matches ? 1 : 0, 'bool', '= 1', matches),
   ];

@@ -1,0 +1,142 @@
+/**
+ * Message contracts shared by every entry point: the argument of the response workflow, its
+ * execution labels, the event key and the Compute requestId. Defined once; the function writes
+ * them and the workflow (and later the Slack app) read them.
+ */
+import { createHash } from 'node:crypto';
+import { Buffer } from 'node:buffer';
+import { baselineToDocument, COLLECTION, newBaseline } from './baseline.js';
+import type { Decision } from './decide.js';
+import { BootwardenError } from './errors.js';
+import { isBootReport, type EntryIdentity, type InstanceRef, type IntegrityEvent } from './event.js';
+import { toFirestoreFields, type FirestoreValue } from './firestore-rest.js';
+import type { Measurement } from './measurements.js';
+
+export const RESPONSE_ARGUMENT_VERSION = 1;
+/** Cloud Workflows refuses an execution argument over 32 KB. */
+export const MAX_ARGUMENT_BYTES = 32 * 1024;
+
+export interface ResponseArgument {
+  readonly version: typeof RESPONSE_ARGUMENT_VERSION;
+  /** Hex SHA-256 of the log entry identity: the key of the event ledger. */
+  readonly eventKey: string;
+  readonly entry: EntryIdentity;
+  readonly messageId: string | null;
+  readonly instance: InstanceRef;
+  readonly bootCounter: string | null;
+  readonly eventKind: string;
+  readonly decision: {
+    readonly action: Decision['action'];
+    readonly intendedAction: Decision['intendedAction'];
+    readonly reasonCode: Decision['reasonCode'];
+    readonly reason: string;
+    readonly dryRun: boolean;
+  };
+  readonly fingerprint: string | null;
+  readonly baselineId: string | null;
+  readonly measurements: { readonly actual: readonly Measurement[]; readonly policy: readonly Measurement[] };
+  readonly diff: {
+    readonly changed: readonly { pcrNum: string; from: Measurement; to: Measurement }[];
+    readonly added: readonly Measurement[];
+    readonly removed: readonly Measurement[];
+  } | null;
+  /** Deterministic UUID for Compute's `requestId`: a retried or duplicated call is deduplicated by Compute. */
+  readonly requestId: string;
+  /**
+   * The baseline an approval would promote, ready for the Firestore connector's createDocument:
+   * collection, document id (the fingerprint) and REST-encoded fields. The workflow fills
+   * `bootwarden.addedBy` and `bootwarden.addedAt` at approval. Null when there is nothing to promote.
+   */
+  readonly baselineDocument: {
+    readonly collection: string;
+    readonly documentId: string;
+    readonly fields: Record<string, FirestoreValue>;
+  } | null;
+  readonly decidedAt: string;
+}
+
+export function eventKeyOf(entry: EntryIdentity): string {
+  return createHash('sha256').update(`${entry.logName}\n${entry.insertId}\n${entry.timestamp}`).digest('hex');
+}
+
+/** A UUID (version 8, RFC 9562 "custom") derived from the event key and the action: stable across retries. */
+export function computeRequestId(eventKey: string, action: string): string {
+  const b = createHash('sha256').update(`bootwarden-request\n${eventKey}\n${action}`).digest().subarray(0, 16);
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x80;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const h = Buffer.from(b).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Label values: lowercase letters, digits, `_` and `-`, at most 63 characters. */
+function labelValue(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '_')
+    .slice(0, 63);
+}
+
+/** The label that ties an execution to its event (label values are capped at 63 characters). */
+export function eventKeyLabel(eventKey: string): string {
+  return eventKey.slice(0, 63);
+}
+
+export function executionLabels(arg: ResponseArgument): Record<string, string> {
+  const labels: Record<string, string> = {
+    app: 'bootwarden',
+    event: eventKeyLabel(arg.eventKey),
+    'instance-id': labelValue(arg.instance.id),
+    action: labelValue(arg.decision.action === 'notify' ? `notify-${arg.decision.intendedAction ?? ''}` : arg.decision.action),
+  };
+  if (arg.fingerprint !== null) labels['fingerprint'] = arg.fingerprint.slice(0, 16);
+  return labels;
+}
+
+export function responseArgument(
+  event: IntegrityEvent,
+  decision: Decision,
+  opts: { eventKey: string; decidedAt: string; collection?: string },
+): ResponseArgument {
+  const report = isBootReport(event) ? event.report : null;
+  const sourceEntry = { ...event.entry, instanceId: event.instance.id };
+  const promotable = report !== null && event.kind === 'lateBootReportEvent' && decision.baselineId === null;
+  const baselineDocument = promotable
+    ? (() => {
+        const b = newBaseline(report.actualMeasurements, { addedBy: '', addedAt: '', sourceEntry, note: null });
+        return { collection: opts.collection ?? COLLECTION, documentId: b.id, fields: toFirestoreFields(baselineToDocument(b)) };
+      })()
+    : null;
+  return {
+    version: RESPONSE_ARGUMENT_VERSION,
+    eventKey: opts.eventKey,
+    entry: { ...event.entry },
+    messageId: event.delivery?.messageId ?? null,
+    instance: { ...event.instance },
+    bootCounter: event.bootCounter,
+    eventKind: event.kind,
+    decision: {
+      action: decision.action,
+      intendedAction: decision.intendedAction,
+      reasonCode: decision.reasonCode,
+      reason: decision.reason,
+      dryRun: decision.dryRun,
+    },
+    fingerprint: decision.fingerprint,
+    baselineId: decision.baselineId,
+    measurements: { actual: report?.actualMeasurements ?? [], policy: report?.policyMeasurements ?? [] },
+    diff: decision.diff === null ? null : { changed: decision.diff.changed, added: decision.diff.added, removed: decision.diff.removed },
+    requestId: computeRequestId(opts.eventKey, decision.intendedAction ?? decision.action),
+    baselineDocument,
+    decidedAt: opts.decidedAt,
+  };
+}
+
+/** The argument as Workflows receives it (a JSON string), checked against the 32 KB limit. */
+export function encodeArgument(arg: ResponseArgument): string {
+  const text = JSON.stringify(arg);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_ARGUMENT_BYTES) {
+    throw new BootwardenError('invalid_input', `workflow argument for event ${arg.eventKey} is ${bytes} bytes; Cloud Workflows accepts at most ${MAX_ARGUMENT_BYTES}`);
+  }
+  return text;
+}

@@ -136,7 +136,10 @@ export function encodeArgument(arg: ResponseArgument): string {
   const text = JSON.stringify(arg);
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_ARGUMENT_BYTES) {
-    throw new BootwardenError('invalid_input', `workflow argument for event ${arg.eventKey} is ${bytes} bytes; Cloud Workflows accepts at most ${MAX_ARGUMENT_BYTES}`);
+    throw new BootwardenError(
+      'invalid_input',
+      `workflow argument for event ${arg.eventKey} is ${bytes} bytes; Cloud Workflows accepts at most ${MAX_ARGUMENT_BYTES}`,
+    );
   }
   return text;
 }

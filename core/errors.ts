@@ -21,6 +21,7 @@ export const REJECTION_CODES = [
   'unsupported_hash_algo',
   'invalid_hash_value',
   'unreadable_input',
+  'project_not_allowed',
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];
@@ -59,7 +60,8 @@ export type ErrorCode =
   | 'invalid_baseline_id'
   | 'store_unavailable'
   | 'io_error'
-  | 'invalid_input';
+  | 'invalid_input'
+  | 'event_in_progress';
 
 export class BootwardenError extends Error {
   readonly code: ErrorCode;

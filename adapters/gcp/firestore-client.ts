@@ -1,0 +1,52 @@
+/**
+ * The Firestore client, created on first use: importing this module loads no SDK, so the
+ * function's cold start pays for Firestore only when an event arrives.
+ */
+import type { Firestore } from '@google-cloud/firestore';
+import { BootwardenError } from '../../core/errors.js';
+
+export type FirestoreProvider = () => Promise<Firestore>;
+
+export function lazyFirestore(settings: { projectId?: string; databaseId?: string } = {}): FirestoreProvider {
+  let client: Promise<Firestore> | null = null;
+  return () => {
+    client ??= import('@google-cloud/firestore').then(({ Firestore }) => new Firestore({ ...settings, ignoreUndefinedProperties: true }));
+    return client;
+  };
+}
+
+/** gRPC status codes the Firestore client reports. */
+const ALREADY_EXISTS = 6;
+const NOT_FOUND = 5;
+
+export function grpcCode(e: unknown): number | undefined {
+  if (typeof e === 'object' && e !== null && 'code' in e && typeof (e as { code: unknown }).code === 'number')
+    return (e as { code: number }).code;
+  return undefined;
+}
+
+export function isAlreadyExists(e: unknown): boolean {
+  return grpcCode(e) === ALREADY_EXISTS;
+}
+
+export function isNotFound(e: unknown): boolean {
+  return grpcCode(e) === NOT_FOUND;
+}
+
+const HINTS: Record<number, string> = {
+  7: "check that the function's service account has roles/datastore.user",
+  16: 'check the credentials (GOOGLE_APPLICATION_CREDENTIALS or the metadata server)',
+  5: 'check that the Firestore database exists (Native mode) in this project',
+};
+
+/**
+ * Every Firestore failure is retryable for the function: redelivery keeps the event until the
+ * database (or its permissions) is back, rather than losing it.
+ */
+export function firestoreError(what: string, e: unknown): BootwardenError {
+  if (e instanceof BootwardenError) return e;
+  const code = grpcCode(e);
+  const reason = e instanceof Error ? e.message : String(e);
+  const hint = code !== undefined && HINTS[code] !== undefined ? ` (${HINTS[code]})` : '';
+  return new BootwardenError('store_unavailable', `Firestore failed to ${what}: ${reason}${hint}`, { retryable: true, cause: e });
+}

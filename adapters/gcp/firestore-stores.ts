@@ -1,0 +1,259 @@
+/**
+ * Firestore implementations of the ports: baselines (`known_good_measurements`), the event ledger,
+ * per-instance state and rejected inputs. Every claim is a create-once document; documents are
+ * only updated by the owner of their claim, so nothing depends on transaction isolation.
+ */
+import type { DocumentData, DocumentSnapshot } from '@google-cloud/firestore';
+import { baselineFromDocument, baselineToDocument, type Baseline } from '../../core/baseline.js';
+import type { JsonValue } from '../../core/json.js';
+import type { InstanceRef } from '../../core/event.js';
+import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
+import type {
+  EventLedger,
+  EventRecord,
+  InstanceStateStore,
+  NewEventRecord,
+  RejectedInputStore,
+} from '../../core/ports/event-ledger.port.js';
+import { firestoreError, isAlreadyExists, isNotFound, type FirestoreProvider } from './firestore-client.js';
+
+/** Collection names, from configuration. */
+export interface CollectionNames {
+  readonly baselines: string;
+  readonly events: string;
+  readonly deliveries: string;
+  readonly instances: string;
+  readonly rejectedInputs: string;
+}
+
+export function collectionNames(prefix: string, baselines = 'known_good_measurements'): CollectionNames {
+  return {
+    baselines,
+    events: `${prefix}events`,
+    deliveries: `${prefix}deliveries`,
+    instances: `${prefix}instances`,
+    rejectedInputs: `${prefix}rejected_inputs`,
+  };
+}
+
+/** Firestore values that are not JSON (timestamps, bytes, references) as JSON, so documents made by hand stay readable. */
+function toJson(v: unknown): JsonValue {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (Array.isArray(v)) return v.map(toJson);
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown> & { toDate?: () => Date; path?: string; latitude?: number; toBase64?: () => string };
+    if (typeof o.toDate === 'function') return o.toDate().toISOString();
+    if (typeof o.toBase64 === 'function') return o.toBase64();
+    if (Buffer.isBuffer(v)) return v.toString('base64');
+    if (typeof o.path === 'string' && 'firestore' in o) return o.path;
+    const out: Record<string, JsonValue> = {};
+    for (const [k, x] of Object.entries(o)) out[k] = toJson(x);
+    return out;
+  }
+  return String(v);
+}
+
+function stored(snap: DocumentSnapshot): StoredBaseline {
+  const parsed = baselineFromDocument(snap.id, toJson(snap.data() ?? {}));
+  return parsed.ok ? { id: snap.id, baseline: parsed.baseline } : { id: snap.id, invalid: parsed.rejection };
+}
+
+export class FirestoreBaselineStore implements BaselineStore {
+  constructor(
+    private readonly db: FirestoreProvider,
+    readonly collection: string,
+  ) {}
+
+  async get(id: string): Promise<StoredBaseline | null> {
+    try {
+      const snap = await (await this.db()).collection(this.collection).doc(id).get();
+      return snap.exists ? stored(snap) : null;
+    } catch (e) {
+      throw firestoreError(`read baseline ${this.collection}/${id}`, e);
+    }
+  }
+
+  async *list(): AsyncIterable<StoredBaseline> {
+    const col = (await this.db()).collection(this.collection);
+    const pageSize = 300;
+    let last: DocumentSnapshot | null = null;
+    for (;;) {
+      let q = col.orderBy('__name__').limit(pageSize);
+      if (last !== null) q = q.startAfter(last);
+      let docs;
+      try {
+        docs = (await q.get()).docs;
+      } catch (e) {
+        throw firestoreError(`list ${this.collection}`, e);
+      }
+      for (const d of docs) yield stored(d);
+      if (docs.length < pageSize) return;
+      last = docs[docs.length - 1] ?? null;
+    }
+  }
+
+  async create(baseline: Baseline): Promise<boolean> {
+    try {
+      await (await this.db()).collection(this.collection).doc(baseline.id).create(baselineToDocument(baseline));
+      return true;
+    } catch (e) {
+      if (isAlreadyExists(e)) return false;
+      throw firestoreError(`create baseline ${this.collection}/${baseline.id}`, e);
+    }
+  }
+
+  async save(baseline: Baseline): Promise<void> {
+    try {
+      await (await this.db()).collection(this.collection).doc(baseline.id).set(baselineToDocument(baseline));
+    } catch (e) {
+      throw firestoreError(`write baseline ${this.collection}/${baseline.id}`, e);
+    }
+  }
+
+  async remove(id: string): Promise<boolean> {
+    try {
+      const ref = (await this.db()).collection(this.collection).doc(id);
+      await ref.delete({ exists: true });
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw firestoreError(`delete baseline ${this.collection}/${id}`, e);
+    }
+  }
+}
+
+async function createOnce(what: string, create: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await create();
+    return true;
+  } catch (e) {
+    if (isAlreadyExists(e)) return false;
+    throw firestoreError(what, e);
+  }
+}
+
+export class FirestoreEventLedger implements EventLedger {
+  constructor(
+    private readonly db: FirestoreProvider,
+    private readonly names: CollectionNames,
+  ) {}
+
+  async recordDelivery(messageId: string, eventKey: string, receivedAt: string): Promise<boolean> {
+    const ref = (await this.db()).collection(this.names.deliveries).doc(messageId);
+    return createOnce(`record delivery ${messageId}`, () => ref.create({ messageId, eventKey, receivedAt }));
+  }
+
+  async claimEvent(record: NewEventRecord): Promise<boolean> {
+    const ref = (await this.db()).collection(this.names.events).doc(record.eventKey);
+    const doc: EventRecord = {
+      ...record,
+      attempt: 1,
+      state: 'processing',
+      outcome: null,
+      decision: null,
+      executionName: null,
+      completedAt: null,
+    };
+    return createOnce(`claim event ${record.eventKey}`, () => ref.create(doc as unknown as DocumentData));
+  }
+
+  async takeOver(eventKey: string, attempt: number, claimedAt: string): Promise<boolean> {
+    const ref = (await this.db()).collection(this.names.events).doc(eventKey);
+    const won = await createOnce(`take over event ${eventKey}`, () =>
+      ref.collection('attempts').doc(String(attempt)).create({ attempt, claimedAt }),
+    );
+    if (won) {
+      try {
+        await ref.update({ attempt, claimedAt });
+      } catch (e) {
+        throw firestoreError(`take over event ${eventKey}`, e);
+      }
+    }
+    return won;
+  }
+
+  async getEvent(eventKey: string): Promise<EventRecord | null> {
+    try {
+      const snap = await (await this.db()).collection(this.names.events).doc(eventKey).get();
+      return snap.exists ? (toJson(snap.data()) as unknown as EventRecord) : null;
+    } catch (e) {
+      throw firestoreError(`read event ${eventKey}`, e);
+    }
+  }
+
+  async completeEvent(
+    eventKey: string,
+    result: { outcome: EventRecord['outcome']; decision: EventRecord['decision']; executionName: string | null; completedAt: string },
+  ): Promise<void> {
+    try {
+      await (
+        await this.db()
+      )
+        .collection(this.names.events)
+        .doc(eventKey)
+        .update({ state: 'done', ...result });
+    } catch (e) {
+      throw firestoreError(`record the outcome of event ${eventKey}`, e);
+    }
+  }
+}
+
+export function instanceDocId(i: InstanceRef): string {
+  return `${i.project}:${i.zone}:${i.id}`;
+}
+
+export class FirestoreInstanceState implements InstanceStateStore {
+  constructor(
+    private readonly db: FirestoreProvider,
+    private readonly names: CollectionNames,
+  ) {}
+
+  async recordBoot(instance: InstanceRef, bootCounter: string, seenAt: string): Promise<string> {
+    const boots = (await this.db()).collection(this.names.instances).doc(instanceDocId(instance)).collection('boots');
+    // Boots are create-once documents ordered by a zero-padded counter: the highest is the latest,
+    // however deliveries interleave.
+    const order = bootCounter.padStart(20, '0');
+    await createOnce(`record boot ${bootCounter} of ${instanceDocId(instance)}`, () =>
+      boots.doc(order).create({ bootCounter, order, seenAt }),
+    );
+    try {
+      const latest = await boots.orderBy('order', 'desc').limit(1).get();
+      const data = latest.docs[0]?.data() as { bootCounter?: unknown } | undefined;
+      return typeof data?.bootCounter === 'string' ? data.bootCounter : bootCounter;
+    } catch (e) {
+      throw firestoreError(`read the latest boot of ${instanceDocId(instance)}`, e);
+    }
+  }
+
+  async recordDecision(
+    instance: InstanceRef,
+    summary: { eventKey: string; bootCounter: string | null; action: string; reasonCode: string; executionName: string | null; at: string },
+  ): Promise<void> {
+    try {
+      await (
+        await this.db()
+      )
+        .collection(this.names.instances)
+        .doc(instanceDocId(instance))
+        .set({ instance: { ...instance }, lastDecision: summary, updatedAt: summary.at }, { merge: true });
+    } catch (e) {
+      throw firestoreError(`record the last decision of ${instanceDocId(instance)}`, e);
+    }
+  }
+}
+
+export class FirestoreRejectedInputs implements RejectedInputStore {
+  constructor(
+    private readonly db: FirestoreProvider,
+    private readonly names: CollectionNames,
+  ) {}
+
+  async record(id: string, entry: Parameters<RejectedInputStore['record']>[1]): Promise<void> {
+    const ref = (await this.db()).collection(this.names.rejectedInputs).doc(id);
+    await createOnce(`record rejected input ${id}`, () =>
+      ref.create({ ...entry, rejection: { ...entry.rejection }, context: { ...entry.context } } as DocumentData),
+    );
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The ingest use case behind the Eventarc function: parse, deduplicate, drop stale reports,
+ * decide, start the response workflow, record the outcome. Side effects come only through the
+ * ports it is given.
+ *
+ * Ack or redeliver: bad input is permanent (recorded, logged, returned as `rejected`, so the
+ * caller acknowledges it); an unavailable dependency throws a retryable BootwardenError, so the
+ * caller fails the delivery and Eventarc redelivers it. A redelivery after a partial failure
+ * never starts a second execution: the event is claimed with a create-once document, and a
+ * successor taking over an abandoned claim first looks for the execution its predecessor may
+ * have started (executions carry the event key as a label).
+ */
+import { createHash } from 'node:crypto';
+import { Buffer } from 'node:buffer';
+import { encodeArgument, eventKeyLabel, eventKeyOf, executionLabels, responseArgument } from './contracts.js';
+import { decideWithStore, type Decision, type DecisionPolicy } from './decide.js';
+import { BootwardenError, rejection, type Rejection } from './errors.js';
+import { compareBootCounters, isBootReport, type IntegrityEvent } from './event.js';
+import type { JsonValue } from './json.js';
+import { parseEnvelope, parseEnvelopeText, type RejectedContext } from './parse.js';
+import type { BaselineStore } from './ports/baseline-store.port.js';
+import type { EventLedger, EventRecord, InstanceStateStore, RejectedInputStore } from './ports/event-ledger.port.js';
+import type { ExecutionStarter } from './ports/execution-starter.port.js';
+import type { Logger } from './ports/logger.port.js';
+
+/** How much of a rejected payload is kept. */
+export const MAX_RECORDED_RAW_BYTES = 16 * 1024;
+
+export interface IngestDeps {
+  readonly baselines: BaselineStore;
+  readonly ledger: EventLedger;
+  readonly instances: InstanceStateStore;
+  readonly rejected: RejectedInputStore;
+  readonly starter: ExecutionStarter;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+export interface IngestSettings extends DecisionPolicy {
+  /** Projects whose VMs bootwarden may act on; null = any. */
+  readonly allowedProjects: readonly string[] | null;
+  /** A claim older than this is considered abandoned (its owner crashed) and may be taken over. */
+  readonly claimLeaseMs: number;
+  /** How long a duplicate delivery waits for the owner of the event to finish before asking for redelivery. */
+  readonly waitForOwnerMs: number;
+  readonly pollMs: number;
+  /** Collection of baselines, for the document the workflow would promote. */
+  readonly baselineCollection: string;
+}
+
+export type IngestResult =
+  | { readonly status: 'rejected'; readonly rejection: Rejection; readonly context: RejectedContext; readonly recordId: string }
+  | { readonly status: 'duplicate'; readonly eventKey: string; readonly executionName: string | null }
+  | { readonly status: 'stale'; readonly eventKey: string; readonly bootCounter: string; readonly latestBoot: string }
+  | { readonly status: 'decided'; readonly eventKey: string; readonly decision: Decision; readonly executionName: string | null };
+
+function rawText(input: JsonValue | string): string {
+  return typeof input === 'string' ? input : JSON.stringify(input);
+}
+
+async function recordRejection(
+  deps: IngestDeps,
+  input: JsonValue | string,
+  r: Rejection,
+  context: RejectedContext,
+): Promise<Extract<IngestResult, { status: 'rejected' }>> {
+  const raw = rawText(input);
+  const rawBytes = Buffer.byteLength(raw, 'utf8');
+  const kept = rawBytes > MAX_RECORDED_RAW_BYTES ? Buffer.from(raw, 'utf8').subarray(0, MAX_RECORDED_RAW_BYTES).toString('utf8') : raw;
+  // One record per message: a redelivered bad message lands on the same document.
+  const recordId = context.messageId !== null ? `msg-${context.messageId}` : `raw-${createHash('sha256').update(raw).digest('hex')}`;
+  await deps.rejected.record(recordId, {
+    rejection: r,
+    context,
+    raw: kept,
+    rawBytes,
+    truncated: kept.length !== raw.length,
+    receivedAt: deps.now().toISOString(),
+  });
+  deps.logger.error(`rejected input: ${r.code}: ${r.message}`, {
+    code: r.code,
+    field: r.field,
+    recordId,
+    messageId: context.messageId,
+    insertId: context.insertId,
+    instanceId: context.instanceId,
+  });
+  return { status: 'rejected', rejection: r, context, recordId };
+}
+
+type Claim = { owner: true; attempt: number } | { owner: false; existing: EventRecord };
+
+async function claim(event: IntegrityEvent, eventKey: string, deps: IngestDeps, settings: IngestSettings): Promise<Claim> {
+  const claimedAt = deps.now().toISOString();
+  const messageId = event.delivery?.messageId ?? null;
+  const won = await deps.ledger.claimEvent({
+    eventKey,
+    entry: event.entry,
+    instance: event.instance,
+    bootCounter: event.bootCounter,
+    eventKind: event.kind,
+    messageIds: messageId === null ? [] : [messageId],
+    claimedAt,
+  });
+  if (won) return { owner: true, attempt: 1 };
+  const deadline = deps.now().getTime() + settings.waitForOwnerMs;
+  for (;;) {
+    const existing = await deps.ledger.getEvent(eventKey);
+    if (existing === null) {
+      throw new BootwardenError('store_unavailable', `event ${eventKey} was claimed but its record cannot be read`, { retryable: true });
+    }
+    if (existing.state === 'done') return { owner: false, existing };
+    const now = deps.now();
+    if (Date.parse(existing.claimedAt) + settings.claimLeaseMs <= now.getTime()) {
+      const attempt = existing.attempt + 1;
+      if (await deps.ledger.takeOver(eventKey, attempt, now.toISOString())) {
+        deps.logger.warn(`took over abandoned event ${eventKey} (attempt ${attempt})`, {
+          eventKey,
+          attempt,
+          previousClaim: existing.claimedAt,
+        });
+        return { owner: true, attempt };
+      }
+    }
+    if (now.getTime() >= deadline) {
+      throw new BootwardenError('event_in_progress', `event ${eventKey} is being processed by another delivery; asking for redelivery`, {
+        retryable: true,
+      });
+    }
+    await deps.sleep(settings.pollMs);
+  }
+}
+
+function isStale(event: IntegrityEvent, latestBoot: string): boolean {
+  return event.bootCounter !== null && isBootReport(event) && compareBootCounters(event.bootCounter, latestBoot) < 0;
+}
+
+export async function ingest(input: JsonValue | string, deps: IngestDeps, settings: IngestSettings): Promise<IngestResult> {
+  const parsed = typeof input === 'string' ? parseEnvelopeText(input) : parseEnvelope(input);
+  if (!parsed.ok) return recordRejection(deps, input, parsed.rejection, parsed.context);
+  const event = parsed.event;
+  if (settings.allowedProjects !== null && !settings.allowedProjects.includes(event.instance.project)) {
+    const context: RejectedContext = {
+      messageId: event.delivery?.messageId ?? null,
+      logName: event.entry.logName,
+      insertId: event.entry.insertId,
+      timestamp: event.entry.timestamp,
+      instanceId: event.instance.id,
+    };
+    const r = rejection(
+      'project_not_allowed',
+      `project ${event.instance.project} is not in BOOTWARDEN_ALLOWED_PROJECTS (${settings.allowedProjects.join(', ')})`,
+      'resource.labels.project_id',
+    );
+    return recordRejection(deps, input, r, context);
+  }
+
+  const eventKey = eventKeyOf(event.entry);
+  const messageId = event.delivery?.messageId ?? null;
+  if (messageId !== null) await deps.ledger.recordDelivery(messageId, eventKey, deps.now().toISOString());
+
+  const c = await claim(event, eventKey, deps, settings);
+  if (!c.owner) {
+    deps.logger.info(`duplicate delivery of event ${eventKey} ignored`, { eventKey, messageId, executionName: c.existing.executionName });
+    return { status: 'duplicate', eventKey, executionName: c.existing.executionName };
+  }
+
+  if (event.bootCounter !== null) {
+    const latestBoot = await deps.instances.recordBoot(event.instance, event.bootCounter, deps.now().toISOString());
+    if (isStale(event, latestBoot)) {
+      await deps.ledger.completeEvent(eventKey, {
+        outcome: 'stale',
+        decision: null,
+        executionName: null,
+        completedAt: deps.now().toISOString(),
+      });
+      deps.logger.info(`stale report dropped: instance ${event.instance.id} has booted again (boot ${latestBoot} > ${event.bootCounter})`, {
+        eventKey,
+        instanceId: event.instance.id,
+        bootCounter: event.bootCounter,
+        latestBoot,
+      });
+      return { status: 'stale', eventKey, bootCounter: event.bootCounter, latestBoot };
+    }
+  }
+
+  const decision = await decideWithStore(event, deps.baselines, settings);
+  let executionName: string | null = null;
+  if (decision.action !== 'ignore') {
+    const now = deps.now().toISOString();
+    const argument = responseArgument(event, decision, { eventKey, decidedAt: now, collection: settings.baselineCollection });
+    encodeArgument(argument);
+    // A successor of a crashed owner may find the execution its predecessor started.
+    const existing = c.attempt > 1 ? await deps.starter.findByEventKey(eventKeyLabel(eventKey)) : null;
+    executionName = (existing ?? (await deps.starter.start(argument, executionLabels(argument)))).name;
+  }
+  const completedAt = deps.now().toISOString();
+  const { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun } = decision;
+  await deps.ledger.completeEvent(eventKey, {
+    outcome: decision.action === 'ignore' ? 'ignored' : 'decided',
+    decision: { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun },
+    executionName,
+    completedAt,
+  });
+  await deps.instances.recordDecision(event.instance, {
+    eventKey,
+    bootCounter: event.bootCounter,
+    action,
+    reasonCode,
+    executionName,
+    at: completedAt,
+  });
+  deps.logger.info(`${event.kind} of instance ${event.instance.id}: ${action} (${reason})`, {
+    eventKey,
+    messageId,
+    instanceId: event.instance.id,
+    project: event.instance.project,
+    zone: event.instance.zone,
+    bootCounter: event.bootCounter,
+    action,
+    reasonCode,
+    fingerprint,
+    baselineId,
+    executionName,
+  });
+  return { status: 'decided', eventKey, decision, executionName };
+}

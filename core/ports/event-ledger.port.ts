@@ -1,0 +1,66 @@
+import type { Decision } from '../decide.js';
+import type { RejectedContext } from '../parse.js';
+import type { Rejection } from '../errors.js';
+import type { EntryIdentity, InstanceRef } from '../event.js';
+
+/** How an event ended, as the audit trail records it. */
+export type EventOutcome = 'decided' | 'stale' | 'ignored';
+
+export interface EventRecord {
+  readonly eventKey: string;
+  readonly entry: EntryIdentity;
+  readonly instance: InstanceRef;
+  readonly bootCounter: string | null;
+  readonly eventKind: string;
+  readonly messageIds: readonly string[];
+  /** Which claim generation owns the event; a takeover after a crash increments it. */
+  readonly attempt: number;
+  readonly claimedAt: string;
+  readonly state: 'processing' | 'done';
+  readonly outcome: EventOutcome | null;
+  readonly decision: Pick<Decision, 'action' | 'intendedAction' | 'reasonCode' | 'reason' | 'fingerprint' | 'baselineId' | 'dryRun'> | null;
+  readonly executionName: string | null;
+  readonly completedAt: string | null;
+}
+
+export type NewEventRecord = Omit<EventRecord, 'state' | 'outcome' | 'decision' | 'executionName' | 'completedAt' | 'attempt'>;
+
+/**
+ * The event ledger: each log entry (by event key) and each Pub/Sub message is processed once.
+ * Every claim is a create-once document, never read-then-write, so that concurrent redeliveries
+ * are safe even where the database does not isolate transactions. Only the owner of a claim
+ * writes to the event's record afterwards.
+ */
+export interface EventLedger {
+  /** Records a delivery; false when this message id was seen before. */
+  recordDelivery(messageId: string, eventKey: string, receivedAt: string): Promise<boolean>;
+  /** Creates the event record (attempt 1); false when it exists already. */
+  claimEvent(record: NewEventRecord): Promise<boolean>;
+  /** Takes over an abandoned claim: true for exactly one caller per attempt number. */
+  takeOver(eventKey: string, attempt: number, claimedAt: string): Promise<boolean>;
+  getEvent(eventKey: string): Promise<EventRecord | null>;
+  /** Written by the owner only. */
+  completeEvent(
+    eventKey: string,
+    result: { outcome: EventOutcome; decision: EventRecord['decision']; executionName: string | null; completedAt: string },
+  ): Promise<void>;
+}
+
+/** Per-instance state: which boots were seen, and the last decision. */
+export interface InstanceStateStore {
+  /** Records that `bootCounter` was seen (create-once per boot) and returns the highest boot seen so far. */
+  recordBoot(instance: InstanceRef, bootCounter: string, seenAt: string): Promise<string>;
+  recordDecision(
+    instance: InstanceRef,
+    summary: { eventKey: string; bootCounter: string | null; action: string; reasonCode: string; executionName: string | null; at: string },
+  ): Promise<void>;
+}
+
+/** Rejected inputs are recorded, never dropped silently: bounded raw payload, reason and time. */
+export interface RejectedInputStore {
+  /** Create-once by id, so that a redelivered bad message is recorded once. */
+  record(
+    id: string,
+    entry: { rejection: Rejection; context: RejectedContext; raw: string; rawBytes: number; truncated: boolean; receivedAt: string },
+  ): Promise<void>;
+}

@@ -1,0 +1,69 @@
+/**
+ * The CloudEvent handler: turns a delivery into an `ingest` call and its result into ack or
+ * redelivery. Returning = 2xx = acknowledged; throwing = non-2xx = redelivered by Eventarc.
+ */
+import { isBootwardenError } from '../core/errors.js';
+import { ingest, type IngestResult } from '../core/ingest.js';
+import type { JsonValue } from '../core/json.js';
+import type { Logger } from '../core/ports/logger.port.js';
+import type { Wiring } from './wiring.js';
+
+/** The parts of a CloudEvent the handler reads (functions-framework's CloudEvent has them all). */
+export interface IncomingCloudEvent {
+  readonly id?: string;
+  readonly specversion?: string;
+  readonly type?: string;
+  readonly source?: string;
+  readonly data?: unknown;
+  readonly traceparent?: unknown;
+}
+
+/** The structured-mode CloudEvent the core parses, whatever mode the event arrived in. */
+function asEnvelope(ce: IncomingCloudEvent): JsonValue | string {
+  let data: unknown = ce.data;
+  if (Buffer.isBuffer(data)) data = data.toString('utf8');
+  if (typeof data === 'string') {
+    try {
+      data = JSON.parse(data) as unknown;
+    } catch {
+      return data as string; // parse() rejects it with the JSON error
+    }
+  }
+  return {
+    specversion: ce.specversion ?? '1.0',
+    id: ce.id ?? '',
+    type: ce.type ?? '',
+    source: ce.source ?? '',
+    data: (data ?? null) as JsonValue,
+  };
+}
+
+export function createHandler(
+  getWiring: () => Wiring,
+  loggerFor: (traceparent: string | undefined) => Logger,
+): (ce: IncomingCloudEvent) => Promise<IngestResult> {
+  return async (ce) => {
+    const logger = loggerFor(typeof ce.traceparent === 'string' ? ce.traceparent : undefined);
+    try {
+      const { deps, settings } = getWiring();
+      return await ingest(asEnvelope(ce), { ...deps, logger }, settings);
+    } catch (e) {
+      if (isBootwardenError(e)) {
+        const what = e.retryable ? 'will be redelivered' : 'will be redelivered once the configuration is fixed';
+        logger.error(`event ${ce.id ?? '?'} not processed (${what}): ${e.message}`, {
+          code: e.code,
+          retryable: e.retryable,
+          cloudEventId: ce.id,
+        });
+      } else {
+        const err = e instanceof Error ? e : new Error(String(e));
+        logger.error(`event ${ce.id ?? '?'} not processed (internal error, will be redelivered): ${err.message}`, {
+          code: 'internal',
+          stack_trace: err.stack,
+          cloudEventId: ce.id,
+        });
+      }
+      throw e;
+    }
+  };
+}

@@ -1,0 +1,58 @@
+/** Builds the ingest dependencies from configuration: the one place where adapters are chosen. */
+import type { IngestDeps, IngestSettings } from '../core/ingest.js';
+import type { Logger } from '../core/ports/logger.port.js';
+import type { ExecutionStarter } from '../core/ports/execution-starter.port.js';
+import { lazyFirestore, type FirestoreProvider } from '../adapters/gcp/firestore-client.js';
+import {
+  collectionNames,
+  FirestoreBaselineStore,
+  FirestoreEventLedger,
+  FirestoreInstanceState,
+  FirestoreRejectedInputs,
+} from '../adapters/gcp/firestore-stores.js';
+import { WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
+import { RecordingExecutionStarter } from '../adapters/local/recording-execution-starter.js';
+import type { FunctionConfig } from './config.js';
+
+export interface Wiring {
+  readonly deps: Omit<IngestDeps, 'logger'>;
+  readonly settings: IngestSettings;
+}
+
+export function settingsFrom(config: FunctionConfig): IngestSettings {
+  return {
+    dryRun: config.dryRun,
+    stopOnEarlyBootFailure: config.stopOnEarlyBootFailure,
+    allowedProjects: config.allowedProjects,
+    claimLeaseMs: config.claimLeaseSeconds * 1000,
+    waitForOwnerMs: config.waitForOwnerSeconds * 1000,
+    pollMs: 200,
+    baselineCollection: config.baselineCollection,
+  };
+}
+
+export function starterFrom(config: FunctionConfig): ExecutionStarter {
+  const e = config.executions;
+  return e.kind === 'workflows'
+    ? new WorkflowsExecutionStarter({ project: config.project, location: e.location, workflow: e.workflow })
+    : new RecordingExecutionStarter({ logFile: e.logFile, workflow: e.workflow });
+}
+
+export function wire(config: FunctionConfig, overrides: { firestore?: FirestoreProvider; starter?: ExecutionStarter } = {}): Wiring {
+  const db = overrides.firestore ?? lazyFirestore({ projectId: config.project, databaseId: config.firestoreDatabase });
+  const names = collectionNames(config.collectionPrefix, config.baselineCollection);
+  return {
+    deps: {
+      baselines: new FirestoreBaselineStore(db, names.baselines),
+      ledger: new FirestoreEventLedger(db, names),
+      instances: new FirestoreInstanceState(db, names),
+      rejected: new FirestoreRejectedInputs(db, names),
+      starter: overrides.starter ?? starterFrom(config),
+      now: () => new Date(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    },
+    settings: settingsFrom(config),
+  };
+}
+
+export type { Logger };

@@ -4,15 +4,15 @@ import { BootwardenError } from '../../core/errors.js';
 import type { BootReportEvent } from '../../core/event.js';
 import { parseEnvelopeText } from '../../core/parse.js';
 import type { StoredBaseline } from '../../core/ports/baseline-store.port.js';
-import { openFileBaselineStore, type CountingBaselineStore } from '../../adapters/local/file-baseline-store.js';
-import { baselinesLocation, flag, parse, stringOption } from '../args.js';
+import { openCliStore, STORE_HELP, STORE_OPTIONS, withStore, type CliBaselineStore } from '../stores.js';
+import { flag, parse, stringOption } from '../args.js';
 import { shortFingerprint, table } from '../format.js';
 import { EXIT, type Io } from '../io.js';
 
-export const BASELINES_HELP = `Usage: bootwarden baselines <subcommand> --baselines <dir|file> [options]
+export const BASELINES_HELP = `Usage: bootwarden baselines <subcommand> [--store dir|firestore] [--baselines <dir|file>] [options]
 
-Manage known-good baselines (the known_good_measurements collection), here in a local store:
-a directory of JSON documents (file name = document id) or one JSON file mapping id to document.
+Manage known-good baselines (the known_good_measurements collection): in Firestore, or in a
+local store (a directory of JSON documents, or one JSON file mapping id to document).
 Documents keep the tutorial's shape (PCR_n: {hashAlgo, pcrNum, value}); bootwarden's metadata
 is under the field "bootwarden". A baseline is found by its fingerprint, so its id must be the
 fingerprint: \`add\` does that, \`import\` re-keys documents made by hand (ids like baseline1).
@@ -29,8 +29,7 @@ Subcommands:
                               is removed only after its re-keyed copy is written
 
 Options:
-  --baselines <dir|file>      the store (default: $BOOTWARDEN_BASELINES); add and import create
-                              a missing directory
+${STORE_HELP}                            (add creates a missing directory)
   --json                      machine-readable output
   -h, --help                  show this help
 
@@ -39,7 +38,7 @@ import), 64 usage error.
 `;
 
 const OPTIONS = {
-  baselines: { type: 'string' },
+  ...STORE_OPTIONS,
   json: { type: 'boolean' },
   'from-entry': { type: 'string' },
   note: { type: 'string' },
@@ -52,7 +51,7 @@ function pcrList(b: Baseline): string {
   return b.measurements.map((m) => `${m.pcrNum}/${m.hashAlgo}`).join(' ');
 }
 
-async function collect(store: CountingBaselineStore): Promise<StoredBaseline[]> {
+async function collect(store: CliBaselineStore): Promise<StoredBaseline[]> {
   const all: StoredBaseline[] = [];
   for await (const s of store.list()) all.push(s);
   return all;
@@ -66,7 +65,7 @@ function oneId(sub: string, positionals: string[]): string {
   return id;
 }
 
-async function list(store: CountingBaselineStore, io: Io, json: boolean): Promise<number> {
+async function list(store: CliBaselineStore, io: Io, json: boolean): Promise<number> {
   const all = await collect(store);
   const invalid = all.filter((s) => 'invalid' in s).length;
   if (json) {
@@ -109,7 +108,7 @@ async function list(store: CountingBaselineStore, io: Io, json: boolean): Promis
   return invalid > 0 ? EXIT.rejected : EXIT.ok;
 }
 
-async function show(store: CountingBaselineStore, io: Io, id: string, json: boolean): Promise<number> {
+async function show(store: CliBaselineStore, io: Io, id: string, json: boolean): Promise<number> {
   const s = await store.get(id);
   if (s === null) throw new BootwardenError('not_found', `no baseline ${id} in ${store.location}`);
   if ('invalid' in s) {
@@ -165,7 +164,7 @@ async function lateBootEventFrom(file: string): Promise<BootReportEvent> {
   return event;
 }
 
-async function add(store: CountingBaselineStore, io: Io, p: ReturnType<typeof parse>): Promise<number> {
+async function add(store: CliBaselineStore, io: Io, p: ReturnType<typeof parse>): Promise<number> {
   const from = stringOption(p, 'from-entry');
   if (from === undefined) throw new BootwardenError('usage', 'baselines add: --from-entry <logentry.json> is required');
   if (p.positionals.length > 0) throw new BootwardenError('usage', `baselines add: unexpected argument ${p.positionals[0] ?? ''}`);
@@ -187,7 +186,7 @@ async function add(store: CountingBaselineStore, io: Io, p: ReturnType<typeof pa
   return EXIT.ok;
 }
 
-async function remove(store: CountingBaselineStore, io: Io, id: string, json: boolean): Promise<number> {
+async function remove(store: CliBaselineStore, io: Io, id: string, json: boolean): Promise<number> {
   if (!(await store.remove(id))) throw new BootwardenError('not_found', `no baseline ${id} in ${store.location}`);
   io.stdout.write(json ? `${JSON.stringify({ id, removed: true })}\n` : `removed baseline ${id}\n`);
   return EXIT.ok;
@@ -200,7 +199,7 @@ interface ImportStep {
   message: string;
 }
 
-async function importDocs(store: CountingBaselineStore, io: Io, p: ReturnType<typeof parse>): Promise<number> {
+async function importDocs(store: CliBaselineStore, io: Io, p: ReturnType<typeof parse>): Promise<number> {
   const dryRun = flag(p, 'dry-run');
   const keep = flag(p, 'keep-originals');
   const steps: ImportStep[] = [];
@@ -298,18 +297,22 @@ export async function baselinesCommand(args: string[], io: Io): Promise<number> 
     return EXIT.ok;
   }
   const json = flag(p, 'json');
-  const location = baselinesLocation(`baselines ${sub}`, p, io.env);
+  const open = (createIfMissing = false): Promise<CliBaselineStore> => openCliStore(`baselines ${sub}`, p, io, { createIfMissing });
   switch (sub) {
     case 'list':
-      return list(await openFileBaselineStore(location), io, json);
-    case 'show':
-      return show(await openFileBaselineStore(location), io, oneId(sub, p.positionals), json);
+      return withStore(await open(), (s) => list(s, io, json));
+    case 'show': {
+      const id = oneId(sub, p.positionals);
+      return withStore(await open(), (s) => show(s, io, id, json));
+    }
     case 'add':
-      return add(await openFileBaselineStore(location, { createIfMissing: true }), io, p);
-    case 'remove':
-      return remove(await openFileBaselineStore(location), io, oneId(sub, p.positionals), json);
+      return withStore(await open(true), (s) => add(s, io, p));
+    case 'remove': {
+      const id = oneId(sub, p.positionals);
+      return withStore(await open(), (s) => remove(s, io, id, json));
+    }
     case 'import':
-      return importDocs(await openFileBaselineStore(location), io, p);
+      return withStore(await open(), (s) => importDocs(s, io, p));
     default:
       throw new BootwardenError(
         'usage',

@@ -2,8 +2,8 @@ import { decideWithStore, type Decision, type DecisionPolicy } from '../../core/
 import { BootwardenError, rejection, type Rejection } from '../../core/errors.js';
 import type { IntegrityEvent } from '../../core/event.js';
 import { parseEnvelopeText } from '../../core/parse.js';
-import { openFileBaselineStore } from '../../adapters/local/file-baseline-store.js';
-import { baselinesLocation, flag, parse } from '../args.js';
+import { openCliStore, STORE_HELP, STORE_OPTIONS, withStore } from '../stores.js';
+import { flag, parse } from '../args.js';
 import { shortFingerprint, table } from '../format.js';
 import { EXIT, type Io } from '../io.js';
 import { openInput, records } from '../records.js';
@@ -19,10 +19,7 @@ as written by \`gcloud logging read --format=json\`, or JSON Lines). For large e
 \`bootwarden replay\`.
 
 Options:
-  --baselines <dir|file>   known-good baselines: a directory of JSON documents (file name =
-                           document id) or one JSON file mapping id to document
-                           (default: $BOOTWARDEN_BASELINES)
-  --json                   one JSON object per entry on stdout, instead of a table
+${STORE_HELP}  --json                   one JSON object per entry on stdout, instead of a table
   --dry-run                notify only: actions become "notify"
   --stop-on-early-boot     also stop VMs whose early-boot report fails
   -h, --help               show this help
@@ -88,67 +85,67 @@ function rejectedRow(input: string, r: Rejection): DecideRow {
 }
 
 export async function decideCommand(args: string[], io: Io): Promise<number> {
-  const p = parse('decide', args, { baselines: { type: 'string' }, json: { type: 'boolean' }, ...POLICY_OPTIONS });
+  const p = parse('decide', args, { ...STORE_OPTIONS, json: { type: 'boolean' }, ...POLICY_OPTIONS });
   if (flag(p, 'help')) {
     io.stdout.write(DECIDE_HELP);
     return EXIT.ok;
   }
-  const location = baselinesLocation('decide', p, io.env);
   if (p.positionals.length === 0)
     throw new BootwardenError('usage', 'decide: give at least one input file, or - for stdin (see `bootwarden decide --help`)');
   const policy: DecisionPolicy = policyFrom(p);
-  const store = await openFileBaselineStore(location);
-  await warnUnkeyedBaselines(store, io);
-  const json = flag(p, 'json');
-  const rows: DecideRow[] = [];
-  let rejected = false;
-  for (const input of p.positionals) {
-    const inputRows: DecideRow[] = [];
-    try {
-      const source = await openInput(input, io.stdin);
-      for await (const batch of records(source)) {
-        for (const rec of batch) {
-          const label = `${source.label}#${rec.ordinal}`;
-          if (rec.text === null) {
-            inputRows.push(rejectedRow(label, rec.rejection ?? rejection('invalid_json', 'unreadable entry')));
-            continue;
+  return withStore(await openCliStore('decide', p, io), async (store) => {
+    await warnUnkeyedBaselines(store, io);
+    const json = flag(p, 'json');
+    const rows: DecideRow[] = [];
+    let rejected = false;
+    for (const input of p.positionals) {
+      const inputRows: DecideRow[] = [];
+      try {
+        const source = await openInput(input, io.stdin);
+        for await (const batch of records(source)) {
+          for (const rec of batch) {
+            const label = `${source.label}#${rec.ordinal}`;
+            if (rec.text === null) {
+              inputRows.push(rejectedRow(label, rec.rejection ?? rejection('invalid_json', 'unreadable entry')));
+              continue;
+            }
+            const parsed = parseEnvelopeText(rec.text, { depthChecked: true });
+            inputRows.push(
+              parsed.ok
+                ? decidedRow(label, parsed.event, await decideWithStore(parsed.event, store, policy))
+                : rejectedRow(label, parsed.rejection),
+            );
           }
-          const parsed = parseEnvelopeText(rec.text, { depthChecked: true });
-          inputRows.push(
-            parsed.ok
-              ? decidedRow(label, parsed.event, await decideWithStore(parsed.event, store, policy))
-              : rejectedRow(label, parsed.rejection),
-          );
         }
+        if (inputRows.length === 0)
+          inputRows.push(rejectedRow(`${source.label}#0`, rejection('missing_field', `${source.label} holds no entry`)));
+        if (inputRows.length === 1 && inputRows[0] !== undefined) inputRows[0].input = source.label;
+      } catch (e) {
+        if (!(e instanceof BootwardenError) || e.code !== 'io_error') throw e;
+        inputRows.push(rejectedRow(input === '-' ? 'stdin' : input, rejection('unreadable_input', e.message)));
       }
-      if (inputRows.length === 0)
-        inputRows.push(rejectedRow(`${source.label}#0`, rejection('missing_field', `${source.label} holds no entry`)));
-      if (inputRows.length === 1 && inputRows[0] !== undefined) inputRows[0].input = source.label;
-    } catch (e) {
-      if (!(e instanceof BootwardenError) || e.code !== 'io_error') throw e;
-      inputRows.push(rejectedRow(input === '-' ? 'stdin' : input, rejection('unreadable_input', e.message)));
+      for (const row of inputRows) {
+        if (row.action === 'reject') rejected = true;
+        if (json) io.stdout.write(`${JSON.stringify(row)}\n`);
+        else rows.push(row);
+      }
     }
-    for (const row of inputRows) {
-      if (row.action === 'reject') rejected = true;
-      if (json) io.stdout.write(`${JSON.stringify(row)}\n`);
-      else rows.push(row);
+    if (!json) {
+      io.stdout.write(
+        table(
+          ['INPUT', 'ACTION', 'EVENT', 'INSTANCE', 'FINGERPRINT', 'BASELINE', 'REASON'],
+          rows.map((r) => [
+            r.input,
+            r.action === 'notify' ? `notify(${r.intendedAction ?? ''})` : r.action,
+            r.eventKind ?? '-',
+            r.instance === null ? '-' : `${r.instance.project}/${r.instance.zone}/${r.instance.id}`,
+            shortFingerprint(r.fingerprint),
+            r.baseline === null ? '-' : shortFingerprint(r.baseline),
+            r.error === null ? r.reason : `${r.error.code}: ${r.error.message}`,
+          ]),
+        ),
+      );
     }
-  }
-  if (!json) {
-    io.stdout.write(
-      table(
-        ['INPUT', 'ACTION', 'EVENT', 'INSTANCE', 'FINGERPRINT', 'BASELINE', 'REASON'],
-        rows.map((r) => [
-          r.input,
-          r.action === 'notify' ? `notify(${r.intendedAction ?? ''})` : r.action,
-          r.eventKind ?? '-',
-          r.instance === null ? '-' : `${r.instance.project}/${r.instance.zone}/${r.instance.id}`,
-          shortFingerprint(r.fingerprint),
-          r.baseline === null ? '-' : shortFingerprint(r.baseline),
-          r.error === null ? r.reason : `${r.error.code}: ${r.error.message}`,
-        ]),
-      ),
-    );
-  }
-  return rejected ? EXIT.rejected : EXIT.ok;
+    return rejected ? EXIT.rejected : EXIT.ok;
+  });
 }

@@ -3,8 +3,8 @@ import { BootwardenError } from '../../core/errors.js';
 import { parseEnvelopeText } from '../../core/parse.js';
 import type { StoredBaseline } from '../../core/ports/baseline-store.port.js';
 import { ReplayAggregator, type ReplayReport } from '../../core/replay.js';
-import { openFileBaselineStore } from '../../adapters/local/file-baseline-store.js';
-import { baselinesLocation, flag, parse } from '../args.js';
+import { openCliStore, STORE_HELP, STORE_OPTIONS, withStore } from '../stores.js';
+import { flag, parse } from '../args.js';
 import { bytes, count, shortFingerprint, table } from '../format.js';
 import { EXIT, type Io } from '../io.js';
 import { Progress } from '../progress.js';
@@ -24,8 +24,7 @@ its size. Each entry is decided on its own: entries are not deduplicated and sta
 dropped (the function does both).
 
 Options:
-  --baselines <dir|file>   known-good baselines (default: $BOOTWARDEN_BASELINES)
-  --json                   the report as one JSON document on stdout
+${STORE_HELP}  --json                   the report as one JSON document on stdout
   --dry-run                decide as in dry-run mode (actions become "notify")
   --stop-on-early-boot     also stop VMs whose early-boot report fails
   --top <n>                rows to show per table (default 20; --json shows all)
@@ -37,12 +36,11 @@ baselines, 64 usage error.
 `;
 
 export async function replayCommand(args: string[], io: Io): Promise<number> {
-  const p = parse('replay', args, { baselines: { type: 'string' }, json: { type: 'boolean' }, top: { type: 'string' }, ...POLICY_OPTIONS });
+  const p = parse('replay', args, { ...STORE_OPTIONS, json: { type: 'boolean' }, top: { type: 'string' }, ...POLICY_OPTIONS });
   if (flag(p, 'help')) {
     io.stdout.write(REPLAY_HELP);
     return EXIT.ok;
   }
-  const location = baselinesLocation('replay', p, io.env);
   if (p.positionals.length !== 1)
     throw new BootwardenError('usage', 'replay: give exactly one export file, or - for stdin (see `bootwarden replay --help`)');
   const topText = typeof p.values['top'] === 'string' ? p.values['top'] : '20';
@@ -50,53 +48,54 @@ export async function replayCommand(args: string[], io: Io): Promise<number> {
   if (!Number.isInteger(top) || top < 1)
     throw new BootwardenError('usage', `replay: --top must be a whole number ≥ 1, got ${JSON.stringify(topText)}`);
   const policy: DecisionPolicy = policyFrom(p);
-  const store = await openFileBaselineStore(location);
-  await warnUnkeyedBaselines(store, io);
-  const source = await openInput(p.positionals[0] as string, io.stdin);
+  return withStore(await openCliStore('replay', p, io), async (store) => {
+    await warnUnkeyedBaselines(store, io);
+    const source = await openInput(p.positionals[0] as string, io.stdin);
 
-  const started = performance.now();
-  const agg = new ReplayAggregator();
-  // A fleet shares few fingerprints: read each baseline once, not once per entry.
-  const cache = new Map<string, StoredBaseline | null>();
-  const progress = new Progress(io.stderr, source.size);
-  let entries = 0;
-  let bytesRead = 0;
-  for await (const batch of records(source, (b) => {
-    bytesRead = b;
-    progress.update(b, entries);
-  })) {
-    for (const rec of batch) {
-      entries++;
-      if (rec.text === null) {
-        if (rec.rejection !== null) agg.addRejection(rec.ordinal, rec.rejection);
-        continue;
+    const started = performance.now();
+    const agg = new ReplayAggregator();
+    // A fleet shares few fingerprints: read each baseline once, not once per entry.
+    const cache = new Map<string, StoredBaseline | null>();
+    const progress = new Progress(io.stderr, source.size);
+    let entries = 0;
+    let bytesRead = 0;
+    for await (const batch of records(source, (b) => {
+      bytesRead = b;
+      progress.update(b, entries);
+    })) {
+      for (const rec of batch) {
+        entries++;
+        if (rec.text === null) {
+          if (rec.rejection !== null) agg.addRejection(rec.ordinal, rec.rejection);
+          continue;
+        }
+        const parsed = parseEnvelopeText(rec.text, { depthChecked: true });
+        if (!parsed.ok) {
+          agg.addRejection(rec.ordinal, parsed.rejection);
+          continue;
+        }
+        const id = baselineIdToRead(parsed.event);
+        let stored: StoredBaseline | null = null;
+        if (id !== null) {
+          const hit = cache.get(id);
+          if (hit === undefined) {
+            stored = await store.get(id);
+            cache.set(id, stored);
+          } else stored = hit;
+        }
+        agg.addDecision(parsed.event, decide(parsed.event, lookupOf(stored), policy));
       }
-      const parsed = parseEnvelopeText(rec.text, { depthChecked: true });
-      if (!parsed.ok) {
-        agg.addRejection(rec.ordinal, parsed.rejection);
-        continue;
-      }
-      const id = baselineIdToRead(parsed.event);
-      let stored: StoredBaseline | null = null;
-      if (id !== null) {
-        const hit = cache.get(id);
-        if (hit === undefined) {
-          stored = await store.get(id);
-          cache.set(id, stored);
-        } else stored = hit;
-      }
-      agg.addDecision(parsed.event, decide(parsed.event, lookupOf(stored), policy));
     }
-  }
-  progress.done();
-  const report = agg.report();
-  const seconds = (performance.now() - started) / 1000;
-  if (flag(p, 'json')) {
-    io.stdout.write(`${JSON.stringify({ input: source.label, bytes: bytesRead, seconds: Number(seconds.toFixed(3)), ...report })}\n`);
-  } else {
-    io.stdout.write(render(source.label, bytesRead, seconds, report, top));
-  }
-  return EXIT.ok;
+    progress.done();
+    const report = agg.report();
+    const seconds = (performance.now() - started) / 1000;
+    if (flag(p, 'json')) {
+      io.stdout.write(`${JSON.stringify({ input: source.label, bytes: bytesRead, seconds: Number(seconds.toFixed(3)), ...report })}\n`);
+    } else {
+      io.stdout.write(render(source.label, bytesRead, seconds, report, top));
+    }
+    return EXIT.ok;
+  });
 }
 
 function more(shown: number, total: number): string {

@@ -1,5 +1,5 @@
 import type { DecisionPolicy } from '../../core/decide.js';
-import type { CountingBaselineStore } from '../../adapters/local/file-baseline-store.js';
+import type { CliBaselineStore } from '../stores.js';
 import { flag, type Parsed } from '../args.js';
 import type { Io } from '../io.js';
 
@@ -13,7 +13,7 @@ export function policyFrom(p: Parsed): DecisionPolicy {
 }
 
 /** Documents whose id is not their fingerprint are never matched: say so before deciding. */
-export async function warnUnkeyedBaselines(store: CountingBaselineStore, io: Io): Promise<void> {
+export async function warnUnkeyedBaselines(store: CliBaselineStore, io: Io): Promise<void> {
   const ids = await store.idsNotKeyedByFingerprint();
   if (ids.length === 0) return;
   const shown = ids.slice(0, 5).join(', ') + (ids.length > 5 ? `, … (${ids.length} in all)` : '');

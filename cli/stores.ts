@@ -30,7 +30,7 @@ export const STORE_HELP = `  --store dir|firestore     where baselines live (def
                                         the emulator when $FIRESTORE_EMULATOR_HOST is set
 `;
 
-async function openFirestore(io: Io): Promise<CliBaselineStore> {
+function openFirestore(io: Io): CliBaselineStore {
   const project = io.env['GOOGLE_CLOUD_PROJECT'] ?? io.env['GCLOUD_PROJECT'];
   if (project === undefined || project === '') {
     throw new BootwardenError('usage', '--store firestore needs GOOGLE_CLOUD_PROJECT (the project of the Firestore database)');

@@ -20,8 +20,7 @@ const ALREADY_EXISTS = 6;
 const NOT_FOUND = 5;
 
 export function grpcCode(e: unknown): number | undefined {
-  if (typeof e === 'object' && e !== null && 'code' in e && typeof (e as { code: unknown }).code === 'number')
-    return (e as { code: number }).code;
+  if (typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'number') return (e as { code: number }).code;
   return undefined;
 }
 

@@ -3,7 +3,7 @@
  * per-instance state and rejected inputs. Every claim is a create-once document; documents are
  * only updated by the owner of their claim, so nothing depends on transaction isolation.
  */
-import type { DocumentData, DocumentSnapshot } from '@google-cloud/firestore';
+import type { DocumentSnapshot } from '@google-cloud/firestore';
 import { baselineFromDocument, baselineToDocument, type Baseline } from '../../core/baseline.js';
 import type { JsonValue } from '../../core/json.js';
 import type { InstanceRef } from '../../core/event.js';
@@ -52,7 +52,7 @@ function toJson(v: unknown): JsonValue {
     for (const [k, x] of Object.entries(o)) out[k] = toJson(x);
     return out;
   }
-  return String(v);
+  return typeof v === 'bigint' ? v.toString() : null;
 }
 
 function stored(snap: DocumentSnapshot): StoredBaseline {
@@ -156,7 +156,7 @@ export class FirestoreEventLedger implements EventLedger {
       executionName: null,
       completedAt: null,
     };
-    return createOnce(`claim event ${record.eventKey}`, () => ref.create(doc as unknown as DocumentData));
+    return createOnce(`claim event ${record.eventKey}`, () => ref.create(doc));
   }
 
   async takeOver(eventKey: string, attempt: number, claimedAt: string): Promise<boolean> {
@@ -253,7 +253,7 @@ export class FirestoreRejectedInputs implements RejectedInputStore {
   async record(id: string, entry: Parameters<RejectedInputStore['record']>[1]): Promise<void> {
     const ref = (await this.db()).collection(this.names.rejectedInputs).doc(id);
     await createOnce(`record rejected input ${id}`, () =>
-      ref.create({ ...entry, rejection: { ...entry.rejection }, context: { ...entry.context } } as DocumentData),
+      ref.create({ ...entry, rejection: { ...entry.rejection }, context: { ...entry.context } }),
     );
   }
 }

@@ -66,11 +66,8 @@ describe('ingest', () => {
     expect(r).toMatchObject({ status: 'decided', decision: { action: 'relearn' } });
     expect(w.starter.started).toHaveLength(1);
     const { argument, labels } = w.starter.started[0]!;
-    const eventKey = eventKeyOf({
-      logName: String(failedLateBoot()['logName']),
-      insertId: String(failedLateBoot()['insertId']),
-      timestamp: String(failedLateBoot()['timestamp']),
-    });
+    const { logName, insertId, timestamp } = failedLateBoot() as { logName: string; insertId: string; timestamp: string };
+    const eventKey = eventKeyOf({ logName, insertId, timestamp });
     expect(argument).toMatchObject({
       version: 1,
       eventKey,

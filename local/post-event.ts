@@ -1,0 +1,44 @@
+/**
+ * `npm run post-event -- <file>`: posts a log entry to the local function the way Eventarc does
+ * (binary content mode: ce-* headers and the messagePublished body), and prints the answer.
+ * The file may hold a LogEntry, a Pub/Sub message or an Eventarc body.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isJsonObject, type JsonObject } from '../core/json.js';
+import { eventarcBody } from './entries.js';
+
+function body(doc: JsonObject): JsonObject {
+  if (isJsonObject(doc['message'])) return doc;
+  if (typeof doc['data'] === 'string') return { message: doc, subscription: 'projects/demo-bootwarden/subscriptions/local' };
+  return eventarcBody(doc, String(Date.now()));
+}
+
+async function main(): Promise<number> {
+  const file = process.argv[2];
+  if (file === undefined) {
+    process.stderr.write('usage: npm run post-event -- <entry.json>   (posts to http://localhost:$PORT, default 8080)\n');
+    return 64;
+  }
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  if (!isJsonObject(doc)) throw new Error(`${file} must hold a JSON object`);
+  const url = `http://localhost:${process.env['PORT'] ?? '8080'}/`;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'ce-id': randomUUID(),
+      'ce-specversion': '1.0',
+      'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+      'ce-source': '//pubsub.googleapis.com/projects/demo-bootwarden/topics/shielded-vm-integrity',
+    },
+    body: JSON.stringify(body(doc)),
+  });
+  process.stdout.write(`${res.status} ${res.statusText}\n`);
+  return res.ok ? 0 : 1;
+}
+
+process.exitCode = await main().catch((e: unknown) => {
+  process.stderr.write(`post-event: ${e instanceof Error ? e.message : String(e)}\n`);
+  return 1;
+});

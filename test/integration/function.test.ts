@@ -1,0 +1,131 @@
+/**
+ * The Eventarc function over real HTTP (functions-framework in a child process), with Firestore
+ * through the official client against the emulator and the local ExecutionStarter recording what
+ * it was asked to start.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { baselineToDocument, newBaseline } from '../../core/baseline.js';
+import { eventKeyOf } from '../../core/contracts.js';
+import { KNOWN_EVENT_KINDS } from '../../core/event.js';
+import type { JsonObject } from '../../core/json.js';
+import { fingerprint } from '../../core/measurements.js';
+import { bootReportEntry, eventarcBody, pubsubMessage, simpleEventEntry } from '../../local/entries.js';
+import { useFirestore } from '../support/firestore.js';
+import { edited, KERNEL_25, KERNEL_26, TAMPERED } from '../support/fixtures.js';
+import { postBinary, postStructured, startFunction, type FunctionServer } from '../support/function-server.js';
+import { useTmpDirs } from '../support/tmp.js';
+
+const fs = useFirestore();
+const tmp = useTmpDirs();
+let server: FunctionServer;
+let vmCount = 0;
+
+/** A fresh VM per test, so that tests share nothing but the server. */
+function vm() {
+  vmCount++;
+  return { id: String(7_000_000_000_000_000_000n + BigInt(vmCount)), project: 'acme-prod', zone: 'us-central1-a' };
+}
+
+const late = (instance: ReturnType<typeof vm>, actual = KERNEL_26, bootCounter = 7, policy = KERNEL_25): JsonObject =>
+  bootReportEntry('lateBootReportEvent', { instance, bootCounter, actual, policy, insertId: `ins-${instance.id}-${bootCounter}` });
+
+const keyOf = (e: JsonObject): string => eventKeyOf(e as unknown as { logName: string; insertId: string; timestamp: string });
+const executionsFor = (e: JsonObject) => server.executions().filter((x) => x.labels['event'] === keyOf(e).slice(0, 63));
+const collection = (name: string) => fs.db().collection(`${fs.prefix}${name}`);
+
+beforeAll(async () => {
+  const known = newBaseline(KERNEL_26, { addedBy: 'test', addedAt: '2026-11-01T00:00:00Z', sourceEntry: null, note: null });
+  await collection('baselines').doc(known.id).set(baselineToDocument(known));
+  server = await startFunction(
+    { BOOTWARDEN_COLLECTION_PREFIX: fs.prefix, BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`, BOOTWARDEN_WAIT_FOR_OWNER_SECONDS: '15' },
+    tmp(),
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('onIntegrityEvent over HTTP', () => {
+  it('a body that is not JSON is refused by functions-framework itself (400) and starts nothing', async () => {
+    // Eventarc always posts a JSON envelope; this can only come from a misdirected client.
+    const before = server.executions().length;
+    expect((await postBinary(server.url, '{"message": {')).status).toBe(400);
+    expect(server.executions().length).toBe(before);
+  });
+
+  it('known-good (binary mode): 2xx, one relearn execution, the ledger records it', async () => {
+    const entry = late(vm());
+    const res = await postBinary(server.url, eventarcBody(entry, 'msg-a1'));
+    expect(res.status).toBeLessThan(300);
+    const [ex] = executionsFor(entry);
+    expect(ex?.labels['action']).toBe('relearn');
+    expect(ex?.argument).toMatchObject({ decision: { action: 'relearn' }, baselineId: fingerprint(KERNEL_26), messageId: 'msg-a1' });
+    const record = (await collection('events').doc(keyOf(entry)).get()).data();
+    expect(record).toMatchObject({ state: 'done', outcome: 'decided', executionName: ex?.name, decision: { action: 'relearn' } });
+    expect((await collection('deliveries').doc('msg-a1').get()).data()).toMatchObject({ eventKey: keyOf(entry) });
+  });
+
+  it('unknown (structured mode): one stop execution carrying the baseline to promote', async () => {
+    const entry = late(vm(), TAMPERED);
+    const res = await postStructured(server.url, eventarcBody(entry, 'msg-b1'));
+    expect(res.status).toBeLessThan(300);
+    const [ex] = executionsFor(entry);
+    expect(ex?.argument).toMatchObject({ decision: { action: 'stop' }, baselineDocument: { documentId: fingerprint(TAMPERED) } });
+  });
+
+  it('a report that passes starts nothing', async () => {
+    const entry = late(vm(), KERNEL_25);
+    expect((await postBinary(server.url, eventarcBody(entry, 'msg-c1'))).status).toBeLessThan(300);
+    expect(executionsFor(entry)).toEqual([]);
+    expect((await collection('events').doc(keyOf(entry)).get()).data()).toMatchObject({ outcome: 'ignored' });
+  });
+
+  it.each([...KNOWN_EVENT_KINDS.filter((k) => !k.endsWith('BootReportEvent')), 'futureEvent'])('%s starts nothing', async (kind) => {
+    const entry = simpleEventEntry(kind, { instance: vm(), bootCounter: 3 });
+    expect((await postBinary(server.url, eventarcBody(entry, `msg-k-${kind}`))).status).toBeLessThan(300);
+    expect(executionsFor(entry)).toEqual([]);
+  });
+
+  it('a redelivered message, and the same entry in another message, start one execution', async () => {
+    const entry = late(vm(), TAMPERED);
+    for (const id of ['msg-d1', 'msg-d1', 'msg-d2']) expect((await postBinary(server.url, eventarcBody(entry, id))).status).toBeLessThan(300);
+    expect(executionsFor(entry)).toHaveLength(1);
+  });
+
+  it('50 concurrent deliveries of one message start one execution', async () => {
+    const entry = late(vm(), TAMPERED);
+    const body = eventarcBody(entry, 'msg-e1');
+    const statuses = await Promise.all(Array.from({ length: 50 }, () => postBinary(server.url, body).then((r) => r.status)));
+    expect(statuses.every((s) => s < 300)).toBe(true);
+    expect(executionsFor(entry)).toHaveLength(1);
+  });
+
+  it('a stale report (the VM booted again since) starts nothing', async () => {
+    const instance = vm();
+    await postBinary(server.url, eventarcBody(simpleEventEntry('startupEvent', { instance, bootCounter: 9 }), 'msg-f1'));
+    const entry = late(instance, TAMPERED, 8);
+    expect((await postBinary(server.url, eventarcBody(entry, 'msg-f2'))).status).toBeLessThan(300);
+    expect(executionsFor(entry)).toEqual([]);
+    expect((await collection('events').doc(keyOf(entry)).get()).data()).toMatchObject({ outcome: 'stale' });
+  });
+
+  it.each([
+    ['data not base64', { message: { messageId: 'msg-g2', data: 'not base64!' }, subscription: 's' }],
+    ['data not JSON', { message: { messageId: 'msg-g3', data: Buffer.from('hello').toString('base64') }, subscription: 's' }],
+    ['not an integrity entry', eventarcBody(edited(late(vm()), (e) => (e.jsonPayload['@type'] = 'type.googleapis.com/google.cloud.audit.AuditLog')), 'msg-g4')],
+    ['another log', eventarcBody(edited(late(vm()), (e) => (e.logName = 'projects/acme-prod/logs/syslog')), 'msg-g5')],
+    ['duplicate PCR', eventarcBody(edited(late(vm()), (e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[2].pcrNum = 'PCR_0')), 'msg-g6')],
+    ['instance id as a number', eventarcBody(edited(late(vm()), (e) => (e.resource.labels.instance_id = 123)), 'msg-g7')],
+    ['a Pub/Sub message without the Eventarc wrapper', pubsubMessage(edited(late(vm()), (e) => delete e.insertId), 'msg-g8')],
+  ])('bad input (%s): 2xx, recorded, nothing started', async (_name, body) => {
+    const before = server.executions().length;
+    const res = await postBinary(server.url, body);
+    expect(res.status).toBeLessThan(300);
+    expect(server.executions().length).toBe(before);
+    const recorded = await collection('rejected_inputs').get();
+    const mine = recorded.docs.map((d) => d.data()).filter((d) => String(d['raw']).includes(typeof body === 'string' ? body : JSON.stringify(body).slice(0, 200)));
+    expect(mine.length).toBeGreaterThanOrEqual(1);
+    expect(mine[0]).toMatchObject({ rejection: { code: expect.any(String), message: expect.any(String) } });
+  });
+});

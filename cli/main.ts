@@ -57,6 +57,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
 /** Process entry: wires the real streams and sets the exit code. */
 export async function main(): Promise<void> {
+  // Against the emulator there is no metadata server to ask for a project or credentials.
+  if (process.env['FIRESTORE_EMULATOR_HOST']) process.env['METADATA_SERVER_DETECTION'] ??= 'none';
   // A closed pipe (`bootwarden replay … | head`) is not an error worth a stack trace.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);

@@ -47,12 +47,10 @@ function openFirestore(io: Io): CliBaselineStore {
     save: (b) => store.save(b),
     remove: (id) => store.remove(id),
     idsNotKeyedByFingerprint: async () => {
+      // Document ids only (an empty projection); operators' commands, never the function's hot path.
       try {
-        const refs = await (await db()).collection(collection).listDocuments();
-        return refs
-          .map((r) => r.id)
-          .filter((id) => !isFingerprint(id))
-          .sort();
+        const snap = await (await db()).collection(collection).select().get();
+        return snap.docs.map((d) => d.id).filter((id) => !isFingerprint(id)).sort();
       } catch (e) {
         throw firestoreError(`list ${collection}`, e);
       }

@@ -1,0 +1,143 @@
+/** The Firestore adapters through the official client against the emulator. */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Firestore } from '@google-cloud/firestore';
+import { describe, expect, it } from 'vitest';
+import { baselineToDocument, newBaseline } from '../../core/baseline.js';
+import { fingerprint } from '../../core/measurements.js';
+import type { StoredBaseline } from '../../core/ports/baseline-store.port.js';
+import {
+  collectionNames,
+  FirestoreBaselineStore,
+  FirestoreEventLedger,
+  FirestoreInstanceState,
+  FirestoreRejectedInputs,
+} from '../../adapters/gcp/firestore-stores.js';
+import { bootwarden, jsonLines } from '../support/cli.js';
+import { useFirestore } from '../support/firestore.js';
+import { failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM } from '../support/fixtures.js';
+import { useTmpDirs } from '../support/tmp.js';
+
+const fs = useFirestore();
+const tmp = useTmpDirs();
+const provider = (): Promise<Firestore> => Promise.resolve(fs.db());
+const names = collectionNames(fs.prefix, `${fs.prefix}known_good_measurements`);
+const meta = { addedBy: 'alice', addedAt: '2026-11-01T00:00:00Z', sourceEntry: null, note: null };
+
+describe('FirestoreBaselineStore', () => {
+  const store = new FirestoreBaselineStore(provider, names.baselines);
+
+  it('creates once, reads by id, lists in pages, saves and removes', async () => {
+    const b = newBaseline(KERNEL_26, meta);
+    expect(await store.create(b)).toBe(true);
+    expect(await store.create(b)).toBe(false);
+    expect(await store.get(b.id)).toEqual({ id: b.id, baseline: b });
+    expect(await store.get('missing')).toBeNull();
+    // A document made by hand in the console, with a timestamp field: readable, and listed.
+    await fs
+      .db()
+      .collection(names.baselines)
+      .doc('baseline1')
+      .set({ ...Object.fromEntries(KERNEL_25.map((m) => [m.pcrNum, { ...m }])), created: new Date('2026-10-01T00:00:00Z') });
+    const all: StoredBaseline[] = [];
+    for await (const s of store.list()) all.push(s);
+    expect(all.map((s) => s.id).sort()).toEqual(['baseline1', b.id].sort());
+    const tutorial = all.find((s) => s.id === 'baseline1');
+    expect(tutorial !== undefined && 'baseline' in tutorial ? tutorial.baseline.extraFields : null).toEqual({ created: '2026-10-01T00:00:00.000Z' });
+    expect(await store.remove('baseline1')).toBe(true);
+    expect(await store.remove('baseline1')).toBe(false);
+  });
+});
+
+describe('FirestoreEventLedger', () => {
+  const ledger = new FirestoreEventLedger(provider, names);
+  const record = {
+    eventKey: 'k'.repeat(64),
+    entry: { logName: 'l', insertId: 'i', timestamp: 't' },
+    instance: LINUX_VM,
+    bootCounter: '7',
+    eventKind: 'lateBootReportEvent',
+    messageIds: ['m1'],
+    claimedAt: '2026-11-29T00:00:00.000Z',
+  };
+
+  it('claims an event once, even when 20 claim at the same time', async () => {
+    const wins = await Promise.all(Array.from({ length: 20 }, () => ledger.claimEvent(record)));
+    expect(wins.filter(Boolean)).toHaveLength(1);
+    expect(await ledger.getEvent(record.eventKey)).toMatchObject({ state: 'processing', attempt: 1 });
+  });
+
+  it('lets exactly one caller take over each attempt', async () => {
+    const wins = await Promise.all(Array.from({ length: 10 }, () => ledger.takeOver(record.eventKey, 2, '2026-11-29T01:00:00.000Z')));
+    expect(wins.filter(Boolean)).toHaveLength(1);
+    expect(await ledger.getEvent(record.eventKey)).toMatchObject({ attempt: 2, claimedAt: '2026-11-29T01:00:00.000Z' });
+  });
+
+  it('records deliveries once and completes events', async () => {
+    expect(await ledger.recordDelivery('m1', record.eventKey, 'now')).toBe(true);
+    expect(await ledger.recordDelivery('m1', record.eventKey, 'now')).toBe(false);
+    await ledger.completeEvent(record.eventKey, { outcome: 'stale', decision: null, executionName: null, completedAt: 'later' });
+    expect(await ledger.getEvent(record.eventKey)).toMatchObject({ state: 'done', outcome: 'stale', completedAt: 'later' });
+  });
+});
+
+describe('FirestoreInstanceState', () => {
+  const state = new FirestoreInstanceState(provider, names);
+  it('returns the highest boot seen, whatever the order of arrival (numeric, not text, order)', async () => {
+    const instance = { ...LINUX_VM, id: '42' };
+    expect(await state.recordBoot(instance, '9', 'a')).toBe('9');
+    expect(await state.recordBoot(instance, '10', 'b')).toBe('10');
+    expect(await state.recordBoot(instance, '8', 'c')).toBe('10');
+    expect(await state.recordBoot(instance, '10', 'd')).toBe('10');
+  });
+});
+
+describe('FirestoreRejectedInputs', () => {
+  it('records a rejected input once per id', async () => {
+    const rejected = new FirestoreRejectedInputs(provider, names);
+    const entry = {
+      rejection: { code: 'invalid_json' as const, message: 'bad', field: null },
+      context: { messageId: 'm', logName: null, insertId: null, timestamp: null, instanceId: null },
+      raw: '{',
+      rawBytes: 1,
+      truncated: false,
+      receivedAt: 'first',
+    };
+    await rejected.record('msg-m', entry);
+    await rejected.record('msg-m', { ...entry, receivedAt: 'second' });
+    expect((await fs.db().collection(names.rejectedInputs).doc('msg-m').get()).data()).toMatchObject({ receivedAt: 'first' });
+  });
+});
+
+describe('bootwarden baselines --store firestore', () => {
+  it('adds, lists and imports against the emulator, and decide finds the baseline', async () => {
+    const env = {
+      FIRESTORE_EMULATOR_HOST: process.env['FIRESTORE_EMULATOR_HOST'] ?? '',
+      GOOGLE_CLOUD_PROJECT: 'demo-bootwarden',
+      BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}cli_baselines`,
+    };
+    const dir = tmp();
+    const entry = path.join(dir, 'entry.json');
+    writeFileSync(entry, JSON.stringify(failedLateBoot()));
+    const added = await bootwarden(['baselines', 'add', '--store', 'firestore', '--from-entry', entry], { env });
+    expect(added.stderr).toBe('');
+    expect(added.stdout).toContain(`added baseline ${fingerprint(KERNEL_26)}`);
+    await fs
+      .db()
+      .collection(`${fs.prefix}cli_baselines`)
+      .doc('baseline1')
+      .set(baselineToDocument({ ...newBaseline(KERNEL_25, meta), id: 'baseline1', metadata: null }));
+    const imported = await bootwarden(['baselines', 'import', '--json', '--store', 'firestore'], { env });
+    expect(jsonLines(imported.stdout)).toMatchObject([{ from: 'baseline1', to: fingerprint(KERNEL_25), outcome: 'rekeyed' }]);
+    const list = await bootwarden(['baselines', 'list', '--json', '--store', 'firestore'], { env });
+    expect(jsonLines(list.stdout).map((r) => r['id'])).toEqual([fingerprint(KERNEL_25), fingerprint(KERNEL_26)].sort());
+    const decided = await bootwarden(['decide', '--json', '--store', 'firestore', entry], { env });
+    expect(jsonLines(decided.stdout)).toMatchObject([{ action: 'relearn', baseline: fingerprint(KERNEL_26) }]);
+  });
+
+  it('says what is missing without GOOGLE_CLOUD_PROJECT', async () => {
+    const r = await bootwarden(['baselines', 'list', '--store', 'firestore']);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toBe('bootwarden: --store firestore needs GOOGLE_CLOUD_PROJECT (the project of the Firestore database)\n');
+  });
+});

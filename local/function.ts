@@ -42,12 +42,22 @@ async function main(): Promise<number> {
   const main = createRequire(import.meta.url).resolve('@google-cloud/functions-framework/build/src/main.js');
   const child = spawn(
     process.execPath,
-    [main, '--target=onIntegrityEvent', '--signature-type=cloudevent', `--source=${path.join(root, 'dist', 'functions', 'index.js')}`, `--port=${port}`],
+    [
+      main,
+      '--target=onIntegrityEvent',
+      '--signature-type=cloudevent',
+      `--source=${path.join(root, 'dist', 'functions', 'index.js')}`,
+      `--port=${port}`,
+    ],
     { env, stdio: 'inherit' },
   );
-  say(`executions are ${env['BOOTWARDEN_EXECUTIONS'] === 'local' ? `recorded in ${env['BOOTWARDEN_LOCAL_EXECUTIONS_LOG'] ?? ''}` : 'started in Cloud Workflows'}`);
+  say(
+    `executions are ${env['BOOTWARDEN_EXECUTIONS'] === 'local' ? `recorded in ${env['BOOTWARDEN_LOCAL_EXECUTIONS_LOG'] ?? ''}` : 'started in Cloud Workflows'}`,
+  );
   say(`post an event: npm run -s post-event -- examples/entries/unknown-measurements.pubsub.json   (PORT=${port})`);
-  say(`add a baseline there: FIRESTORE_EMULATOR_HOST=${env['FIRESTORE_EMULATOR_HOST']} GOOGLE_CLOUD_PROJECT=${env['GOOGLE_CLOUD_PROJECT']} npx bootwarden baselines add --store firestore --from-entry <entry.json>`);
+  say(
+    `add a baseline there: FIRESTORE_EMULATOR_HOST=${env['FIRESTORE_EMULATOR_HOST']} GOOGLE_CLOUD_PROJECT=${env['GOOGLE_CLOUD_PROJECT']} npx bootwarden baselines add --store firestore --from-entry <entry.json>`,
+  );
   const stop = (): void => {
     child.kill('SIGTERM');
   };

@@ -88,6 +88,14 @@ export class FirestoreBaselineStore implements BaselineStore {
       } catch (e) {
         throw firestoreError(`list ${this.collection}`, e);
       }
+      const first = docs[0];
+      if (last !== null && first !== undefined && first.id <= last.id) {
+        // The npm emulator ignores cursors: never loop over the same page forever.
+        throw firestoreError(
+          `list ${this.collection}`,
+          new Error('the database ignored the page cursor (an emulator without cursor support?)'),
+        );
+      }
       for (const d of docs) yield stored(d);
       if (docs.length < pageSize) return;
       last = docs[docs.length - 1] ?? null;

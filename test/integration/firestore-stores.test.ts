@@ -43,7 +43,9 @@ describe('FirestoreBaselineStore', () => {
     for await (const s of store.list()) all.push(s);
     expect(all.map((s) => s.id).sort()).toEqual(['baseline1', b.id].sort());
     const tutorial = all.find((s) => s.id === 'baseline1');
-    expect(tutorial !== undefined && 'baseline' in tutorial ? tutorial.baseline.extraFields : null).toEqual({ created: '2026-10-01T00:00:00.000Z' });
+    expect(tutorial !== undefined && 'baseline' in tutorial ? tutorial.baseline.extraFields : null).toEqual({
+      created: '2026-10-01T00:00:00.000Z',
+    });
     expect(await store.remove('baseline1')).toBe(true);
     expect(await store.remove('baseline1')).toBe(false);
   });

@@ -37,7 +37,11 @@ beforeAll(async () => {
   const known = newBaseline(KERNEL_26, { addedBy: 'test', addedAt: '2026-11-01T00:00:00Z', sourceEntry: null, note: null });
   await collection('baselines').doc(known.id).set(baselineToDocument(known));
   server = await startFunction(
-    { BOOTWARDEN_COLLECTION_PREFIX: fs.prefix, BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`, BOOTWARDEN_WAIT_FOR_OWNER_SECONDS: '15' },
+    {
+      BOOTWARDEN_COLLECTION_PREFIX: fs.prefix,
+      BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
+      BOOTWARDEN_WAIT_FOR_OWNER_SECONDS: '15',
+    },
     tmp(),
   );
 }, 60_000);
@@ -89,7 +93,8 @@ describe('onIntegrityEvent over HTTP', () => {
 
   it('a redelivered message, and the same entry in another message, start one execution', async () => {
     const entry = late(vm(), TAMPERED);
-    for (const id of ['msg-d1', 'msg-d1', 'msg-d2']) expect((await postBinary(server.url, eventarcBody(entry, id))).status).toBeLessThan(300);
+    for (const id of ['msg-d1', 'msg-d1', 'msg-d2'])
+      expect((await postBinary(server.url, eventarcBody(entry, id))).status).toBeLessThan(300);
     expect(executionsFor(entry)).toHaveLength(1);
   });
 
@@ -113,18 +118,50 @@ describe('onIntegrityEvent over HTTP', () => {
   it.each([
     ['data not base64', { message: { messageId: 'msg-g2', data: 'not base64!' }, subscription: 's' }],
     ['data not JSON', { message: { messageId: 'msg-g3', data: Buffer.from('hello').toString('base64') }, subscription: 's' }],
-    ['not an integrity entry', eventarcBody(edited(late(vm()), (e) => (e.jsonPayload['@type'] = 'type.googleapis.com/google.cloud.audit.AuditLog')), 'msg-g4')],
-    ['another log', eventarcBody(edited(late(vm()), (e) => (e.logName = 'projects/acme-prod/logs/syslog')), 'msg-g5')],
-    ['duplicate PCR', eventarcBody(edited(late(vm()), (e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[2].pcrNum = 'PCR_0')), 'msg-g6')],
-    ['instance id as a number', eventarcBody(edited(late(vm()), (e) => (e.resource.labels.instance_id = 123)), 'msg-g7')],
-    ['a Pub/Sub message without the Eventarc wrapper', pubsubMessage(edited(late(vm()), (e) => delete e.insertId), 'msg-g8')],
+    [
+      'not an integrity entry',
+      eventarcBody(
+        edited(late(vm()), (e) => (e.jsonPayload['@type'] = 'type.googleapis.com/google.cloud.audit.AuditLog')),
+        'msg-g4',
+      ),
+    ],
+    [
+      'another log',
+      eventarcBody(
+        edited(late(vm()), (e) => (e.logName = 'projects/acme-prod/logs/syslog')),
+        'msg-g5',
+      ),
+    ],
+    [
+      'duplicate PCR',
+      eventarcBody(
+        edited(late(vm()), (e) => (e.jsonPayload.lateBootReportEvent.actualMeasurements[2].pcrNum = 'PCR_0')),
+        'msg-g6',
+      ),
+    ],
+    [
+      'instance id as a number',
+      eventarcBody(
+        edited(late(vm()), (e) => (e.resource.labels.instance_id = 123)),
+        'msg-g7',
+      ),
+    ],
+    [
+      'a Pub/Sub message without the Eventarc wrapper',
+      pubsubMessage(
+        edited(late(vm()), (e) => delete e.insertId),
+        'msg-g8',
+      ),
+    ],
   ])('bad input (%s): 2xx, recorded, nothing started', async (_name, body) => {
     const before = server.executions().length;
     const res = await postBinary(server.url, body);
     expect(res.status).toBeLessThan(300);
     expect(server.executions().length).toBe(before);
     const recorded = await collection('rejected_inputs').get();
-    const mine = recorded.docs.map((d) => d.data()).filter((d) => String(d['raw']).includes(typeof body === 'string' ? body : JSON.stringify(body).slice(0, 200)));
+    const mine = recorded.docs
+      .map((d) => d.data())
+      .filter((d) => String(d['raw']).includes(typeof body === 'string' ? body : JSON.stringify(body).slice(0, 200)));
     expect(mine.length).toBeGreaterThanOrEqual(1);
     expect(mine[0]).toMatchObject({ rejection: { code: expect.any(String), message: expect.any(String) } });
   });

@@ -39,7 +39,7 @@ function argumentFor(overrides: Parameters<typeof failedLateBoot>[0] = {}): Resp
 
 const arg = argumentFor();
 const labels = executionLabels(arg);
-const PARENT = 'projects/acme-sec/locations/europe-west1/workflows/bootwarden-response';
+const PARENT = 'projects/acme-sec/locations/europe-west1/workflows/integrity-response';
 const EXECUTION = `${PARENT}/executions/7f3c9a52-1d2e-4b8a-9c41-2f0e6d5b8a13`;
 
 /** A loopback stand-in for workflowexecutions.googleapis.com: records each request, answers from a script. */
@@ -171,7 +171,7 @@ describe('WorkflowsExecutionStarter against a loopback Workflow Executions API',
     expect(e.retryable).toBe(true);
     expect(e.code).toBe('store_unavailable');
     expect(e.message).toBe(
-      `Workflows unavailable while starting execution of bootwarden-response for event ${arg.eventKey}: ${name}: The service is currently unavailable.`,
+      `Workflows unavailable while starting execution of integrity-response for event ${arg.eventKey}: ${name}: The service is currently unavailable.`,
     );
   });
 
@@ -182,7 +182,7 @@ describe('WorkflowsExecutionStarter against a loopback Workflow Executions API',
     expect(e.code).toBe('config_invalid');
     expect(e.message).toContain('integrity-response');
     expect(e.message).toContain('NOT_FOUND');
-    expect(e.message).toMatch(/check the workflow name \(bootwarden-response\), location \(europe-west1\) and project \(acme-sec\)/);
+    expect(e.message).toMatch(/check the workflow name \(integrity-response\), location \(europe-west1\) and project \(acme-sec\)/);
   });
 
   it('start: HTTP 403 (PERMISSION_DENIED) is permanent and names roles/workflows.invoker', async () => {
@@ -239,7 +239,7 @@ describe('WorkflowsExecutionStarter against a loopback Workflow Executions API',
     answer = () => googleError(503, 'UNAVAILABLE', 'try later');
     const down = await failure(starter().findByEventKey('abc'));
     expect(down.retryable).toBe(true);
-    expect(down.message).toContain('looking up the execution of bootwarden-response for event abc');
+    expect(down.message).toContain('looking up the execution of integrity-response for event abc');
     answer = () => googleError(403, 'PERMISSION_DENIED', 'denied');
     const denied = await failure(starter().findByEventKey('abc'));
     expect(denied.retryable).toBe(false);
@@ -327,7 +327,7 @@ describe('RecordingExecutionStarter', () => {
     const other = argumentFor({ bootCounter: 8 });
     const a = await first.start(arg, labels);
     const b = await first.start(other, executionLabels(other));
-    expect(a.name).toMatch(/^projects\/local\/locations\/local\/workflows\/bootwarden-response\/executions\/[0-9a-f-]{36}$/);
+    expect(a.name).toMatch(/^projects\/local\/locations\/local\/workflows\/integrity-response\/executions\/[0-9a-f-]{36}$/);
     expect(b.name).not.toBe(a.name);
     expect(first.started.map((s) => s.name)).toEqual([a.name, b.name]);
     expect(await first.findByEventKey(labels['event']!)).toEqual(a);

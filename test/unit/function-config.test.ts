@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../functions/config.js';
+import { jsonLogger } from '../../functions/logger.js';
+
+const BASE = { GOOGLE_CLOUD_PROJECT: 'acme-sec', BOOTWARDEN_WORKFLOW_LOCATION: 'europe-west1' };
+
+describe('loadConfig', () => {
+  it('fills defaults', () => {
+    expect(loadConfig(BASE)).toEqual({
+      project: 'acme-sec',
+      executions: { kind: 'workflows', location: 'europe-west1', workflow: 'integrity-response' },
+      firestoreDatabase: '(default)',
+      baselineCollection: 'known_good_measurements',
+      collectionPrefix: 'bootwarden_',
+      dryRun: false,
+      stopOnEarlyBootFailure: false,
+      allowedProjects: null,
+      claimLeaseSeconds: 600,
+      waitForOwnerSeconds: 10,
+    });
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      GOOGLE_CLOUD_PROJECT: 'acme-sec',
+      BOOTWARDEN_EXECUTIONS: 'local',
+      BOOTWARDEN_LOCAL_EXECUTIONS_LOG: '/tmp/x.jsonl',
+      BOOTWARDEN_WORKFLOW: 'resp',
+      BOOTWARDEN_DRY_RUN: 'true',
+      BOOTWARDEN_STOP_ON_EARLY_BOOT: '1',
+      BOOTWARDEN_ALLOWED_PROJECTS: 'acme-prod, acme-dev',
+      BOOTWARDEN_COLLECTION_PREFIX: 'bw_',
+      BOOTWARDEN_BASELINE_COLLECTION: 'baselines',
+      BOOTWARDEN_FIRESTORE_DATABASE: 'integrity',
+      BOOTWARDEN_CLAIM_LEASE_SECONDS: '120',
+      BOOTWARDEN_WAIT_FOR_OWNER_SECONDS: '0',
+    });
+    expect(c).toMatchObject({
+      executions: { kind: 'local', logFile: '/tmp/x.jsonl', workflow: 'resp' },
+      dryRun: true,
+      stopOnEarlyBootFailure: true,
+      allowedProjects: ['acme-prod', 'acme-dev'],
+      collectionPrefix: 'bw_',
+      baselineCollection: 'baselines',
+      firestoreDatabase: 'integrity',
+      claimLeaseSeconds: 120,
+      waitForOwnerSeconds: 0,
+    });
+  });
+
+  it.each([
+    [{}, 'GOOGLE_CLOUD_PROJECT is not set'],
+    [{ GOOGLE_CLOUD_PROJECT: 'Bad_Project' }, 'GOOGLE_CLOUD_PROJECT "Bad_Project" is not a valid project id'],
+    [{ GOOGLE_CLOUD_PROJECT: 'acme-sec' }, 'BOOTWARDEN_WORKFLOW_LOCATION is not set'],
+    [{ ...BASE, BOOTWARDEN_WORKFLOW_LOCATION: 'europe-west1-b' }, 'BOOTWARDEN_WORKFLOW_LOCATION must be a region'],
+    [{ ...BASE, BOOTWARDEN_EXECUTIONS: 'cloud' }, 'BOOTWARDEN_EXECUTIONS must be "workflows" or "local"'],
+    [{ ...BASE, BOOTWARDEN_DRY_RUN: 'maybe' }, 'BOOTWARDEN_DRY_RUN must be true or false'],
+    [{ ...BASE, BOOTWARDEN_CLAIM_LEASE_SECONDS: '-1' }, 'BOOTWARDEN_CLAIM_LEASE_SECONDS must be a whole number'],
+    [{ ...BASE, BOOTWARDEN_ALLOWED_PROJECTS: 'acme-prod,NOPE' }, 'BOOTWARDEN_ALLOWED_PROJECTS has "NOPE"'],
+    [{ ...BASE, BOOTWARDEN_COLLECTION_PREFIX: 'Bad/Prefix' }, 'BOOTWARDEN_COLLECTION_PREFIX must be'],
+  ])('%j → ConfigError naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('jsonLogger', () => {
+  it('writes Cloud Logging JSON with severity, labels and the trace of the request', () => {
+    const lines: string[] = [];
+    const log = jsonLogger({
+      component: 'function',
+      project: 'acme-sec',
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      write: (l) => lines.push(l),
+    });
+    log.warn('took over', { eventKey: 'k' });
+    const entry = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
+    expect(entry).toMatchObject({
+      severity: 'WARNING',
+      message: 'took over',
+      eventKey: 'k',
+      'logging.googleapis.com/labels': { component: 'function' },
+      'logging.googleapis.com/trace': 'projects/acme-sec/traces/4bf92f3577b34da6a3ce929d0e0e4736',
+      'logging.googleapis.com/spanId': '00f067aa0ba902b7',
+    });
+    expect(lines[0]?.endsWith('\n')).toBe(true);
+  });
+
+  it('omits the trace when there is none', () => {
+    const lines: string[] = [];
+    jsonLogger({ component: 'function', write: (l) => lines.push(l) }).error('x');
+    expect(JSON.parse(lines[0] ?? '{}')).not.toHaveProperty('logging.googleapis.com/trace');
+  });
+});

@@ -39,7 +39,7 @@ async function main(): Promise<number> {
     env['FIRESTORE_EMULATOR_HOST'] = emulator.host;
     say(`started the ${emulator.kind} Firestore emulator at ${emulator.host}`);
   }
-  const main = createRequire(import.meta.url).resolve('@google-cloud/functions-framework/build/src/main.js');
+  const main = path.join(path.dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
   const child = spawn(
     process.execPath,
     [

@@ -17,9 +17,10 @@ const entries = readdirSync(path.join(examples, 'entries'))
 
 process.stdout.write(`bootwarden local loop
 
-Built so far: the decision core and the bootwarden CLI (decide, replay, baselines).
-Not built yet: the Eventarc function, the local workflows engine, the response workflow, the
-Slack app and the simulated fleet; \`npm start\` will run them together once they land.
+Built so far: the decision core, the bootwarden CLI (decide, replay, baselines) and the Eventarc
+function (try \`npm run function\`, then \`npm run -s post-event -- <entry.json>\`).
+Not built yet: the local workflows engine, the response workflow, the Slack app and the
+simulated fleet; \`npm start\` will run them together once they land.
 
 Deciding on the bundled examples (npx bootwarden decide --baselines examples/baselines examples/entries/*.json):
 

@@ -17,6 +17,7 @@ export interface FunctionConfig {
   readonly allowedProjects: readonly string[] | null;
   readonly claimLeaseSeconds: number;
   readonly waitForOwnerSeconds: number;
+  readonly deadlineSeconds: number;
 }
 
 export class ConfigError extends BootwardenError {
@@ -45,6 +46,8 @@ export const CONFIG_VARIABLES = {
     'after this long a claimed event whose handler died is taken over (default 600; keep it above the function timeout)',
   BOOTWARDEN_WAIT_FOR_OWNER_SECONDS:
     'how long a duplicate delivery waits for the first one to finish before asking for redelivery (default 10)',
+  BOOTWARDEN_DEADLINE_SECONDS:
+    'a delivery not handled within this time fails (and is redelivered) instead of hanging on an unreachable database (default 50; keep it below the function timeout)',
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -145,5 +148,6 @@ export function loadConfig(env: Env = process.env): FunctionConfig {
     allowedProjects: allowedProjects !== null && allowedProjects.length > 0 ? allowedProjects : null,
     claimLeaseSeconds: seconds(env, 'BOOTWARDEN_CLAIM_LEASE_SECONDS', 600),
     waitForOwnerSeconds: seconds(env, 'BOOTWARDEN_WAIT_FOR_OWNER_SECONDS', 10),
+    deadlineSeconds: seconds(env, 'BOOTWARDEN_DEADLINE_SECONDS', 50),
   };
 }

@@ -2,7 +2,7 @@
  * The CloudEvent handler: turns a delivery into an `ingest` call and its result into ack or
  * redelivery. Returning = 2xx = acknowledged; throwing = non-2xx = redelivered by Eventarc.
  */
-import { isBootwardenError } from '../core/errors.js';
+import { BootwardenError, isBootwardenError } from '../core/errors.js';
 import { ingest, type IngestResult } from '../core/ingest.js';
 import type { JsonValue } from '../core/json.js';
 import type { Logger } from '../core/ports/logger.port.js';
@@ -38,6 +38,31 @@ function asEnvelope(ce: IncomingCloudEvent): JsonValue | string {
   };
 }
 
+/** Rejects with a retryable error when `work` takes longer than `ms` (the work itself is not cancelled). */
+async function within<T>(ms: number, eventId: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new BootwardenError(
+            'store_unavailable',
+            `event ${eventId} not handled within ${ms / 1000} s (Firestore or Workflows unreachable?)`,
+            {
+              retryable: true,
+            },
+          ),
+        ),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createHandler(
   getWiring: () => Wiring,
   loggerFor: (traceparent: string | undefined) => Logger,
@@ -45,8 +70,8 @@ export function createHandler(
   return async (ce) => {
     const logger = loggerFor(typeof ce.traceparent === 'string' ? ce.traceparent : undefined);
     try {
-      const { deps, settings } = getWiring();
-      return await ingest(asEnvelope(ce), { ...deps, logger }, settings);
+      const { deps, settings, deadlineMs } = getWiring();
+      return await within(deadlineMs, ce.id ?? '?', ingest(asEnvelope(ce), { ...deps, logger }, settings));
     } catch (e) {
       if (isBootwardenError(e)) {
         const what = e.retryable ? 'will be redelivered' : 'will be redelivered once the configuration is fixed';

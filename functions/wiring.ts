@@ -17,6 +17,8 @@ import type { FunctionConfig } from './config.js';
 export interface Wiring {
   readonly deps: Omit<IngestDeps, 'logger'>;
   readonly settings: IngestSettings;
+  /** A delivery not handled within this time fails, so that it is redelivered rather than hanging. */
+  readonly deadlineMs: number;
 }
 
 export function settingsFrom(config: FunctionConfig): IngestSettings {
@@ -52,6 +54,7 @@ export function wire(config: FunctionConfig, overrides: { firestore?: FirestoreP
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     },
     settings: settingsFrom(config),
+    deadlineMs: config.deadlineSeconds * 1000,
   };
 }
 

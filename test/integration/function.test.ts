@@ -13,6 +13,7 @@ import { bootReportEntry, eventarcBody, pubsubMessage, simpleEventEntry } from '
 import { useFirestore } from '../support/firestore.js';
 import { edited, KERNEL_25, KERNEL_26, TAMPERED } from '../support/fixtures.js';
 import { postBinary, postStructured, startFunction, type FunctionServer } from '../support/function-server.js';
+import { tcpProxy } from '../support/tcp-proxy.js';
 import { useTmpDirs } from '../support/tmp.js';
 
 const fs = useFirestore();
@@ -165,4 +166,37 @@ describe('onIntegrityEvent over HTTP', () => {
     expect(mine.length).toBeGreaterThanOrEqual(1);
     expect(mine[0]).toMatchObject({ rejection: { code: expect.any(String), message: expect.any(String) } });
   });
+});
+
+describe('onIntegrityEvent when Firestore is unreachable', () => {
+  it('answers non-2xx, and the redelivery once Firestore is back starts exactly one execution', async () => {
+    const proxy = await tcpProxy(process.env['FIRESTORE_EMULATOR_HOST'] ?? '');
+    const cut = await startFunction(
+      {
+        FIRESTORE_EMULATOR_HOST: proxy.host,
+        BOOTWARDEN_COLLECTION_PREFIX: fs.prefix,
+        BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
+        BOOTWARDEN_DEADLINE_SECONDS: '2',
+      },
+      tmp(),
+    );
+    try {
+      const entry = late(vm(), TAMPERED);
+      const body = eventarcBody(entry, 'msg-h1');
+      await proxy.down();
+      expect((await postBinary(cut.url, body)).status).toBeGreaterThanOrEqual(500);
+      await proxy.up();
+      // Eventarc redelivers with backoff until the function answers 2xx.
+      let status = 0;
+      for (let i = 0; i < 30 && !(status >= 200 && status < 300); i++) {
+        status = (await postBinary(cut.url, body)).status;
+        if (status >= 300) await new Promise((r) => setTimeout(r, 1000));
+      }
+      expect(status).toBeLessThan(300);
+      expect(cut.executions().filter((x) => x.labels['event'] === keyOf(entry).slice(0, 63))).toHaveLength(1);
+    } finally {
+      await cut.stop();
+      await proxy.close();
+    }
+  }, 90_000);
 });

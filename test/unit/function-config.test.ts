@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       allowedProjects: null,
       claimLeaseSeconds: 600,
       waitForOwnerSeconds: 10,
+      deadlineSeconds: 50,
     });
   });
 

@@ -50,7 +50,10 @@ function openFirestore(io: Io): CliBaselineStore {
       // Document ids only (an empty projection); operators' commands, never the function's hot path.
       try {
         const snap = await (await db()).collection(collection).select().get();
-        return snap.docs.map((d) => d.id).filter((id) => !isFingerprint(id)).sort();
+        return snap.docs
+          .map((d) => d.id)
+          .filter((id) => !isFingerprint(id))
+          .sort();
       } catch (e) {
         throw firestoreError(`list ${collection}`, e);
       }

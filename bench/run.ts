@@ -1,10 +1,14 @@
 /**
  * `npm run bench`: decisions per second, store reads per decision (bootwarden next to the
- * tutorial's algorithm), and replay time and peak memory against a plain JSON.parse.
+ * tutorial's algorithm), replay time and peak memory against a plain JSON.parse, and the Eventarc
+ * function under functions-framework against a Firestore emulator (import time, cold start,
+ * throughput, lost events, duplicate executions, peak memory).
  *
  *   npm run bench                 a table on stdout
  *   npm run bench -- --json       {"metrics": [{name, value, unit, target, ok}]} on stdout
  *   npm run bench -- --quick      smaller sizes, for a smoke run
+ *   npm run bench -- --only function     one section (or several: --only store,replay)
+ *   BOOTWARDEN_FIRESTORE_EMULATOR=npm npm run bench   the npm Firestore emulator instead of gcloud's
  *   BENCH_EXPORT_MB=500 npm run bench   export size in MB (2^20 bytes; default 300, quick 20)
  *
  * Progress goes to stderr. Exit status 0 when the benchmark ran, whether or not targets were met
@@ -17,14 +21,21 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { killChildren } from './children.js';
 import { benchDecisions } from './decisions.js';
+import { benchFunction } from './function-bench.js';
+import { killFunctionProcesses } from './function-processes.js';
 import { log, seconds, toJson, toTable, type Metric } from './metrics.js';
 import { benchReplay } from './replay-bench.js';
 import { benchStoreReads } from './store-reads.js';
 
-const USAGE = `Usage: npm run bench [-- [--json] [--quick]]
+const SECTIONS = ['decisions', 'store', 'replay', 'function'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const USAGE = `Usage: npm run bench [-- [--json] [--quick] [--only <section>[,<section>...]]]
   --json    one JSON document {"metrics": [...]} on stdout instead of a table
   --quick   smaller sizes, for a smoke run
+  --only    run only these sections: ${SECTIONS.join(', ')} (default: all)
 Environment: BENCH_EXPORT_MB  size of the generated export in MB (default 300; 20 with --quick)
+             BOOTWARDEN_FIRESTORE_EMULATOR  auto (default: gcloud if installed, else npm), gcloud or npm
 `;
 
 interface Options {
@@ -33,16 +44,27 @@ interface Options {
   readonly storeSizes: readonly number[];
   readonly storeEvents: number;
   readonly exportMb: number;
+  readonly functionDeliveries: number;
+  readonly sections: ReadonlySet<Section>;
+}
+
+function isSection(s: string): s is Section {
+  return (SECTIONS as readonly string[]).includes(s);
 }
 
 class UsageError extends Error {}
 
 function options(argv: string[], env: NodeJS.ProcessEnv): Options | 'help' {
-  let values: { json?: boolean; quick?: boolean; help?: boolean };
+  let values: { json?: boolean; quick?: boolean; help?: boolean; only?: string[] };
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        json: { type: 'boolean' },
+        quick: { type: 'boolean' },
+        only: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -50,6 +72,12 @@ function options(argv: string[], env: NodeJS.ProcessEnv): Options | 'help' {
     throw new UsageError(e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e));
   }
   if (values.help === true) return 'help';
+  const sections = new Set<Section>();
+  for (const s of (values.only ?? []).flatMap((v) => v.split(','))) {
+    const name = s.trim();
+    if (!isSection(name)) throw new UsageError(`--only takes ${SECTIONS.join(', ')}; got ${JSON.stringify(s)}`);
+    sections.add(name);
+  }
   const quick = values.quick === true;
   let exportMb = quick ? 20 : 300;
   const fromEnv = env['BENCH_EXPORT_MB'];
@@ -64,6 +92,8 @@ function options(argv: string[], env: NodeJS.ProcessEnv): Options | 'help' {
     storeSizes: quick ? [1, 1_000, 10_000] : [1, 1_000, 100_000],
     storeEvents: quick ? 100 : 200,
     exportMb,
+    functionDeliveries: quick ? 1_000 : 10_000,
+    sections: sections.size === 0 ? new Set(SECTIONS) : sections,
   };
 }
 
@@ -85,6 +115,7 @@ async function main(): Promise<number> {
   const cleanup = (): void => rmSync(root, { recursive: true, force: true });
   const interrupted = (signal: NodeJS.Signals): void => {
     killChildren();
+    killFunctionProcesses();
     cleanup();
     process.stderr.write(`bench: interrupted by ${signal}; removed ${root}\n`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
@@ -96,20 +127,32 @@ async function main(): Promise<number> {
     const started = performance.now();
     const metrics: Metric[] = [];
     let t = performance.now();
-    metrics.push(...benchDecisions(opts.decisions));
-    log(`decisions done in ${seconds(t).toFixed(1)} s`);
-    t = performance.now();
-    metrics.push(...(await benchStoreReads(root, opts.storeSizes, opts.storeEvents)));
-    log(`store reads done in ${seconds(t).toFixed(1)} s`);
-    t = performance.now();
-    metrics.push(...(await benchReplay(root, opts.exportMb)));
-    log(`replay done in ${seconds(t).toFixed(1)} s`);
+    if (opts.sections.has('decisions')) {
+      metrics.push(...benchDecisions(opts.decisions));
+      log(`decisions done in ${seconds(t).toFixed(1)} s`);
+    }
+    if (opts.sections.has('store')) {
+      t = performance.now();
+      metrics.push(...(await benchStoreReads(root, opts.storeSizes, opts.storeEvents)));
+      log(`store reads done in ${seconds(t).toFixed(1)} s`);
+    }
+    if (opts.sections.has('replay')) {
+      t = performance.now();
+      metrics.push(...(await benchReplay(root, opts.exportMb)));
+      log(`replay done in ${seconds(t).toFixed(1)} s`);
+    }
+    if (opts.sections.has('function')) {
+      t = performance.now();
+      metrics.push(...(await benchFunction(root, { deliveries: opts.functionDeliveries })));
+      log(`function done in ${seconds(t).toFixed(1)} s`);
+    }
     const missed = metrics.filter((m) => !m.ok).map((m) => m.name);
     log(`finished in ${seconds(started).toFixed(1)} s; ${missed.length === 0 ? 'every target met' : `missed: ${missed.join(', ')}`}`);
     process.stdout.write(opts.json ? toJson(metrics) : toTable(metrics));
     return 0;
   } finally {
     killChildren();
+    killFunctionProcesses();
     cleanup();
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);

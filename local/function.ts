@@ -5,10 +5,10 @@
  * records the executions it was asked to start in a JSON Lines file.
  */
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../functions/config.js';
+import { functionServerArgs } from './eventarc.js';
 import { startFirestoreEmulator, type FirestoreEmulator } from './firestore-emulator.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -39,18 +39,10 @@ async function main(): Promise<number> {
     env['FIRESTORE_EMULATOR_HOST'] = emulator.host;
     say(`started the ${emulator.kind} Firestore emulator at ${emulator.host}`);
   }
-  const main = path.join(path.dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
-  const child = spawn(
-    process.execPath,
-    [
-      main,
-      '--target=onIntegrityEvent',
-      '--signature-type=cloudevent',
-      `--source=${path.join(root, 'dist', 'functions', 'index.js')}`,
-      `--port=${port}`,
-    ],
-    { env, stdio: 'inherit' },
-  );
+  const child = spawn(process.execPath, functionServerArgs(path.join(root, 'dist', 'functions', 'index.js'), port), {
+    env,
+    stdio: 'inherit',
+  });
   say(
     `executions are ${env['BOOTWARDEN_EXECUTIONS'] === 'local' ? `recorded in ${env['BOOTWARDEN_LOCAL_EXECUTIONS_LOG'] ?? ''}` : 'started in Cloud Workflows'}`,
   );

@@ -3,10 +3,10 @@
  * (binary content mode: ce-* headers and the messagePublished body), and prints the answer.
  * The file may hold a LogEntry, a Pub/Sub message or an Eventarc body.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isJsonObject, type JsonObject } from '../core/json.js';
 import { eventarcBody } from './entries.js';
+import { postEventarc } from './eventarc.js';
 
 function body(doc: JsonObject): JsonObject {
   if (isJsonObject(doc['message'])) return doc;
@@ -23,17 +23,7 @@ async function main(): Promise<number> {
   const doc = JSON.parse(readFileSync(file, 'utf8')) as unknown;
   if (!isJsonObject(doc)) throw new Error(`${file} must hold a JSON object`);
   const url = `http://localhost:${process.env['PORT'] ?? '8080'}/`;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'ce-id': randomUUID(),
-      'ce-specversion': '1.0',
-      'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
-      'ce-source': '//pubsub.googleapis.com/projects/demo-bootwarden/topics/shielded-vm-integrity',
-    },
-    body: JSON.stringify(body(doc)),
-  });
+  const res = await postEventarc(url, body(doc));
   process.stdout.write(`${res.status} ${res.statusText}\n`);
   return res.ok ? 0 : 1;
 }

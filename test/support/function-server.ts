@@ -1,8 +1,8 @@
 /** Runs the real function under functions-framework in a child process, as Cloud Run would. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { freePort, functionServerArgs, postEventarc } from '../../local/eventarc.js';
 import { ROOT } from './cli.js';
 
 export interface FunctionServer {
@@ -13,43 +13,21 @@ export interface FunctionServer {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
 export async function startFunction(env: Record<string, string>, dir: string): Promise<FunctionServer> {
   const port = await freePort();
   const executionsLog = path.join(dir, 'executions.jsonl');
-  const main = path.join(ROOT, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      main,
-      '--target=onIntegrityEvent',
-      '--signature-type=cloudevent',
-      `--source=${path.join(ROOT, 'dist', 'functions', 'index.js')}`,
-      `--port=${port}`,
-    ],
-    {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        METADATA_SERVER_DETECTION: 'none',
-        FIRESTORE_EMULATOR_HOST: process.env['FIRESTORE_EMULATOR_HOST'] ?? '',
-        GOOGLE_CLOUD_PROJECT: 'demo-bootwarden',
-        BOOTWARDEN_EXECUTIONS: 'local',
-        BOOTWARDEN_LOCAL_EXECUTIONS_LOG: executionsLog,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child: ChildProcess = spawn(process.execPath, functionServerArgs(path.join(ROOT, 'dist', 'functions', 'index.js'), port), {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      METADATA_SERVER_DETECTION: 'none',
+      FIRESTORE_EMULATOR_HOST: process.env['FIRESTORE_EMULATOR_HOST'] ?? '',
+      GOOGLE_CLOUD_PROJECT: 'demo-bootwarden',
+      BOOTWARDEN_EXECUTIONS: 'local',
+      BOOTWARDEN_LOCAL_EXECUTIONS_LOG: executionsLog,
+      ...env,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -87,33 +65,11 @@ export async function startFunction(env: Record<string, string>, dir: string): P
 }
 
 /** Eventarc delivery in binary content mode: ce-* headers, the messagePublished body as JSON. */
-export function postBinary(url: string, body: unknown, id = `ce-${Math.random()}`): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'ce-id': id,
-      'ce-specversion': '1.0',
-      'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
-      'ce-source': '//pubsub.googleapis.com/projects/demo-bootwarden/topics/integrity',
-      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
-    },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+export function postBinary(url: string, body: unknown, id?: string): Promise<Response> {
+  return postEventarc(url, body, { id, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
 }
 
 /** The same delivery in structured content mode: one application/cloudevents+json document. */
-export function postStructured(url: string, body: unknown, id = `ce-${Math.random()}`): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/cloudevents+json' },
-    body: JSON.stringify({
-      specversion: '1.0',
-      id,
-      type: 'google.cloud.pubsub.topic.v1.messagePublished',
-      source: '//pubsub.googleapis.com/projects/demo-bootwarden/topics/integrity',
-      datacontenttype: 'application/json',
-      data: body,
-    }),
-  });
+export function postStructured(url: string, body: unknown, id?: string): Promise<Response> {
+  return postEventarc(url, body, { id, mode: 'structured' });
 }

@@ -29,6 +29,8 @@ const PROJECT = 'demo-bootwarden';
 const IMPORT_TARGET_MS = 150;
 const FIRST_EVENT_FACTOR = 2;
 const RSS_TARGET_MB = 256;
+/** Old-generation heap cap of the server, as for a 256 MiB instance. */
+const HEAP_CAP_MB = 192;
 const IMPORT_RUNS = 5;
 const COLD_RUNS = 3;
 const CONCURRENCY = 32;
@@ -158,6 +160,10 @@ function functionRun(root: string, emulatorHost: string, baselineCollection: str
       BOOTWARDEN_COLLECTION_PREFIX: prefix,
       BOOTWARDEN_BASELINE_COLLECTION: baselineCollection,
       METADATA_SERVER_DETECTION: 'none',
+      // A 256 MiB function instance: the heap is sized for that memory, as on Cloud Run functions.
+      // Uncapped on this 24 GiB machine, V8 lets garbage pile up far past what the function keeps
+      // alive (about 50 MB after 10,000 events), and RSS would say nothing about fitting in 256 MiB.
+      NODE_OPTIONS: `--max-old-space-size=${HEAP_CAP_MB}`,
     },
   };
 }
@@ -407,7 +413,13 @@ async function throughput(db: Firestore, run: Run, fleet: Fleet, total: number):
     metric('function_duplicate_executions', duplicateExecutions, 'executions', '= 0', duplicateExecutions === 0 && executionsMatch),
     info('function_executions', distinct.size, 'executions'),
     info('function_non_2xx', nonOk, 'answers'),
-    metric('function_peak_rss_mb', rssMb, 'MB', `< ${RSS_TARGET_MB}`, rssMb !== null && rssMb < RSS_TARGET_MB),
+    metric(
+      'function_peak_rss_mb',
+      rssMb,
+      'MB',
+      `< ${RSS_TARGET_MB} (heap capped at ${HEAP_CAP_MB})`,
+      rssMb !== null && rssMb < RSS_TARGET_MB,
+    ),
   ];
 }
 
@@ -416,7 +428,7 @@ const THROUGHPUT_NAMES: readonly [string, string, string][] = [
   ['function_lost_events', 'events', '= 0'],
   ['function_duplicate_executions', 'executions', '= 0'],
   ['function_non_2xx', 'answers', 'n/a'],
-  ['function_peak_rss_mb', 'MB', `< ${RSS_TARGET_MB}`],
+  ['function_peak_rss_mb', 'MB', `< ${RSS_TARGET_MB} (heap capped at ${HEAP_CAP_MB})`],
 ];
 
 async function measured<T>(what: string, f: () => Promise<T>): Promise<T | null> {

@@ -1,8 +1,8 @@
 /**
  * ExecutionStarter for the local stack and tests: starts nothing, records each execution as one
- * JSON line `{"name","startedAt","labels","argument"}` appended to a file (JSON Lines), and keeps
- * the list in memory. `findByEventKey` also reads the file, so a restarted process still finds
- * the executions an earlier one started.
+ * JSON line `{"name","startedAt","labels","argument"}` appended to a file (JSON Lines). The file is
+ * the record: in memory there is only the index of event label → execution name, read from the
+ * file on first use, so a restarted process still finds the executions an earlier one started.
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -47,8 +47,6 @@ function eventLabelOf(line: string): { event: string; name: string } | null {
 export class RecordingExecutionStarter implements ExecutionStarter {
   readonly logFile: string;
   readonly workflow: string;
-  /** Executions started by this instance, oldest first. */
-  readonly started: RecordedExecution[] = [];
   /** event label → name of the newest execution, from the file and this instance. */
   private index: Promise<Map<string, string>> | null = null;
 
@@ -92,7 +90,6 @@ export class RecordingExecutionStarter implements ExecutionStarter {
     } catch (e) {
       throw ioError('append to executions log', this.logFile, e);
     }
-    this.started.push(record);
     const event = labels['event'];
     if (event !== undefined) byEvent.set(event, record.name);
     return { name: record.name };

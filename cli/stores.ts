@@ -37,15 +37,9 @@ function openFirestore(io: Io): CliBaselineStore {
   }
   const collection = io.env['BOOTWARDEN_BASELINE_COLLECTION'] || 'known_good_measurements';
   const db = lazyFirestore({ projectId: project, databaseId: io.env['BOOTWARDEN_FIRESTORE_DATABASE'] || '(default)' });
-  const store = new FirestoreBaselineStore(db, collection);
   const where = io.env['FIRESTORE_EMULATOR_HOST'] ? ` (emulator at ${io.env['FIRESTORE_EMULATOR_HOST']})` : '';
-  return {
+  return Object.assign(new FirestoreBaselineStore(db, collection), {
     location: `firestore:${project}/${collection}${where}`,
-    get: (id) => store.get(id),
-    list: () => store.list(),
-    create: (b) => store.create(b),
-    save: (b) => store.save(b),
-    remove: (id) => store.remove(id),
     idsNotKeyedByFingerprint: async () => {
       // Document ids only (an empty projection); operators' commands, never the function's hot path.
       try {
@@ -59,7 +53,7 @@ function openFirestore(io: Io): CliBaselineStore {
       }
     },
     close: async () => (await db()).terminate(),
-  };
+  });
 }
 
 export async function openCliStore(

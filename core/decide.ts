@@ -182,7 +182,7 @@ export function baselineIdToRead(event: IntegrityEvent): string | null {
 /** decide() against a store: at most one document read per event. */
 export async function decideWithStore(
   event: IntegrityEvent,
-  store: BaselineStore,
+  store: Pick<BaselineStore, 'get'>,
   policy: DecisionPolicy = DEFAULT_POLICY,
 ): Promise<Decision> {
   const id = baselineIdToRead(event);

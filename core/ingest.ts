@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
-import { encodeArgument, eventKeyLabel, eventKeyOf, executionLabels, responseArgument } from './contracts.js';
+import { eventKeyLabel, eventKeyOf, executionLabels, responseArgument } from './contracts.js';
 import { decideWithStore, type Decision, type DecisionPolicy } from './decide.js';
 import { BootwardenError, rejection, type Rejection } from './errors.js';
 import { compareBootCounters, isBootReport, type IntegrityEvent } from './event.js';
@@ -190,7 +190,6 @@ export async function ingest(input: JsonValue | string, deps: IngestDeps, settin
   if (decision.action !== 'ignore') {
     const now = deps.now().toISOString();
     const argument = responseArgument(event, decision, { eventKey, decidedAt: now, collection: settings.baselineCollection });
-    encodeArgument(argument);
     // A successor of a crashed owner may find the execution its predecessor started.
     const existing = c.attempt > 1 ? await deps.starter.findByEventKey(eventKeyLabel(eventKey)) : null;
     executionName = (existing ?? (await deps.starter.start(argument, executionLabels(argument)))).name;

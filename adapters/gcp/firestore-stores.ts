@@ -103,13 +103,8 @@ export class FirestoreBaselineStore implements BaselineStore {
   }
 
   async create(baseline: Baseline): Promise<boolean> {
-    try {
-      await (await this.db()).collection(this.collection).doc(baseline.id).create(baselineToDocument(baseline));
-      return true;
-    } catch (e) {
-      if (isAlreadyExists(e)) return false;
-      throw firestoreError(`create baseline ${this.collection}/${baseline.id}`, e);
-    }
+    const ref = (await this.db()).collection(this.collection).doc(baseline.id);
+    return createOnce(`create baseline ${this.collection}/${baseline.id}`, () => ref.create(baselineToDocument(baseline)));
   }
 
   async save(baseline: Baseline): Promise<void> {

@@ -1,7 +1,7 @@
-import { decide, lookupOf, baselineIdToRead, type DecisionPolicy } from '../../core/decide.js';
+import { decideWithStore, type DecisionPolicy } from '../../core/decide.js';
 import { BootwardenError } from '../../core/errors.js';
 import { parseEnvelopeText } from '../../core/parse.js';
-import type { StoredBaseline } from '../../core/ports/baseline-store.port.js';
+import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
 import { ReplayAggregator, type ReplayReport } from '../../core/replay.js';
 import { openCliStore, STORE_HELP, STORE_OPTIONS, withStore } from '../stores.js';
 import { flag, parse } from '../args.js';
@@ -55,7 +55,14 @@ export async function replayCommand(args: string[], io: Io): Promise<number> {
     const started = performance.now();
     const agg = new ReplayAggregator();
     // A fleet shares few fingerprints: read each baseline once, not once per entry.
-    const cache = new Map<string, StoredBaseline | null>();
+    const cached = new Map<string, Promise<StoredBaseline | null>>();
+    const baselines: Pick<BaselineStore, 'get'> = {
+      get: (id) => {
+        let hit = cached.get(id);
+        if (hit === undefined) cached.set(id, (hit = store.get(id)));
+        return hit;
+      },
+    };
     const progress = new Progress(io.stderr, source.size);
     let entries = 0;
     let bytesRead = 0;
@@ -74,16 +81,7 @@ export async function replayCommand(args: string[], io: Io): Promise<number> {
           agg.addRejection(rec.ordinal, parsed.rejection);
           continue;
         }
-        const id = baselineIdToRead(parsed.event);
-        let stored: StoredBaseline | null = null;
-        if (id !== null) {
-          const hit = cache.get(id);
-          if (hit === undefined) {
-            stored = await store.get(id);
-            cache.set(id, stored);
-          } else stored = hit;
-        }
-        agg.addDecision(parsed.event, decide(parsed.event, lookupOf(stored), policy));
+        agg.addDecision(parsed.event, await decideWithStore(parsed.event, baselines, policy));
       }
     }
     progress.done();

@@ -2,7 +2,8 @@
  * `npm run bench`: decisions per second, store reads per decision (bootwarden next to the
  * tutorial's algorithm), replay time and peak memory against a plain JSON.parse, and the Eventarc
  * function under functions-framework against a Firestore emulator (import time, cold start,
- * throughput, lost events, duplicate executions, peak memory).
+ * throughput, lost events, duplicate executions, peak memory), and the local Workflows engine
+ * (interpreter steps per second, memory per execution waiting on a callback).
  *
  *   npm run bench                 a table on stdout
  *   npm run bench -- --json       {"metrics": [{name, value, unit, target, ok}]} on stdout
@@ -26,8 +27,9 @@ import { killFunctionProcesses } from './function-processes.js';
 import { log, seconds, toJson, toTable, type Metric } from './metrics.js';
 import { benchReplay } from './replay-bench.js';
 import { benchStoreReads } from './store-reads.js';
+import { benchWorkflows } from './workflows-bench.js';
 
-const SECTIONS = ['decisions', 'store', 'replay', 'function'] as const;
+const SECTIONS = ['decisions', 'store', 'replay', 'function', 'workflows'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `Usage: npm run bench [-- [--json] [--quick] [--only <section>[,<section>...]]]
@@ -45,6 +47,8 @@ interface Options {
   readonly storeEvents: number;
   readonly exportMb: number;
   readonly functionDeliveries: number;
+  readonly workflowIterations: number;
+  readonly waitingExecutions: number;
   readonly sections: ReadonlySet<Section>;
 }
 
@@ -93,6 +97,8 @@ function options(argv: string[], env: NodeJS.ProcessEnv): Options | 'help' {
     storeEvents: quick ? 100 : 200,
     exportMb,
     functionDeliveries: quick ? 1_000 : 10_000,
+    workflowIterations: quick ? 20_000 : 200_000,
+    waitingExecutions: quick ? 200 : 1_000,
     sections: sections.size === 0 ? new Set(SECTIONS) : sections,
   };
 }
@@ -145,6 +151,11 @@ async function main(): Promise<number> {
       t = performance.now();
       metrics.push(...(await benchFunction(root, { deliveries: opts.functionDeliveries })));
       log(`function done in ${seconds(t).toFixed(1)} s`);
+    }
+    if (opts.sections.has('workflows')) {
+      t = performance.now();
+      metrics.push(...(await benchWorkflows({ iterations: opts.workflowIterations, waiting: opts.waitingExecutions })));
+      log(`workflows done in ${seconds(t).toFixed(1)} s`);
     }
     const missed = metrics.filter((m) => !m.ok).map((m) => m.name);
     log(`finished in ${seconds(started).toFixed(1)} s; ${missed.length === 0 ? 'every target met' : `missed: ${missed.join(', ')}`}`);

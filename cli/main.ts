@@ -6,6 +6,7 @@ import { BootwardenError } from '../core/errors.js';
 import { baselinesCommand } from './commands/baselines.js';
 import { decideCommand } from './commands/decide.js';
 import { replayCommand } from './commands/replay.js';
+import { workflowsCommand } from './commands/workflows.js';
 import { EXIT, type Io } from './io.js';
 
 export const HELP = `Usage: bootwarden <command> [options]
@@ -17,6 +18,7 @@ Commands:
               Eventarc events, exports), without doing it
   replay      what bootwarden would have done with a whole log export
   baselines   list, show, add, remove and import known-good baselines
+  workflows   validate and run workflow YAML in the local Workflows engine; execution history
 
 Run \`bootwarden <command> --help\` for a command's options.
 Set BOOTWARDEN_DEBUG=1 to see stack traces of internal errors.
@@ -26,6 +28,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   decide: decideCommand,
   replay: replayCommand,
   baselines: baselinesCommand,
+  workflows: workflowsCommand,
 };
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -39,7 +42,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (handler === undefined) {
       throw new BootwardenError(
         'usage',
-        `unknown command ${JSON.stringify(command)}; expected decide, replay or baselines (see \`bootwarden --help\`)`,
+        `unknown command ${JSON.stringify(command)}; expected decide, replay, baselines or workflows (see \`bootwarden --help\`)`,
       );
     }
     return await handler(args, io);

@@ -1,15 +1,20 @@
 /**
- * Parser of Cloud Workflows expressions (the text inside `${...}`), to an AST. Evaluation lands
- * with the rest of the local engine (issue 4).
+ * Parser of Cloud Workflows expressions (the text inside `${...}`), to an AST (evaluate.ts runs it).
  *
  * Precedence, from the most binding (Workflows syntax reference, "Data types", Order of operations):
  *   ()  .  []  |  not  |  unary -  |  * / // %  |  + -  |  < <= >= > == != in  |  and  |  or
  * Logical operators and `in` may be lower- or upper-case, not mixed; `true`/`True`/`TRUE` likewise.
  */
 
+import type { Value } from './values.js';
+
 export type Expr =
-  | { readonly type: 'literal'; readonly value: string | number | boolean | null; readonly integer?: boolean }
+  | { readonly type: 'literal'; readonly value: string | number | bigint | boolean | null }
   | { readonly type: 'var'; readonly name: string }
+  | { readonly type: 'list'; readonly items: readonly Expr[] }
+  /** A constant list or map of a YAML value (made by the loader, never by the parser). */
+  | { readonly type: 'value'; readonly value: Value }
+  | { readonly type: 'map'; readonly entries: readonly (readonly [Expr, Expr])[] }
   | { readonly type: 'member'; readonly object: Expr; readonly property: string }
   | { readonly type: 'index'; readonly object: Expr; readonly index: Expr }
   | { readonly type: 'call'; readonly callee: string; readonly args: readonly Expr[] }
@@ -30,7 +35,7 @@ export class ExpressionSyntaxError extends Error {
 }
 
 type Token =
-  | { kind: 'number'; value: number; integer: boolean; at: number }
+  | { kind: 'number'; value: number | bigint; at: number }
   | { kind: 'string'; value: string; at: number }
   | { kind: 'name'; value: string; at: number }
   | { kind: 'op'; value: string; at: number }
@@ -43,7 +48,7 @@ for (const w of ['and', 'or', 'not', 'in', 'true', 'false', 'null']) {
   KEYWORDS.set(w[0]?.toUpperCase() + w.slice(1), w === 'true' || w === 'false' || w === 'null' ? w : '');
 }
 
-const OPERATORS = ['//', '<=', '>=', '==', '!=', '(', ')', '[', ']', '.', ',', '+', '-', '*', '/', '%', '<', '>'];
+const OPERATORS = ['//', '<=', '>=', '==', '!=', '(', ')', '[', ']', '{', '}', ':', '.', ',', '+', '-', '*', '/', '%', '<', '>'];
 
 function tokenize(src: string): Token[] {
   const tokens: Token[] = [];
@@ -58,8 +63,9 @@ function tokenize(src: string): Token[] {
     if (/[0-9]/.test(c)) {
       const m = /^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(src.slice(i)) as RegExpExecArray;
       const text = m[0];
+      // Integers are bigints (64-bit in Workflows); a fraction or exponent makes a double.
       const integer = m[1] === undefined && m[2] === undefined;
-      tokens.push({ kind: 'number', value: Number(text), integer, at });
+      tokens.push({ kind: 'number', value: integer ? BigInt(text) : Number(text), at });
       i += text.length;
       continue;
     }
@@ -138,7 +144,7 @@ export function parseExpression(src: string): Expr {
 
   function primary(): Expr {
     const t = next();
-    if (t.kind === 'number') return { type: 'literal', value: t.value, integer: t.integer };
+    if (t.kind === 'number') return { type: 'literal', value: t.value };
     if (t.kind === 'string') return { type: 'literal', value: t.value };
     if (t.kind === 'op' && t.value === '(') {
       const e = expression(0);
@@ -146,6 +152,19 @@ export function parseExpression(src: string): Expr {
       return e;
     }
     if (t.kind === 'op' && t.value === '-') return { type: 'unary', op: '-', operand: expression(UNARY_MINUS) };
+    // List and map literals: `${[start, end]}` in a for range, `${{"key": value}}`.
+    if (t.kind === 'op' && t.value === '[') {
+      const items = sequence(']', () => expression(0));
+      return { type: 'list', items };
+    }
+    if (t.kind === 'op' && t.value === '{') {
+      const entries = sequence('}', () => {
+        const key = expression(0);
+        expectOp(':');
+        return [key, expression(0)] as const;
+      });
+      return { type: 'map', entries };
+    }
     if (t.kind === 'name') {
       const k = keyword(t);
       if (k === 'true' || k === 'false') return { type: 'literal', value: k === 'true' };
@@ -178,6 +197,21 @@ export function parseExpression(src: string): Expr {
       return { type: 'var', name: t.value };
     }
     throw new ExpressionSyntaxError(t.kind === 'end' ? 'unexpected end of expression' : `unexpected '${t.value}'`, src, t.at);
+  }
+
+  /** Comma-separated items up to `close` (already past the opening bracket). */
+  function sequence<T>(close: string, item: () => T): T[] {
+    const out: T[] = [];
+    if (peek().kind === 'op' && (peek() as { value: string }).value === close) {
+      next();
+      return out;
+    }
+    for (;;) {
+      out.push(item());
+      const t = next();
+      if (t.kind === 'op' && t.value === close) return out;
+      if (!(t.kind === 'op' && t.value === ',')) throw new ExpressionSyntaxError(`expected ',' or '${close}'`, src, t.at);
+    }
   }
 
   function postfix(e: Expr): Expr {

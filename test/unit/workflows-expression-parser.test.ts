@@ -10,8 +10,14 @@ function show(e: Expr): string {
   switch (e.type) {
     case 'literal':
       return typeof e.value === 'string' ? JSON.stringify(e.value) : String(e.value);
+    case 'value':
+      return '<value>';
     case 'var':
       return e.name;
+    case 'list':
+      return `[${e.items.map(show).join(', ')}]`;
+    case 'map':
+      return `{${e.entries.map(([k, v]) => `${show(k)}: ${show(v)}`).join(', ')}}`;
     case 'member':
       return `${show(e.object)}.${e.property}`;
     case 'index':
@@ -44,13 +50,17 @@ describe('Workflows expression parser', () => {
     ['True or FALSE and null == NULL', '(true or (false and (null == null)))'],
     ["'it\\'s' + \"\\n\"", '("it\'s" + "\\n")'],
     ['1.5e3 + 2', '(1500 + 2)'],
+    ['[1, a + 1][0]', '[1, (a + 1)][0]'],
+    ['{"k": [ ], "j": {}}.k', '{"k": [], "j": {}}.k'],
+    ['2 in []', '(2 in [])'],
   ])('%s', (src, expected) => {
     expect(show(parseExpression(src))).toBe(expected);
   });
 
   it('tells integers from doubles', () => {
-    expect(parseExpression('3')).toEqual({ type: 'literal', value: 3, integer: true });
-    expect(parseExpression('3.0')).toEqual({ type: 'literal', value: 3, integer: false });
+    expect(parseExpression('3')).toEqual({ type: 'literal', value: 3n });
+    expect(parseExpression('3.0')).toEqual({ type: 'literal', value: 3 });
+    expect(parseExpression('9223372036854775807')).toEqual({ type: 'literal', value: 9223372036854775807n });
   });
 
   it.each([

@@ -16,3 +16,13 @@ export interface ReplayChildStats {
   readonly seconds: number;
   readonly maxRssKb: number;
 }
+
+/** Marks the waiting-executions child's statistics line (workflows benchmark). */
+export const WAITING_PREFIX = 'BENCH_WORKFLOWS_WAITING ';
+
+export interface WaitingStats {
+  readonly executions: number;
+  readonly heapBytesPerExecution: number;
+  readonly completed: number;
+  readonly deliverSeconds: number;
+}

@@ -6,7 +6,7 @@
 import { loadLocalWorkflowText, startLocalEngine } from '../local/workflows/local-engine.js';
 import { helperPath, runNode } from './children.js';
 import { info, log, metric, seconds, type Metric } from './metrics.js';
-import { WAITING_PREFIX, type WaitingStats } from './workflows-memory-child.js';
+import { WAITING_PREFIX, type WaitingStats } from './child-protocol.js';
 
 const TARGET_KB_PER_WAITING = 100;
 
@@ -21,7 +21,7 @@ export const LOOP_WORKFLOW = `main:
     - loop:
         for:
           value: i
-          range: [1, \${args.n}]
+          range: \${[1, args.n]}
           steps:
             - compute:
                 assign:

@@ -7,15 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadLocalWorkflowText, startLocalEngine } from '../local/workflows/local-engine.js';
 import { toPlain } from '../local/workflows/values.js';
-
-export const WAITING_PREFIX = 'BENCH_WORKFLOWS_WAITING ';
-
-export interface WaitingStats {
-  readonly executions: number;
-  readonly heapBytesPerExecution: number;
-  readonly completed: number;
-  readonly deliverSeconds: number;
-}
+import { WAITING_PREFIX, type WaitingStats } from './child-protocol.js';
 
 const WAITING_WORKFLOW = `main:
   params: [args]
@@ -48,6 +40,7 @@ function heap(): number {
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? '1000');
+  if (!Number.isInteger(n) || n < 1) throw new Error(`usage: workflows-memory-child <executions>; got ${JSON.stringify(process.argv[2])}`);
   const local = await startLocalEngine();
   local.engine.deploy('wait', loadLocalWorkflowText(WAITING_WORKFLOW, 'wait.workflows.yaml'));
   // One execution first, so code and caches are warm before the baseline.

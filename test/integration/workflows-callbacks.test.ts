@@ -9,8 +9,8 @@ import { goTimestamp, LoopbackCallbackHub } from '../../local/workflows/callback
 import type { ExecutionInfo } from '../../local/workflows/runtime.js';
 import { eventsFunctions } from '../../local/workflows/stdlib/events.js';
 import { CLOUD_PLATFORM_SCOPE, LocalTokenSource } from '../../local/workflows/tokens.js';
-import { Bytes, toPlain, WorkflowError, type Value } from '../../local/workflows/values.js';
-import { callStep, executionInfo, fakeContext, find, ManualClock, settle } from '../support/workflows-context.js';
+import { Bytes, toPlain, type Value } from '../../local/workflows/values.js';
+import { callStep, executionInfo, fakeContext, find, ManualClock, settle, raised } from '../support/workflows-context.js';
 
 const DOC = {
   callbacks: 'https://cloud.google.com/workflows/docs/creating-callback-endpoints',
@@ -74,16 +74,6 @@ async function awaiting(e: ReturnType<typeof execution>, cb: Map<string, Value>,
   );
   await vi.waitFor(() => expect(waiters(e.info)).toBe(before + 1));
   return { result: p, settled: () => settled };
-}
-
-async function raised(p: Promise<unknown>): Promise<Map<string, Value>> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof WorkflowError && e.value instanceof Map) return e.value;
-    throw e;
-  }
-  throw new Error('expected the call to raise');
 }
 
 describe('events.create_callback_endpoint', () => {

@@ -8,6 +8,8 @@ import { connectorTable } from '../../local/workflows/connectors/index.js';
 import type { CallContext, ConnectorMethod } from '../../local/workflows/runtime.js';
 import { fromPlain, toPlain, WorkflowError, type Value, type WfMap } from '../../local/workflows/values.js';
 import { firestoreEmulatorKind, TEST_PROJECT_ID, useFirestore } from '../support/firestore.js';
+import { InstantClock } from '../support/workflow-runs.js';
+import { fakeContext as sharedContext } from '../support/workflows-context.js';
 
 const fs = useFirestore();
 const ROOT = `projects/${TEST_PROJECT_ID}/databases/(default)/documents`;
@@ -26,30 +28,7 @@ const REF = {
 };
 
 function fakeContext(): CallContext {
-  let now = Date.parse('2026-11-29T10:00:00Z');
-  return {
-    execution: {
-      id: 'e',
-      name: 'projects/p/locations/l/workflows/w/executions/e',
-      workflowId: 'w',
-      projectId: TEST_PROJECT_ID,
-      location: 'l',
-    },
-    clock: {
-      now: () => now,
-      sleep: (ms) => {
-        now += ms;
-        return Promise.resolve();
-      },
-    },
-    signal: new AbortController().signal,
-    env: new Map(),
-    callbacks: { create: () => Promise.reject(new Error('unused')), await: () => Promise.reject(new Error('unused')) },
-    tokens: { token: () => Promise.resolve('token') },
-    log: () => undefined,
-    countStep: () => undefined,
-    billAsExternal: () => undefined,
-  };
+  return sharedContext({ clock: new InstantClock(Date.parse('2026-11-29T10:00:00Z')) }).ctx;
 }
 
 function connectors(db: () => Firestore) {

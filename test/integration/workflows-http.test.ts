@@ -15,8 +15,18 @@ import {
   WORKFLOWS_USER_AGENT,
 } from '../../local/workflows/stdlib/http.js';
 import { CLOUD_PLATFORM_SCOPE, LocalTokenSource } from '../../local/workflows/tokens.js';
-import { Bytes, errorMap, fromPlain, parseJson, toPlain, WorkflowError, type Value } from '../../local/workflows/values.js';
-import { callStep, closedPort, fakeContext, find, ManualClock, settle, startFake, type FakeServer } from '../support/workflows-context.js';
+import { Bytes, errorMap, fromPlain, parseJson, toPlain, type Value } from '../../local/workflows/values.js';
+import {
+  callStep,
+  closedPort,
+  fakeContext,
+  find,
+  ManualClock,
+  settle,
+  startFake,
+  type FakeServer,
+  raised,
+} from '../support/workflows-context.js';
 
 const DOC = {
   request: 'https://cloud.google.com/workflows/docs/reference/stdlib/http/request',
@@ -49,17 +59,6 @@ const json = (status: number, body: string, headers: Record<string, string> = {}
     res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
     res.end(body);
   });
-
-/** The error map a call raised. */
-async function raised(p: Promise<unknown>): Promise<Map<string, Value>> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof WorkflowError && e.value instanceof Map) return e.value;
-    throw e;
-  }
-  throw new Error('expected the call to raise');
-}
 
 describe('http.get / http.request: the request sent', () => {
   it(`GET with a query map: strings, ints, doubles, booleans and lists URL-encoded, appended to the URL's own query — ${DOC.request}`, async () => {

@@ -16,7 +16,7 @@ import type {
   StepKind,
   TokenSource,
 } from '../../local/workflows/runtime.js';
-import { Bytes, fromPlain, type Value } from '../../local/workflows/values.js';
+import { Bytes, fromPlain, WorkflowError, type Value } from '../../local/workflows/values.js';
 
 interface Sleeper {
   readonly due: number;
@@ -140,6 +140,17 @@ function toValue(x: unknown): Value {
   if (Array.isArray(x)) return x.map(toValue);
   if (typeof x === 'object' && x !== null) return new Map(Object.entries(x).map(([k, v]) => [k, toValue(v)]));
   return fromPlain(x);
+}
+
+/** The error map a call raised (fails the test when it did not raise one). */
+export async function raised(p: Promise<unknown>): Promise<Map<string, Value>> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof WorkflowError && e.value instanceof Map) return e.value;
+    throw e;
+  }
+  throw new Error('expected the call to raise');
 }
 
 export function find(fns: readonly StdFunction[], name: string): StdFunction {

@@ -9,43 +9,20 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingInstanceControl } from '../../adapters/local/recording-instance-control.js';
 import { connectorTable } from '../../local/workflows/connectors/index.js';
-import type { CallContext, ConnectorMethod, StepKind } from '../../local/workflows/runtime.js';
+import type { ConnectorMethod } from '../../local/workflows/runtime.js';
+import { InstantClock } from '../support/workflow-runs.js';
+import { executionInfo, fakeContext as sharedContext } from '../support/workflows-context.js';
 import { fromPlain, toPlain, WorkflowError, type WfMap } from '../../local/workflows/values.js';
 
 const P = 'proj-1';
 const Z = 'europe-west1-b';
 const REQUEST_ID = '3f0e4b8e-6a4e-4c1e-9a59-0d6c2f1f7a10';
 
-/** A CallContext whose clock only moves when something sleeps. */
+/** A CallContext whose clock only moves when something sleeps (instantly), recording sleeps and billed polls. */
 function fakeContext() {
-  let now = Date.parse('2026-11-29T10:00:00Z');
-  const sleeps: number[] = [];
-  const steps: StepKind[] = [];
-  const ctx: CallContext = {
-    execution: {
-      id: 'exec-1',
-      name: `projects/${P}/locations/europe-west1/workflows/integrity-response/executions/exec-1`,
-      workflowId: 'integrity-response',
-      projectId: P,
-      location: 'europe-west1',
-    },
-    clock: {
-      now: () => now,
-      sleep: (ms) => {
-        sleeps.push(ms);
-        now += ms;
-        return Promise.resolve();
-      },
-    },
-    signal: new AbortController().signal,
-    env: new Map(),
-    callbacks: { create: () => Promise.reject(new Error('unused')), await: () => Promise.reject(new Error('unused')) },
-    tokens: { token: () => Promise.resolve('token') },
-    log: () => undefined,
-    countStep: (kind) => void steps.push(kind),
-    billAsExternal: () => undefined,
-  };
-  return { ctx, sleeps, steps, now: () => now };
+  const clock = new InstantClock(Date.parse('2026-11-29T10:00:00Z'));
+  const { ctx, steps } = sharedContext({ clock, execution: executionInfo('exec-1') });
+  return { ctx, sleeps: clock.sleeps, steps, now: () => clock.now() };
 }
 
 function setup(options: { pollsUntilDone?: number } = {}) {

@@ -595,13 +595,20 @@ function compileRe2(fn: string, pattern: string): CompiledRegex {
  * whole text. The common case, JavaScript's match already being the longest, costs one extra
  * sticky match.
  */
-function leftmostLongest(re: CompiledRegex, s: string, from: number, cpOf: (unit: number) => number, total: number): [number, number] | null {
+function leftmostLongest(
+  re: CompiledRegex,
+  s: string,
+  from: number,
+  cpOf: (unit: number) => number,
+  total: number,
+): [number, number] | null {
   re.search.lastIndex = from;
   const m = re.search.exec(s);
   if (m === null) return null;
   const start = m.index;
   const firstEnd = start + m[0].length;
-  const before = start === 0 ? 0 : start >= 2 && /[\ud800-\udbff]/.test(s[start - 2] ?? '') && /[\udc00-\udfff]/.test(s[start - 1] ?? '') ? 2 : 1;
+  const before =
+    start === 0 ? 0 : start >= 2 && /[\ud800-\udbff]/.test(s[start - 2] ?? '') && /[\udc00-\udfff]/.test(s[start - 1] ?? '') ? 2 : 1;
   const tail = s.slice(start - before);
   const base = cpOf(start - before);
   const endsAtOrAfter = (cp: number): RegExpExecArray | null => {

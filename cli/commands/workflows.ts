@@ -2,12 +2,14 @@
  * `bootwarden workflows validate | run | history`: the local Workflows engine from the command
  * line. The engine lives in local/ (it is a dev/test tool, not production code).
  */
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BootwardenError } from '../../core/errors.js';
 import { filterExecutions, readExecutions, type ExecutionRecord, type ExecutionState } from '../../local/workflows/engine.js';
 import { WorkflowLoadError } from '../../local/workflows/loader.js';
 import { loadLocalWorkflow, startLocalEngine } from '../../local/workflows/local-engine.js';
-import { parseJson } from '../../local/workflows/values.js';
+import { CLOUD_PLATFORM_SCOPE } from '../../local/workflows/tokens.js';
+import { encodeJson, parseJson } from '../../local/workflows/values.js';
 import { flag, parse, stringOption, type Parsed } from '../args.js';
 import { table } from '../format.js';
 import { EXIT, type Io } from '../io.js';
@@ -18,7 +20,8 @@ The local Cloud Workflows engine: runs a workflow YAML exactly as it is deployed
 
   validate <file.yaml>     load the file strictly, as Google does at deploy time
                            (unknown functions, connectors or steps, scope errors, ...)
-  run <file.yaml>          run it to the end and print {"state","result","error","steps"}
+  run <file.yaml>          run it to the end and print {"state","result","error","steps"};
+                           sys.log lines go to stderr
       --argument <json>    the execution argument (at most 32 KB of JSON)
       --env KEY=VALUE      a user-defined environment variable (repeatable), read with
                            sys.get_env
@@ -139,7 +142,17 @@ async function runWorkflow(command: string, p: Parsed, io: Io): Promise<number> 
     io.stderr.write(`bootwarden: ${e.message}\n`);
     return EXIT.rejected;
   }
-  const local = await startLocalEngine({ directory: executionsDir(p, io), env: io.env });
+  const local = await startLocalEngine({
+    directory: executionsDir(p, io),
+    env: io.env,
+    // sys.log lines go to stderr as they happen, so stdout stays one JSON document.
+    onLog: (_execution, record) => void io.stderr.write(`${record.severity} ${encodeJson(record.payload, { lenient: true })}\n`),
+  });
+  if ((await readFile(file, 'utf8')).includes('events.create_callback_endpoint')) {
+    // Callback requests need an OAuth2 token, as in the cloud: hand the operator one that works here.
+    const token = await local.tokens.token('OAuth2', CLOUD_PLATFORM_SCOPE);
+    io.stderr.write(`bootwarden: callbacks are served on ${local.callbacks.url}; send them with -H 'Authorization: Bearer ${token}'\n`);
+  }
   const onSignal = (): void => {
     for (const r of local.engine.listExecutions({ state: 'ACTIVE' })) local.engine.cancel(r.name);
   };

@@ -523,7 +523,7 @@ class Loader {
     if (y.k !== 'seq' || y.items.length === 0) this.fail("'switch' must be a non-empty list of conditions", y.line, origin.step);
     if (y.items.length > MAX_CONDITIONS)
       this.fail(`'switch' has ${y.items.length} conditions; at most ${MAX_CONDITIONS} are allowed`, y.line, origin.step);
-    return y.items.map((item, i) => {
+    return y.items.map((item) => {
       if (item.k !== 'map') this.fail('each switch entry is a map with a condition', item.line, origin.step);
       const fields = new Map(item.entries.map(([k, v, l]) => [k, [v, l] as const]));
       const cond = fields.get('condition');
@@ -537,7 +537,8 @@ class Loader {
       if (onlyNext || fields.size === 0) return { condition, ...(next === undefined ? {} : { next }) };
       fields.delete('next');
       // An embedded step: its fields sit in the condition (https://cloud.google.com/workflows/docs/reference/syntax/conditions).
-      const body = this.stepFields(`${origin.step}.condition${i + 1}`, fields, item.line);
+      // Billed and reported as the switch step itself; steps nested under `steps:` count on their own.
+      const body = { ...this.stepFields(origin.step, fields, item.line), inline: true };
       return { condition, body, ...(next === undefined ? {} : { next }) };
     });
   }

@@ -1,8 +1,8 @@
 /** `bootwarden workflows validate | run | history`, through the real executable. */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bootwarden, jsonLines } from '../support/cli.js';
+import { bootwarden, jsonLines, ROOT } from '../support/cli.js';
 import { useTmpDirs } from '../support/tmp.js';
 
 const GOOD = [
@@ -101,6 +101,31 @@ describe('bootwarden workflows', () => {
     expect(hello.stdout).toMatch(/hello\s+SUCCEEDED\s+2/);
     const badState = await bootwarden(['workflows', 'history', '--state', 'DONE', '--executions', f.executions]);
     expect(badState.code).toBe(64);
+  });
+
+  it('every example workflow validates', async () => {
+    const dir = path.join(ROOT, 'examples', 'workflows');
+    const examples = readdirSync(dir).filter((f) => f.endsWith('.workflows.yaml'));
+    expect(examples.length).toBeGreaterThan(0);
+    for (const f of examples) {
+      const res = await bootwarden(['workflows', 'validate', path.join(dir, f)]);
+      expect(res.stderr).toBe('');
+      expect(res.code).toBe(0);
+    }
+  });
+
+  it('run: the example retries with backoff, then succeeds', async () => {
+    const f = files();
+    const res = await bootwarden([
+      'workflows',
+      'run',
+      path.join(ROOT, 'examples', 'workflows', 'retry-and-callback.workflows.yaml'),
+      '--argument',
+      '{"instance": "vm-1", "failures": 1, "wait_seconds": 0}',
+      '--executions',
+      f.executions,
+    ]);
+    expect(JSON.parse(res.stdout)).toMatchObject({ state: 'SUCCEEDED', result: { instance: 'vm-1', answer: 'ok', attempts: 2 } });
   });
 
   it('--help describes the subcommands', async () => {

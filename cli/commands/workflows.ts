@@ -159,9 +159,9 @@ async function runWorkflow(command: string, p: Parsed, io: Io): Promise<number> 
   process.once('SIGINT', onSignal);
   try {
     const id = workflowIdOf(file);
-    local.engine.deploy(id, program, env);
     let started: ExecutionRecord;
     try {
+      local.engine.deploy(id, program, env);
       started = local.engine.startExecution(id, { argument: argument ?? null });
     } catch (e) {
       throw new BootwardenError('usage', `${command}: ${(e as Error).message}`);

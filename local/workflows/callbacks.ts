@@ -243,7 +243,7 @@ export class LoopbackCallbackHub implements CallbackHub {
   }
 
   private async sleep(ms: number, signal: AbortSignal): Promise<void> {
-    for (let left = ms; left > 0; left -= MAX_SLEEP_MS) await this.clock.sleep(Math.min(left, MAX_SLEEP_MS), signal);
+    for (let left = ms; left > 0; left -= MAX_SLEEP_MS) await this.clock.sleep(Math.min(left, MAX_SLEEP_MS), signal, 'deadline');
   }
 
   private endpointOf(url: string): Endpoint {

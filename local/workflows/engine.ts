@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { CancelledError, errorOrigins, Run, type Billing, type StepTaken } from './interpreter.js';
 import type { Program } from './program.js';
 import {
+  LOCAL_SERVICE_ACCOUNT,
   systemClock,
   type CallbackHub,
   type Clock,
@@ -123,6 +124,15 @@ export class WorkflowEngine {
   deploy(workflowId: string, program: Program, env: Readonly<Record<string, string>> = {}): void {
     if (!LABEL.test(workflowId))
       throw new EngineError('invalid_argument', `'${workflowId}' is not a valid workflow id (lowercase letters, digits, - and _)`);
+    for (const key of Object.keys(env)) {
+      // https://cloud.google.com/workflows/docs/use-environment-variables
+      if (key === '' || key.startsWith('GOOGLE_') || key.startsWith('WORKFLOWS_')) {
+        throw new EngineError(
+          'invalid_argument',
+          `environment variable ${JSON.stringify(key)}: names may not be empty or start with GOOGLE_ or WORKFLOWS_`,
+        );
+      }
+    }
     const revision = `${String(this.deployments.size + 1).padStart(6, '0')}-${randomUUID().slice(0, 3)}`;
     this.deployments.set(workflowId, { program, revision, env: new Map(Object.entries(env)) });
   }
@@ -169,6 +179,7 @@ export class WorkflowEngine {
     env.set('GOOGLE_CLOUD_WORKFLOW_ID', workflowId);
     env.set('GOOGLE_CLOUD_WORKFLOW_REVISION_ID', deployment.revision);
     env.set('GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID', id);
+    env.set('GOOGLE_CLOUD_SERVICE_ACCOUNT_NAME', LOCAL_SERVICE_ACCOUNT);
     const record: ExecutionRecord = {
       name,
       workflowId,
@@ -219,6 +230,7 @@ export class WorkflowEngine {
         record.error = describeError(e);
       }
     }
+    this.options.callbacks?.release?.(record.name.slice(record.name.lastIndexOf('/') + 1));
     record.stepsTruncated = run.stepsTruncated;
     record.endTime = new Date(this.clock.now()).toISOString();
     delete record.currentStep;

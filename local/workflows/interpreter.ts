@@ -457,8 +457,9 @@ export class Run {
             await this.options.context.clock.sleep(delay * 1000, this.signal).catch(() => {
               throw new CancelledError();
             });
-            // Each retry attempt is billed as a step (https://cloud.google.com/workflows/pricing).
-            this.count('internal');
+            // Each retry attempt is billed as a step execution (https://cloud.google.com/workflows/pricing):
+            // the try step again, internal or external like its first attempt; its body's steps bill themselves.
+            this.enterStep(step);
             continue;
           }
         }

@@ -68,7 +68,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   if (firestore === undefined && emulator !== undefined && emulator !== '') {
     const projectId = options.projectId ?? options.env?.['GOOGLE_CLOUD_PROJECT'] ?? 'local-project';
     // Created on the first Firestore connector call; the SDK reads FIRESTORE_EMULATOR_HOST itself.
-    firestore = () => (ownFirestore ??= new Firestore({ projectId }));
+    firestore = () => (ownFirestore ??= new Firestore({ projectId, useBigInt: true }));
   }
   const engine = new WorkflowEngine({
     functions: standardLibrary(),

@@ -9,9 +9,17 @@ import type { Value, WfMap } from './values.js';
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
-  /** Resolves after `ms` (of this clock's time); rejects with the signal's reason when aborted. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves after `ms` (of this clock's time); rejects with the signal's reason when aborted.
+   * `kind` says what the sleep is for: a `wait` the workflow asked for (sys.sleep, retry backoff,
+   * connector polls), or a `deadline` raced against outside input (an HTTP request's timeout, a
+   * callback's timeout). Real clocks treat both alike; a test clock can skip waits at once while
+   * deadlines still leave outside input the time to arrive.
+   */
+  sleep(ms: number, signal?: AbortSignal, kind?: SleepKind): Promise<void>;
 }
+
+export type SleepKind = 'wait' | 'deadline';
 
 /** setTimeout's ceiling (about 24.8 days); longer sleeps wait in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -42,6 +50,9 @@ export const systemClock: Clock = {
 
 export type StepKind = 'internal' | 'external';
 
+/** The identity local executions run as: `GOOGLE_CLOUD_SERVICE_ACCOUNT_NAME`, and the subject of local tokens. */
+export const LOCAL_SERVICE_ACCOUNT = 'workflows-local@bootwarden.local';
+
 export interface ExecutionInfo {
   readonly id: string;
   /** projects/P/locations/L/workflows/W/executions/ID */
@@ -62,6 +73,8 @@ export interface CallbackHub {
   create(execution: ExecutionInfo, httpMethod: string): Promise<{ url: string }>;
   /** The `{http_request, received_time, type}` map of the next request; TimeoutError on timeout. */
   await(execution: ExecutionInfo, url: string, timeoutSeconds: number, signal: AbortSignal): Promise<Value>;
+  /** Ends the callbacks of an execution that has ended: later requests to them get 404. */
+  release?(executionId: string): void;
 }
 
 /** The token an `auth: {type: OIDC|OAuth2}` HTTP call or connector attaches. */

@@ -11,7 +11,7 @@
  * the local engine" from "no credentials at all" and check audiences and scopes the way Google's
  * front ends do. Never accept them on anything but a loopback listener, and never in the cloud.
  */
-import { systemClock, type Clock, type TokenSource } from './runtime.js';
+import { LOCAL_SERVICE_ACCOUNT, systemClock, type Clock, type TokenSource } from './runtime.js';
 
 export const LOCAL_TOKEN_PREFIX = 'bootwarden-local';
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
@@ -45,7 +45,7 @@ export class LocalTokenSource implements TokenSource {
   private readonly clock: Clock;
 
   constructor(options: LocalTokenSourceOptions = {}) {
-    this.subject = options.subject ?? 'workflows-local@bootwarden.local';
+    this.subject = options.subject ?? LOCAL_SERVICE_ACCOUNT;
     this.clock = options.clock ?? systemClock;
   }
 

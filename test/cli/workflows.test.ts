@@ -84,6 +84,9 @@ describe('bootwarden workflows', () => {
     const usage = await bootwarden(['workflows', 'run', f.good, '--argument', '{oops', '--executions', f.executions]);
     expect(usage.code).toBe(64);
     expect(usage.stderr).toMatch(/--argument is not valid JSON/);
+    const reserved = await bootwarden(['workflows', 'run', f.good, '--env', 'GOOGLE_X=1', '--executions', f.executions]);
+    expect(reserved.code).toBe(64);
+    expect(reserved.stderr).toMatch(/GOOGLE_X.*may not .*start with GOOGLE_/);
   });
 
   it('history: lists what run recorded, filtered by workflow and state', async () => {

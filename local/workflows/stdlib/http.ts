@@ -388,7 +388,7 @@ export async function httpRequest(fn: string, a: HttpArgs, ctx: CallContext): Pr
   const request = new AbortController();
   const timer = new AbortController();
   let timedOut = false;
-  ctx.clock.sleep(timeoutMs, timer.signal).then(
+  ctx.clock.sleep(timeoutMs, timer.signal, 'deadline').then(
     () => {
       timedOut = true;
       request.abort(new Error('timeout'));

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
-import { baselineToDocument, COLLECTION, newBaseline } from './baseline.js';
+import { baselineToDocument, newBaseline } from './baseline.js';
 import type { Decision } from './decide.js';
 import { BootwardenError } from './errors.js';
 import { isBootReport, type EntryIdentity, type InstanceRef, type IntegrityEvent } from './event.js';
@@ -42,6 +42,14 @@ export interface ResponseArgument {
   } | null;
   /** Deterministic UUID for Compute's `requestId`: a retried or duplicated call is deduplicated by Compute. */
   readonly requestId: string;
+  /** The `requestId` of the `instances.start` after an approval (another UUID: Compute dedupes per id). */
+  readonly startRequestId: string;
+  /**
+   * Firestore documents the workflow reads or writes, relative to `.../databases/(default)/documents`:
+   * the event's ledger entry (the audit record goes there) and the boot after this one (if it
+   * exists, the VM has booted again and this event is stale).
+   */
+  readonly documents: { readonly event: string; readonly nextBoot: string | null };
   /**
    * The baseline an approval would promote, ready for the Firestore connector's createDocument:
    * collection, document id (the fingerprint) and REST-encoded fields. The workflow fills
@@ -53,6 +61,23 @@ export interface ResponseArgument {
     readonly fields: Record<string, FirestoreValue>;
   } | null;
   readonly decidedAt: string;
+}
+
+/** Collection names (configurable): where baselines, the event ledger and per-instance state live. */
+export interface CollectionNames {
+  readonly baselines: string;
+  readonly events: string;
+  readonly instances: string;
+}
+
+/** The per-instance state document id: `project:zone:instanceId`. */
+export function instanceStateId(i: InstanceRef): string {
+  return `${i.project}:${i.zone}:${i.id}`;
+}
+
+/** Boot documents are ordered by their counter, zero-padded to the 20 digits of an int64. */
+export function bootOrder(bootCounter: string): string {
+  return bootCounter.padStart(20, '0');
 }
 
 export function eventKeyOf(entry: EntryIdentity): string {
@@ -95,15 +120,16 @@ export function executionLabels(arg: ResponseArgument): Record<string, string> {
 export function responseArgument(
   event: IntegrityEvent,
   decision: Decision,
-  opts: { eventKey: string; decidedAt: string; collection?: string },
+  opts: { eventKey: string; decidedAt: string; collections: CollectionNames },
 ): ResponseArgument {
+  const { collections } = opts;
   const report = isBootReport(event) ? event.report : null;
   const sourceEntry = { ...event.entry, instanceId: event.instance.id };
   const promotable = report !== null && event.kind === 'lateBootReportEvent' && decision.baselineId === null;
   const baselineDocument = promotable
     ? (() => {
         const b = newBaseline(report.actualMeasurements, { addedBy: '', addedAt: '', sourceEntry, note: null });
-        return { collection: opts.collection ?? COLLECTION, documentId: b.id, fields: toFirestoreFields(baselineToDocument(b)) };
+        return { collection: collections.baselines, documentId: b.id, fields: toFirestoreFields(baselineToDocument(b)) };
       })()
     : null;
   return {
@@ -126,6 +152,14 @@ export function responseArgument(
     measurements: { actual: report?.actualMeasurements ?? [], policy: report?.policyMeasurements ?? [] },
     diff: decision.diff === null ? null : { changed: decision.diff.changed, added: decision.diff.added, removed: decision.diff.removed },
     requestId: computeRequestId(opts.eventKey, decision.intendedAction ?? decision.action),
+    startRequestId: computeRequestId(opts.eventKey, 'start'),
+    documents: {
+      event: `${collections.events}/${opts.eventKey}`,
+      nextBoot:
+        event.bootCounter === null
+          ? null
+          : `${collections.instances}/${instanceStateId(event.instance)}/boots/${bootOrder((BigInt(event.bootCounter) + 1n).toString())}`,
+    },
     baselineDocument,
     decidedAt: opts.decidedAt,
   };

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
-import { eventKeyLabel, eventKeyOf, executionLabels, responseArgument } from './contracts.js';
+import { eventKeyLabel, eventKeyOf, executionLabels, responseArgument, type CollectionNames } from './contracts.js';
 import { decideWithStore, type Decision, type DecisionPolicy } from './decide.js';
 import { BootwardenError, rejection, type Rejection } from './errors.js';
 import { compareBootCounters, isBootReport, type IntegrityEvent } from './event.js';
@@ -45,8 +45,8 @@ export interface IngestSettings extends DecisionPolicy {
   /** How long a duplicate delivery waits for the owner of the event to finish before asking for redelivery. */
   readonly waitForOwnerMs: number;
   readonly pollMs: number;
-  /** Collection of baselines, for the document the workflow would promote. */
-  readonly baselineCollection: string;
+  /** Collection names, for the documents the workflow reads and writes. */
+  readonly collections: CollectionNames;
 }
 
 export type IngestResult =
@@ -189,7 +189,7 @@ export async function ingest(input: JsonValue | string, deps: IngestDeps, settin
   let executionName: string | null = null;
   if (decision.action !== 'ignore') {
     const now = deps.now().toISOString();
-    const argument = responseArgument(event, decision, { eventKey, decidedAt: now, collection: settings.baselineCollection });
+    const argument = responseArgument(event, decision, { eventKey, decidedAt: now, collections: settings.collections });
     // A successor of a crashed owner may find the execution its predecessor started.
     const existing = c.attempt > 1 ? await deps.starter.findByEventKey(eventKeyLabel(eventKey)) : null;
     executionName = (existing ?? (await deps.starter.start(argument, executionLabels(argument)))).name;

@@ -29,7 +29,7 @@ export function settingsFrom(config: FunctionConfig): IngestSettings {
     claimLeaseMs: config.claimLeaseSeconds * 1000,
     waitForOwnerMs: config.waitForOwnerSeconds * 1000,
     pollMs: 200,
-    baselineCollection: config.baselineCollection,
+    collections: collectionNames(config.collectionPrefix, config.baselineCollection),
   };
 }
 

@@ -6,6 +6,7 @@
 import type { DocumentSnapshot } from '@google-cloud/firestore';
 import { baselineFromDocument, baselineToDocument, type Baseline } from '../../core/baseline.js';
 import type { JsonValue } from '../../core/json.js';
+import { bootOrder, instanceStateId } from '../../core/contracts.js';
 import type { InstanceRef } from '../../core/event.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
 import type {
@@ -203,10 +204,6 @@ export class FirestoreEventLedger implements EventLedger {
   }
 }
 
-export function instanceDocId(i: InstanceRef): string {
-  return `${i.project}:${i.zone}:${i.id}`;
-}
-
 export class FirestoreInstanceState implements InstanceStateStore {
   constructor(
     private readonly db: FirestoreProvider,
@@ -214,11 +211,11 @@ export class FirestoreInstanceState implements InstanceStateStore {
   ) {}
 
   async recordBoot(instance: InstanceRef, bootCounter: string, seenAt: string): Promise<string> {
-    const boots = (await this.db()).collection(this.names.instances).doc(instanceDocId(instance)).collection('boots');
+    const boots = (await this.db()).collection(this.names.instances).doc(instanceStateId(instance)).collection('boots');
     // Boots are create-once documents ordered by a zero-padded counter: the highest is the latest,
     // however deliveries interleave.
-    const order = bootCounter.padStart(20, '0');
-    await createOnce(`record boot ${bootCounter} of ${instanceDocId(instance)}`, () =>
+    const order = bootOrder(bootCounter);
+    await createOnce(`record boot ${bootCounter} of ${instanceStateId(instance)}`, () =>
       boots.doc(order).create({ bootCounter, order, seenAt }),
     );
     try {
@@ -226,7 +223,7 @@ export class FirestoreInstanceState implements InstanceStateStore {
       const data = latest.docs[0]?.data() as { bootCounter?: unknown } | undefined;
       return typeof data?.bootCounter === 'string' ? data.bootCounter : bootCounter;
     } catch (e) {
-      throw firestoreError(`read the latest boot of ${instanceDocId(instance)}`, e);
+      throw firestoreError(`read the latest boot of ${instanceStateId(instance)}`, e);
     }
   }
 
@@ -239,10 +236,10 @@ export class FirestoreInstanceState implements InstanceStateStore {
         await this.db()
       )
         .collection(this.names.instances)
-        .doc(instanceDocId(instance))
+        .doc(instanceStateId(instance))
         .set({ instance: { ...instance }, lastDecision: summary, updatedAt: summary.at }, { merge: true });
     } catch (e) {
-      throw firestoreError(`record the last decision of ${instanceDocId(instance)}`, e);
+      throw firestoreError(`record the last decision of ${instanceStateId(instance)}`, e);
     }
   }
 }

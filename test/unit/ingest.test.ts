@@ -24,7 +24,7 @@ const SETTINGS: IngestSettings = {
   claimLeaseMs: 60_000,
   waitForOwnerMs: 1_000,
   pollMs: 100,
-  baselineCollection: 'known_good_measurements',
+  collections: { baselines: 'known_good_measurements', events: 'bootwarden_events', instances: 'bootwarden_instances' },
 };
 
 /** Ports as in-memory fakes; a fake clock that `sleep` advances, unless `realTime`. */

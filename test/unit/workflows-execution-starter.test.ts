@@ -34,6 +34,7 @@ function argumentFor(overrides: Parameters<typeof failedLateBoot>[0] = {}): Resp
   return responseArgument(event, decide(event, lookupOf(), DEFAULT_POLICY), {
     eventKey: eventKeyOf(event.entry),
     decidedAt: '2026-11-02T08:00:00.000Z',
+    collections: { baselines: 'known_good_measurements', events: 'bootwarden_events', instances: 'bootwarden_instances' },
   });
 }
 

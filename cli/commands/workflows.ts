@@ -181,7 +181,12 @@ export function summary(r: ExecutionRecord): Record<string, unknown> {
     state: r.state,
     result: r.result === undefined ? null : JSON.parse(r.result),
     error: r.error === undefined ? null : { ...(JSON.parse(r.error.payload) as object), context: r.error.context },
-    steps: { total: r.billing.internal + r.billing.external, internal: r.billing.internal, external: r.billing.external },
+    steps: {
+      total: r.billing.internal + r.billing.external,
+      internal: r.billing.internal,
+      external: r.billing.external,
+      polls: r.billing.polls ?? 0,
+    },
     execution: r.name,
   };
 }

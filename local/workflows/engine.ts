@@ -187,7 +187,7 @@ export class WorkflowEngine {
       argument: argumentText,
       labels: { ...labels },
       startTime: new Date(this.clock.now()).toISOString(),
-      billing: { internal: 0, external: 0 },
+      billing: { internal: 0, external: 0, polls: 0 },
       steps: [],
       stepsTruncated: false,
       logs: [],

@@ -43,6 +43,8 @@ export interface StepTaken {
 export interface Billing {
   internal: number;
   external: number;
+  /** Of the internal steps, the connectors' operation polls. */
+  polls: number;
 }
 
 /** Thrown when the execution is cancelled; not catchable by `except`. */
@@ -110,7 +112,7 @@ export interface RunOptions {
 
 /** One run of a program; `billing`, `steps` and `logs` fill in as it goes. */
 export class Run {
-  readonly billing: Billing = { internal: 0, external: 0 };
+  readonly billing: Billing = { internal: 0, external: 0, polls: 0 };
   readonly steps: StepTaken[] = [];
   stepsTruncated = false;
   readonly logs: LogRecord[] = [];
@@ -138,7 +140,11 @@ export class Run {
     const kind = this.currentKind;
     return {
       ...this.options.context,
-      countStep: (k) => this.count(k),
+      countStep: (k) => {
+        // Connectors bill their operation polls this way.
+        this.count(k);
+        this.billing.polls++;
+      },
       billAsExternal: () => {
         if (kind.kind === 'internal') {
           kind.kind = 'external';

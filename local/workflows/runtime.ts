@@ -92,7 +92,7 @@ export interface CallContext {
   readonly callbacks: CallbackHub;
   readonly tokens: TokenSource;
   log(record: LogRecord): void;
-  /** Bills one more step than the interpreter counts itself (a connector's operation poll). */
+  /** Bills one more step than the interpreter counts itself: a connector's operation poll. */
   countStep(kind: StepKind): void;
   /** Bills the current step as external (an HTTP call to a host outside *.googleapis.com). */
   billAsExternal(): void;

@@ -63,6 +63,7 @@ export interface EngineDeps {
   readonly instances?: InstanceControl;
   readonly firestore?: () => Firestore;
   readonly directory?: string;
+  readonly projectId?: string;
 }
 
 /** One local engine per test file (per distinct deps), closed after the file. */

@@ -1,0 +1,329 @@
+/**
+ * The response workflow (workflows/integrity-response.workflows.yaml) end to end in the local
+ * engine: the Firestore emulator through the official client, a recording Compute fleet, and a
+ * loopback stand-in of the Slack app's internal endpoints (core/approvals.ts). Each path of the
+ * issue, asserted on what the fakes recorded, the documents written and the execution's result.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecordingInstanceControl } from '../../adapters/local/recording-instance-control.js';
+import { APPROVAL_PATHS, checkApprovalCallback, type ApprovalRequest } from '../../core/approvals.js';
+import { baselineFromDocument, baselineToDocument } from '../../core/baseline.js';
+import { bootOrder, instanceStateId, type CollectionNames } from '../../core/contracts.js';
+import { decide, lookupOf } from '../../core/decide.js';
+import type { InstanceRef } from '../../core/event.js';
+import { ApprovalsStandIn, groupIdOf } from '../../local/approvals-stand-in.js';
+import { linuxBoot } from '../../local/entries.js';
+import { RESPONSE_WORKFLOW_ID, responseWorkflowFile, scenario } from '../../local/response-scenarios.js';
+import type { ExecutionRecord } from '../../local/workflows/engine.js';
+import { loadLocalWorkflow } from '../../local/workflows/local-engine.js';
+import { TEST_PROJECT_ID, useFirestore } from '../support/firestore.js';
+import { InstantClock, outcomeOf, useEngine, type Outcome } from '../support/workflow-runs.js';
+
+const fs = useFirestore();
+const collections: CollectionNames = {
+  baselines: `${fs.prefix}known_good_measurements`,
+  events: `${fs.prefix}events`,
+  instances: `${fs.prefix}instances`,
+};
+const fleet = new RecordingInstanceControl();
+const clock = new InstantClock();
+const engine = useEngine({ clock, instances: fleet, firestore: () => fs.db(), projectId: TEST_PROJECT_ID });
+let slackApp: ApprovalsStandIn;
+
+/** A fresh VM per test, so the fleet's records of one test never mix with another's. */
+function newVm(status: 'RUNNING' | 'TERMINATED' = 'RUNNING', labels?: Record<string, string>): InstanceRef {
+  const id = String(BigInt(`0x${randomBytes(7).toString('hex')}`) + 1_000_000_000_000_000n);
+  const vm: InstanceRef = { project: TEST_PROJECT_ID, zone: 'us-central1-a', id };
+  fleet.addInstance({ project: vm.project, zone: vm.zone, name: `vm-${id}`, id, status, ...(labels ? { labels } : {}) });
+  return vm;
+}
+
+function callsFor(vm: InstanceRef, method: Parameters<typeof fleet.callsTo>[0]) {
+  return fleet.callsTo(method).filter((c) => c.target === vm.id);
+}
+
+/** Measurements of their own per test: the baseline collection is shared by the tests of this file. */
+function boot(kernel: string) {
+  return linuxBoot(`linux-${kernel}`);
+}
+
+async function deploy(env: Record<string, string> = {}): Promise<void> {
+  const local = await engine();
+  local.engine.deploy(RESPONSE_WORKFLOW_ID, await loadLocalWorkflow(responseWorkflowFile()), {
+    BOOTWARDEN_SLACK_APP_URL: slackApp.url,
+    BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: '3600',
+    ...env,
+  });
+}
+
+async function start(argument: unknown): Promise<ExecutionRecord> {
+  return (await engine()).engine.startExecution(RESPONSE_WORKFLOW_ID, { argument: JSON.stringify(argument) });
+}
+
+async function finish(record: ExecutionRecord): Promise<Outcome> {
+  return outcomeOf(await (await engine()).engine.wait(record.name));
+}
+
+/** The approval request the stand-in received for this VM (waits for it). */
+async function approvalFor(vm: InstanceRef): Promise<ApprovalRequest> {
+  for (let i = 0; i < 500; i++) {
+    const found = slackApp.approvals.find((a) => a.instance.id === vm.id);
+    if (found !== undefined) return found;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no approval request for ${vm.id}`);
+}
+
+async function waitingStep(record: ExecutionRecord, step: string): Promise<void> {
+  const local = await engine();
+  for (let i = 0; i < 500; i++) {
+    if (local.engine.getExecution(record.name).currentStep?.step === step) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`execution never reached step ${step}`);
+}
+
+beforeAll(async () => {
+  slackApp = new ApprovalsStandIn((await engine()).tokens);
+  await slackApp.start();
+  await deploy();
+});
+afterAll(async () => slackApp.close());
+
+describe('relearn (known-good measurements)', () => {
+  it('relearns a RUNNING VM on its latest boot, with the requestId, and writes the audit record', async () => {
+    const vm = newVm();
+    const s = scenario('relearn', { instance: vm, bootCounter: 7, collections });
+    const out = await finish(await start(s.argument));
+    expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({
+      outcome: 'relearned',
+      action: 'relearn',
+      instance: vm,
+      fingerprint: s.argument.fingerprint,
+      errors: [],
+    });
+    const relearns = callsFor(vm, 'setShieldedInstanceIntegrityPolicy');
+    expect(relearns).toHaveLength(1);
+    expect(relearns[0]).toMatchObject({ requestId: s.argument.requestId, body: { updateAutoLearnPolicy: true } });
+    expect(fleet.relearnCount(vm.project, vm.zone, vm.id)).toBe(1);
+    expect(callsFor(vm, 'stop')).toEqual([]);
+    const audit = await fs.db().doc(s.argument.documents.event).get();
+    expect(JSON.parse(audit.get('response') as string)).toMatchObject({ outcome: 'relearned', eventKey: s.argument.eventKey });
+    expect(out.steps - out.record.billing.polls, out.record.steps.map((st) => st.step).join(' ')).toBeLessThanOrEqual(12);
+  });
+
+  it('skips a stale event: the VM has booted again since (a later boot is recorded)', async () => {
+    const vm = newVm();
+    const s = scenario('relearn', { instance: vm, bootCounter: 7, collections });
+    await fs
+      .db()
+      .doc(`${collections.instances}/${instanceStateId(vm)}/boots/${bootOrder('8')}`)
+      .create({ bootCounter: '8', order: bootOrder('8') });
+    const out = await finish(await start(s.argument));
+    expect(out.state).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({ outcome: 'relearn_skipped', action: 'none', reason: expect.stringMatching(/stale/) as unknown });
+    expect(callsFor(vm, 'setShieldedInstanceIntegrityPolicy')).toEqual([]);
+  });
+
+  it('skips a VM that is not RUNNING', async () => {
+    const vm = newVm('TERMINATED');
+    const out = await finish(await start(scenario('relearn', { instance: vm, bootCounter: 7, collections }).argument));
+    expect(out.result).toMatchObject({ outcome: 'relearn_skipped', reason: expect.stringMatching(/TERMINATED, not RUNNING/) as unknown });
+    expect(callsFor(vm, 'setShieldedInstanceIntegrityPolicy')).toEqual([]);
+  });
+
+  it('skips a VM started again after the report', async () => {
+    const vm = newVm('TERMINATED');
+    await fleet.start(vm.project, vm.zone, vm.id);
+    const out = await finish(await start(scenario('relearn', { instance: vm, bootCounter: 7, collections }).argument));
+    expect(out.result).toMatchObject({ outcome: 'relearn_skipped', reason: expect.stringMatching(/was started at/) as unknown });
+    expect(fleet.relearnCount(vm.project, vm.zone, vm.id)).toBe(0);
+  });
+
+  it('Compute 503 twice, then success: relearned once, same requestId on every attempt', async () => {
+    const vm = newVm();
+    fleet.failNext('setShieldedInstanceIntegrityPolicy', 503, 2);
+    const s = scenario('relearn', { instance: vm, bootCounter: 7, collections });
+    const out = await finish(await start(s.argument));
+    expect(out.result).toMatchObject({ outcome: 'relearned' });
+    const attempts = callsFor(vm, 'setShieldedInstanceIntegrityPolicy');
+    expect(attempts.length).toBe(3);
+    expect(new Set(attempts.map((c) => c.requestId))).toEqual(new Set([s.argument.requestId]));
+    expect(fleet.relearnCount(vm.project, vm.zone, vm.id)).toBe(1);
+  });
+});
+
+describe('stop, then an operator decides', () => {
+  it('approve: stops, asks (OIDC), promotes the baseline in the tutorial shape, starts the VM; the next report is relearned', async () => {
+    const vm = newVm();
+    const s = scenario('stop', { instance: vm, bootCounter: 7, collections });
+    const record = await start(s.argument);
+    const request = await approvalFor(vm);
+    expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
+    expect(callsFor(vm, 'stop')[0]).toMatchObject({ requestId: s.argument.requestId });
+    expect(request).toMatchObject({
+      version: 1,
+      eventKey: s.argument.eventKey,
+      execution: record.name,
+      instance: vm,
+      fingerprint: s.argument.fingerprint,
+    });
+    expect(slackApp.requests.find((r) => (r.body as ApprovalRequest).callbackUrl === request.callbackUrl)?.audience).toBe(
+      `${slackApp.url}${APPROVAL_PATHS.request}`,
+    );
+    await waitingStep(record, 'wait_decision');
+    expect(await slackApp.decide(request, 'approve')).toBe(200);
+    const out = await finish(record);
+    expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({
+      outcome: 'promoted_and_started',
+      action: 'start',
+      approver: { id: 'U024BE7LH', name: 'ops-oncall' },
+      groupId: groupIdOf(request),
+    });
+
+    const doc = await fs.db().collection(collections.baselines).doc(s.baseline.id).get();
+    const expected = baselineToDocument(s.baseline) as Record<string, unknown>;
+    const stored = doc.data() as Record<string, unknown>;
+    for (const pcr of ['PCR_0', 'PCR_4', 'PCR_7']) expect(stored[pcr]).toEqual(expected[pcr]);
+    expect(stored['bootwarden']).toMatchObject({ fingerprint: s.baseline.fingerprint, addedBy: 'slack:U024BE7LH' });
+    const parsed = baselineFromDocument(doc.id, stored as never);
+    expect(parsed.ok && parsed.baseline.fingerprint).toBe(s.baseline.fingerprint);
+
+    const starts = callsFor(vm, 'start');
+    expect(starts).toHaveLength(1);
+    expect(starts[0]).toMatchObject({ requestId: s.argument.startRequestId });
+    expect(s.argument.startRequestId).not.toBe(s.argument.requestId);
+    expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('RUNNING');
+    expect(callsFor(vm, 'setShieldedInstanceIntegrityPolicy')).toEqual([]);
+    expect(slackApp.outcomes.find((o) => o.instance.id === vm.id)).toMatchObject({ outcome: 'promoted_and_started' });
+    // The VM's next late-boot report has these measurements: the normal path now relearns it.
+    if (parsed.ok) expect(decide(s.event, lookupOf({ id: doc.id, baseline: parsed.baseline })).action).toBe('relearn');
+    expect(out.steps - out.record.billing.polls).toBeLessThanOrEqual(30);
+  });
+
+  it('reject: the VM stays stopped and the decision is in the result', async () => {
+    const vm = newVm();
+    const s = scenario('stop', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-90-rejected') });
+    const record = await start(s.argument);
+    const request = await approvalFor(vm);
+    await waitingStep(record, 'wait_decision');
+    await slackApp.decide(request, 'reject', { id: 'U999', name: 'security' });
+    const out = await finish(record);
+    expect(out.result).toMatchObject({ outcome: 'rejected', action: 'stop', approver: { id: 'U999', name: 'security' } });
+    expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
+    expect(callsFor(vm, 'start')).toEqual([]);
+    expect((await fs.db().collection(collections.baselines).doc(s.baseline.id).get()).exists).toBe(false);
+  });
+
+  it('the same approval delivered twice: one promotion, one start', async () => {
+    const vm = newVm();
+    const s = scenario('stop', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-91-twice') });
+    const record = await start(s.argument);
+    const request = await approvalFor(vm);
+    await waitingStep(record, 'wait_decision');
+    const decidedAt = new Date().toISOString();
+    expect(await slackApp.decide(request, 'approve', undefined, { decidedAt })).toBe(200);
+    await slackApp.decide(request, 'approve', undefined, { decidedAt });
+    const out = await finish(record);
+    expect(out.result).toMatchObject({ outcome: 'promoted_and_started' });
+    expect(callsFor(vm, 'start')).toHaveLength(1);
+    expect(out.record.steps.filter((st) => st.step === 'promote')).toHaveLength(1);
+    expect((await fs.db().collection(collections.baselines).doc(s.baseline.id).get()).exists).toBe(true);
+  });
+
+  it('a callback that is not a valid decision is ignored and the execution keeps waiting', async () => {
+    const vm = newVm();
+    const record = await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument);
+    const request = await approvalFor(vm);
+    await waitingStep(record, 'wait_decision');
+    const invalid = [
+      '"approve"',
+      '{"version": 1, "decision": "approve"}',
+      JSON.stringify({ version: 1, groupId: 'other', decision: 'approve', approver: { id: 'U1', name: 'x' }, decidedAt: 'now' }),
+    ];
+    for (const body of invalid) {
+      expect(checkApprovalCallback(JSON.parse(body), groupIdOf(request)).ok).toBe(false);
+      expect(await slackApp.send(request.callbackUrl, body)).toBe(200);
+    }
+    await slackApp.decide(request, 'reject');
+    const out = await finish(record);
+    expect(out.result).toMatchObject({ outcome: 'rejected' });
+    expect(out.record.steps.filter((st) => st.step === 'ignore_callback')).toHaveLength(invalid.length);
+    expect(out.record.logs.filter((l) => l.severity === 'WARNING').length).toBeGreaterThanOrEqual(invalid.length);
+  });
+
+  it('timeout: the VM stays stopped, the group is expired and operators are told', async () => {
+    await deploy({ BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: '1' });
+    try {
+      const vm = newVm();
+      const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument));
+      expect(out.result).toMatchObject({ outcome: 'expired', action: 'stop' });
+      expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
+      expect(slackApp.outcomes.find((o) => o.instance.id === vm.id)).toMatchObject({
+        outcome: 'expired',
+        groupId: expect.any(String) as unknown,
+      });
+    } finally {
+      await deploy();
+    }
+  });
+
+  it('Compute permanent error: the execution fails with a clear error, operators are told', async () => {
+    const vm = newVm();
+    fleet.failAlways('stop', 403, 'Required permission compute.instances.stop');
+    try {
+      const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument));
+      expect(out.state).toBe('FAILED');
+      expect(out.error?.tags).toEqual(['BootwardenError']);
+      expect(out.error?.message).toMatch(new RegExp(`stopping the instance failed for instance ${vm.project}/${vm.zone}/${vm.id}: .*403`));
+      expect(slackApp.outcomes.find((o) => o.instance.id === vm.id)).toMatchObject({
+        outcome: 'failed',
+        detail: expect.stringMatching(/stopping the instance failed/) as unknown,
+      });
+      expect(callsFor(vm, 'stop')).toHaveLength(1);
+    } finally {
+      fleet.clearFailures();
+    }
+  });
+
+  it('Slack app down: the VM is still stopped, the request is retried with backoff, then reported failed', async () => {
+    const vm = newVm();
+    slackApp.failNext(APPROVAL_PATHS.request, 503, 6);
+    const sleepsBefore = clock.sleeps.length;
+    const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument));
+    expect(out.state).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({ outcome: 'approval_request_failed', action: 'stop' });
+    expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
+    const attempts = slackApp.requests.filter(
+      (r) => r.path === APPROVAL_PATHS.request && (r.body as ApprovalRequest).instance.id === vm.id,
+    );
+    expect(attempts.map((a) => a.status)).toEqual([503, 503, 503, 503, 503, 503]);
+    expect(clock.sleeps.slice(sleepsBefore), 'the backoff of the approval request, after the stop operation polls').toEqual(
+      expect.arrayContaining([2000, 4000, 8000, 16000, 32000]),
+    );
+    expect(clock.sleeps.slice(sleepsBefore).filter((ms) => ms >= 2000)).toEqual([2000, 4000, 8000, 16000, 32000]);
+    expect((out.result as { errors: { step: string }[] }).errors[0]?.step).toBe('request_approval');
+  });
+});
+
+describe('dry run', () => {
+  it('global dry-run: no Compute call at all; the Slack app is told what would have happened', async () => {
+    const vm = newVm();
+    const callsBefore = fleet.calls.length;
+    const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections, dryRun: true }).argument));
+    expect(out.result).toMatchObject({ outcome: 'dry_run', action: 'none' });
+    expect(fleet.calls.slice(callsBefore).filter((c) => JSON.stringify(c).includes(vm.id))).toEqual([]);
+    expect(slackApp.outcomes.find((o) => o.instance.id === vm.id)).toMatchObject({ outcome: 'dry_run', intendedAction: 'stop' });
+  });
+
+  it('a VM labelled bootwarden-dry-run=true is read, never stopped', async () => {
+    const vm = newVm('RUNNING', { 'bootwarden-dry-run': 'true' });
+    const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument));
+    expect(out.result).toMatchObject({ outcome: 'dry_run' });
+    expect(callsFor(vm, 'stop')).toEqual([]);
+    expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('RUNNING');
+  });
+});

@@ -3,7 +3,8 @@
  * tutorial's algorithm), replay time and peak memory against a plain JSON.parse, and the Eventarc
  * function under functions-framework against a Firestore emulator (import time, cold start,
  * throughput, lost events, duplicate executions, peak memory), and the local Workflows engine
- * (interpreter steps per second, memory per execution waiting on a callback).
+ * (interpreter steps per second, memory per execution waiting on a callback), and the response
+ * workflow's billable steps and cost per path.
  *
  *   npm run bench                 a table on stdout
  *   npm run bench -- --json       {"metrics": [{name, value, unit, target, ok}]} on stdout
@@ -27,9 +28,10 @@ import { killFunctionProcesses } from './function-processes.js';
 import { log, seconds, toJson, toTable, type Metric } from './metrics.js';
 import { benchReplay } from './replay-bench.js';
 import { benchStoreReads } from './store-reads.js';
+import { benchResponse } from './response-bench.js';
 import { benchWorkflows } from './workflows-bench.js';
 
-const SECTIONS = ['decisions', 'store', 'replay', 'function', 'workflows'] as const;
+const SECTIONS = ['decisions', 'store', 'replay', 'function', 'workflows', 'response'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `Usage: npm run bench [-- [--json] [--quick] [--only <section>[,<section>...]]]
@@ -156,6 +158,11 @@ async function main(): Promise<number> {
       t = performance.now();
       metrics.push(...(await benchWorkflows({ iterations: opts.workflowIterations, waiting: opts.waitingExecutions })));
       log(`workflows done in ${seconds(t).toFixed(1)} s`);
+    }
+    if (opts.sections.has('response')) {
+      t = performance.now();
+      metrics.push(...(await benchResponse()));
+      log(`response done in ${seconds(t).toFixed(1)} s`);
     }
     const missed = metrics.filter((m) => !m.ok).map((m) => m.name);
     log(`finished in ${seconds(started).toFixed(1)} s; ${missed.length === 0 ? 'every target met' : `missed: ${missed.join(', ')}`}`);

@@ -67,7 +67,7 @@ describe('googleapis.compute.v1.instances.* through workflows (recording fleet)'
     expect(out.result).toMatchObject({ kind: 'compute#instance', name: 'vm-get', id, status: 'RUNNING', labels: { env: 'prod' } });
     expect(BigInt(id) > 2n ** 53n).toBe(true);
     expect(what(calls)).toEqual([['get', 'vm-get', undefined, 'ok']]);
-    expect(out.record.billing).toEqual({ internal: 2, external: 0 });
+    expect(out.record.billing).toEqual({ internal: 2, external: 0, polls: 0 });
   });
 
   it(`get of an unknown instance raises HttpError 404 (${COMPUTE}/get, ${ERROR_TYPES})`, async () => {
@@ -104,7 +104,7 @@ describe('googleapis.compute.v1.instances.* through workflows (recording fleet)'
     expect(sleeps).toEqual([1000, 1250]);
     expect(fleet.peek(P, Z, 'vm-stop')?.status).toBe('TERMINATED');
     // The call step, the return step, and one step per poll.
-    expect(out.record.billing).toEqual({ internal: 4, external: 0 });
+    expect(out.record.billing).toEqual({ internal: 4, external: 0, polls: 2 });
   });
 
   it(`start starts a TERMINATED instance (${COMPUTE}/start)`, async () => {
@@ -200,7 +200,7 @@ describe('googleapis.compute.v1.instances.* through workflows (recording fleet)'
     expect(out.result).toBe('PENDING');
     expect(calls.map((c) => c.method)).toEqual(['stop']);
     expect(sleeps).toEqual([]);
-    expect(out.record.billing).toEqual({ internal: 2, external: 0 });
+    expect(out.record.billing).toEqual({ internal: 2, external: 0, polls: 0 });
   });
 
   it(`an operation that ends with an error raises OperationError (${CONNECTORS}#long-running_operations, ${ERROR_TYPES})`, async () => {
@@ -269,7 +269,7 @@ describe('googleapis.firestore.v1.projects.databases.documents.* through workflo
     expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
     expect(out.result).toEqual([docName('doc-1'), { status: { stringValue: 'waiting' }, count: { integerValue: '1' } }, true]);
     expect((await fs.db().doc(`${collection}/doc-1`).get()).data()).toEqual({ status: 'waiting', count: 1 });
-    expect(out.record.billing).toEqual({ internal: 3, external: 0 });
+    expect(out.record.billing).toEqual({ internal: 3, external: 0, polls: 0 });
   });
 
   it(`createDocument of an existing id raises HttpError 409, caught with e.code == 409 (${FIRESTORE}/createDocument, ${ERROR_TYPES})`, async () => {

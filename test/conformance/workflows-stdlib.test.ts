@@ -824,7 +824,7 @@ describe('http.* through workflows, against a loopback fake', () => {
     expect(req.headers['x-trace']).toBe('abc');
     expect(req.headers['user-agent']).toContain('GoogleCloudWorkflows');
     expect(out.result).toMatchObject({ code: 200, body: { ok: true, n: 1 }, headers: { 'Content-Type': 'application/json' } });
-    expect(out.record.billing).toEqual({ internal: 1, external: 1 });
+    expect(out.record.billing).toEqual({ internal: 1, external: 1, polls: 0 });
   });
 
   it(`http.post sends a map body as JSON with an OIDC token for the URL (${REF}/http/post, ${HTTP_REQUESTS})`, async () => {

@@ -7,36 +7,11 @@ import { afterAll } from 'vitest';
 import type { InstanceControl } from '../../core/ports/instance-control.port.js';
 import type { ExecutionRecord } from '../../local/workflows/engine.js';
 import { loadLocalWorkflowText, startLocalEngine, type LocalEngine } from '../../local/workflows/local-engine.js';
-import { systemClock, type Clock, type SleepKind } from '../../local/workflows/runtime.js';
+import type { Clock } from '../../local/workflows/runtime.js';
+import { SkipWaitsClock } from '../../local/workflows/clocks.js';
 import type { Firestore } from '@google-cloud/firestore';
 
-/**
- * A clock for engine tests. Waits (sys.sleep, retry backoff, connector polls) return at once, move
- * time forward and are recorded in `sleeps`. Deadlines (an HTTP request's timeout, a callback's
- * timeout) run in real time, so that a loopback answer or a callback sent by the test arrives
- * first; a test of a timeout gives the workflow a short one.
- */
-export class InstantClock implements Clock {
-  readonly sleeps: number[] = [];
-  readonly deadlines: number[] = [];
-  constructor(public time = Date.parse('2026-01-01T00:00:00Z')) {}
-  now(): number {
-    return this.time;
-  }
-  async sleep(ms: number, signal?: AbortSignal, kind: SleepKind = 'wait'): Promise<void> {
-    if (signal?.aborted) throw signal.reason;
-    if (kind === 'deadline') {
-      this.deadlines.push(ms);
-      await systemClock.sleep(ms, signal);
-      this.time += ms;
-      return;
-    }
-    this.sleeps.push(ms);
-    this.time += ms;
-    await new Promise<void>((r) => setImmediate(r));
-    if (signal?.aborted) throw signal.reason;
-  }
-}
+export { SkipWaitsClock as InstantClock } from '../../local/workflows/clocks.js';
 
 export interface Outcome {
   readonly record: ExecutionRecord;
@@ -74,7 +49,7 @@ export function useEngine(deps: EngineDeps = {}): () => Promise<LocalEngine> {
     engine = undefined;
     await (await e)?.close();
   });
-  return () => (engine ??= startLocalEngine({ clock: deps.clock ?? new InstantClock(), ...deps }));
+  return () => (engine ??= startLocalEngine({ clock: deps.clock ?? new SkipWaitsClock(), ...deps }));
 }
 
 let counter = 0;

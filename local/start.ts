@@ -1,38 +1,127 @@
 /**
- * `npm start`: the local loop. The full stack (Firestore emulator, workflows engine, simulated
- * fleet, Slack stand-in) arrives with later issues; until then this runs the decision core on the
- * bundled examples through the real CLI entry point and says what is not built yet.
+ * `npm start`: the local loop, as far as it is built. Decides on the bundled examples through the
+ * real CLI entry point, then runs the response workflow (the deployed YAML, in the local Workflows
+ * engine) for each example that calls for an action, against a Firestore emulator, a recording
+ * Compute fleet and a stand-in of the Slack app that approves what it is asked. The Slack app
+ * itself and the simulated fleet arrive with later issues.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readdirSync } from 'node:fs';
+import { DirectoryBaselineStore } from '../adapters/local/file-baseline-store.js';
+import { RecordingInstanceControl } from '../adapters/local/recording-instance-control.js';
+import { collectionNames } from '../adapters/gcp/firestore-stores.js';
+import { eventKeyOf, responseArgument } from '../core/contracts.js';
+import { decideWithStore } from '../core/decide.js';
+import { parseEnvelopeText } from '../core/parse.js';
 import { run } from '../cli/main.js';
+import { ApprovalsStandIn } from './approvals-stand-in.js';
+import { startFirestoreEmulator } from './firestore-emulator.js';
+import { RESPONSE_WORKFLOW_ID, responseWorkflowFile } from './response-scenarios.js';
+import { SkipWaitsClock } from './workflows/clocks.js';
+import { loadLocalWorkflow, startLocalEngine } from './workflows/local-engine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const examples = path.join(root, 'examples');
-const entries = readdirSync(path.join(examples, 'entries'))
+const entriesDir = path.join(root, 'examples', 'entries');
+const baselinesDir = path.join(root, 'examples', 'baselines');
+const entries = readdirSync(entriesDir)
   .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => path.join('examples', 'entries', f));
+  .sort();
+const say = (text: string): boolean => process.stdout.write(text);
 
-process.stdout.write(`bootwarden local loop
+say(`bootwarden local loop
 
-Built so far: the decision core, the bootwarden CLI (decide, replay, baselines) and the Eventarc
-function (try \`npm run function\`, then \`npm run -s post-event -- <entry.json>\`).
-Not built yet: the local workflows engine, the response workflow, the Slack app and the
-simulated fleet; \`npm start\` will run them together once they land.
-
-Deciding on the bundled examples (npx bootwarden decide --baselines examples/baselines examples/entries/*.json):
+1. Deciding on the bundled examples (npx bootwarden decide --baselines examples/baselines examples/entries/*.json):
 
 `);
 process.chdir(root);
-const status = await run(['decide', '--baselines', path.join('examples', 'baselines'), ...entries], {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  stdin: process.stdin,
-  env: process.env,
-  now: () => new Date(),
-});
+const status = await run(
+  ['decide', '--baselines', path.join('examples', 'baselines'), ...entries.map((f) => path.join('examples', 'entries', f))],
+  {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    now: () => new Date(),
+  },
+);
 // examples/entries/bad-hash.json is rejected on purpose (exit status 2 from decide): that is the demo working.
-process.stdout.write(`\ndecide exited with ${status}${status === 2 ? ' (an example is rejected on purpose: bad-hash.json)' : ''}\n`);
-process.exitCode = status === 0 || status === 2 ? 0 : status;
+say(`\ndecide exited with ${status}${status === 2 ? ' (an example is rejected on purpose: bad-hash.json)' : ''}\n`);
+if (status !== 0 && status !== 2) process.exit(status);
+
+say(`
+2. Running the response workflow (workflows/${RESPONSE_WORKFLOW_ID}.workflows.yaml) in the local engine
+   for each example that calls for an action: Firestore emulator, recording Compute fleet, and a
+   stand-in of the Slack app that approves every request.
+
+`);
+const PROJECT = 'demo-bootwarden';
+const emulator = await startFirestoreEmulator({ projectId: PROJECT });
+process.env['FIRESTORE_EMULATOR_HOST'] = emulator.host;
+process.env['METADATA_SERVER_DETECTION'] ??= 'none';
+const { Firestore } = await import('@google-cloud/firestore');
+const db = new Firestore({ projectId: PROJECT });
+const fleet = new RecordingInstanceControl();
+const local = await startLocalEngine({ clock: new SkipWaitsClock(Date.now()), instances: fleet, firestore: () => db, projectId: PROJECT });
+const slackApp = new ApprovalsStandIn(local.tokens);
+await slackApp.start();
+let failures = 0;
+try {
+  local.engine.deploy(RESPONSE_WORKFLOW_ID, await loadLocalWorkflow(responseWorkflowFile()), {
+    BOOTWARDEN_SLACK_APP_URL: slackApp.url,
+    BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: '600',
+  });
+  const baselines = new DirectoryBaselineStore(baselinesDir);
+  const collections = collectionNames('start_', 'start_known_good_measurements');
+  for (const file of entries) {
+    const parsed = parseEnvelopeText(readFileSync(path.join(entriesDir, file), 'utf8'));
+    if (!parsed.ok) continue;
+    const event = parsed.event;
+    const decision = await decideWithStore(event, baselines);
+    if (decision.action === 'ignore') continue;
+    const vm = event.instance;
+    if (fleet.peek(vm.project, vm.zone, vm.id) === undefined)
+      fleet.addInstance({ project: vm.project, zone: vm.zone, name: `vm-${vm.id}`, id: vm.id });
+    const argument = responseArgument(event, decision, {
+      eventKey: eventKeyOf(event.entry),
+      decidedAt: new Date().toISOString(),
+      collections,
+    });
+    const callsBefore = fleet.calls.length;
+    const started = local.engine.startExecution(RESPONSE_WORKFLOW_ID, { argument: JSON.stringify(argument) });
+    if (decision.action === 'stop') {
+      // The stand-in approves as soon as the execution waits, as an operator clicking Approve would.
+      for (;;) {
+        const request = slackApp.approvals.find((a) => a.eventKey === argument.eventKey);
+        if (request !== undefined && local.engine.getExecution(started.name).currentStep?.step === 'wait_decision') {
+          await slackApp.decide(request, 'approve', { id: 'U-LOCAL', name: 'local operator' });
+          break;
+        }
+        if (local.engine.getExecution(started.name).state !== 'ACTIVE') break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    const done = await local.engine.wait(started.name);
+    const result = done.result === undefined ? undefined : (JSON.parse(done.result) as { outcome: string; reason: string | null });
+    const calls = fleet.calls
+      .slice(callsBefore)
+      .filter((c) => c.method !== 'getOperation')
+      .map((c) => c.method);
+    say(
+      `   ${file}: ${decision.action} → ${done.state} ${result?.outcome ?? done.error?.payload ?? ''}\n` +
+        `      ${result?.reason ?? ''}\n` +
+        `      Compute calls: ${calls.join(', ') || 'none'}; billable steps: ${done.billing.internal + done.billing.external}\n`,
+    );
+    if (done.state !== 'SUCCEEDED') failures++;
+  }
+} finally {
+  await slackApp.close();
+  await local.close();
+  await db.terminate();
+  await emulator.stop();
+}
+say(`
+Next: \`npm run function\` serves the Eventarc function; \`npx bootwarden workflows run <file.yaml>\` runs any
+workflow in the local engine. The Slack app and the simulated fleet come with later issues.
+`);
+process.exitCode = failures === 0 ? 0 : 1;

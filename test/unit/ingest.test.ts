@@ -78,8 +78,16 @@ describe('ingest', () => {
       fingerprint: fingerprint(KERNEL_26),
       baselineId: fingerprint(KERNEL_26),
       requestId: computeRequestId(eventKey, 'relearn'),
+      startRequestId: computeRequestId(eventKey, 'start'),
+      // The workflow writes its audit record to the event's ledger document, and treats the
+      // event as stale when the next boot of the VM is recorded.
+      documents: {
+        event: `bootwarden_events/${eventKey}`,
+        nextBoot: `bootwarden_instances/${LINUX_VM.project}:${LINUX_VM.zone}:${LINUX_VM.id}/boots/00000000000000000008`,
+      },
       baselineDocument: null,
     });
+    expect(argument.startRequestId).not.toBe(argument.requestId);
     expect(argument.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(labels).toEqual({
       app: 'bootwarden',

@@ -189,7 +189,8 @@ class Loader {
   private assignments: Assignment[] = [];
   private allScopes: Scope[] = [];
   private jumps: JumpScope[] = [];
-  private calls: { name: string; line: number; origin: Origin; inExpression: boolean }[] = [];
+  /** Every call, checked once all subworkflows are known: named `args` of call steps, a count in expressions. */
+  private calls: { name: string; line: number; origin: Origin; inExpression: boolean; args: readonly string[] | number }[] = [];
 
   constructor(
     private readonly file: string,
@@ -215,7 +216,7 @@ class Loader {
     } else {
       this.fail('a workflow is a list of steps, or a map of subworkflows with a main', root.line);
     }
-    for (const c of this.calls) this.checkCallee(c.name, c.line, c.origin, c.inExpression);
+    for (const c of this.calls) this.checkCallee(c.name, c.line, c.origin, c.inExpression, c.args, subworkflows);
     return { file: this.file, main: subworkflows.get('main') as Subworkflow, subworkflows };
   }
 
@@ -446,7 +447,6 @@ class Loader {
     const [calleeY] = fields.get('call') as readonly [Y, number];
     const callee = this.nameOf(calleeY, 'call', base.name);
     const calleeKind = this.subworkflowNames.has(callee) ? 'subworkflow' : callee.startsWith('googleapis.') ? 'connector' : 'stdlib';
-    this.calls.push({ name: callee, line: calleeY.line, origin, inExpression: false });
     const argsField = fields.get('args');
     const args: [string, Template][] = [];
     if (argsField !== undefined) {
@@ -454,6 +454,7 @@ class Loader {
       if (a.k !== 'map') this.fail("'args' must be a map of argument names to values", a.line, base.name);
       for (const [k, v, l] of a.entries) args.push([k, this.template(v, { ...origin, line: l })]);
     }
+    this.calls.push({ name: callee, line: argsField?.[1] ?? calleeY.line, origin, inExpression: false, args: args.map(([k]) => k) });
     this.checkArgs(
       callee,
       calleeKind,
@@ -502,8 +503,31 @@ class Loader {
     }
   }
 
-  private checkCallee(name: string, line: number, origin: Origin, inExpression: boolean): void {
-    if (this.subworkflowNames.has(name)) return;
+  private checkCallee(
+    name: string,
+    line: number,
+    origin: Origin,
+    inExpression: boolean,
+    args: readonly string[] | number,
+    subworkflows: ReadonlyMap<string, Subworkflow>,
+  ): void {
+    const sub = subworkflows.get(name);
+    if (sub !== undefined) {
+      const names = sub.params.map((p) => p.name);
+      const required = sub.params.filter((p) => p.default === undefined).map((p) => p.name);
+      if (typeof args === 'number') {
+        if (args > names.length || args < required.length) {
+          const takes = required.length === names.length ? `${names.length}` : `${required.length} to ${names.length}`;
+          this.fail(`subworkflow '${name}' takes ${takes} argument${takes === '1' ? '' : 's'}, got ${args}`, line, origin.step);
+        }
+        return;
+      }
+      for (const a of args)
+        if (!names.includes(a))
+          this.fail(`subworkflow '${name}' has no parameter '${a}' (it takes ${names.join(', ') || 'none'})`, line, origin.step);
+      for (const r of required) if (!args.includes(r)) this.fail(`subworkflow '${name}' needs the argument '${r}'`, line, origin.step);
+      return;
+    }
     if (name.startsWith('googleapis.')) {
       if (inExpression) this.fail(`connector ${name} can only be called from a call step`, line, origin.step);
       if (!this.options.connectors.has(name))
@@ -801,7 +825,7 @@ class Loader {
         this.expressionReads(e.object, origin);
         return this.expressionReads(e.index, origin);
       case 'call':
-        this.calls.push({ name: e.callee, line: origin.line, origin, inExpression: true });
+        this.calls.push({ name: e.callee, line: origin.line, origin, inExpression: true, args: e.args.length });
         for (const a of e.args) this.expressionReads(a, origin);
         return;
       case 'unary':

@@ -453,12 +453,6 @@ const rows: Row[] = [
     resultText: '32',
   },
   {
-    name: 'a missing required parameter',
-    doc: `${SYNTAX}/subworkflows`,
-    yaml: 'main:\n  steps:\n    - c:\n        call: f\n        args: {}\nf:\n  params: [a]\n  steps:\n    - r:\n        return: ${a}\n',
-    error: { tags: ['TypeError'], message: /'a'/ },
-  },
-  {
     name: 'runaway recursion',
     doc: 'https://cloud.google.com/workflows/quotas',
     yaml: 'main:\n  steps:\n    - c:\n        call: f\nf:\n  steps:\n    - again:\n        call: f\n',
@@ -708,6 +702,24 @@ const loadRows: LoadRow[] = [
     ].join('\n'),
     message: /assignment to 'input' in a parallel branch.*not listed in 'shared'/,
     line: 11,
+  },
+  {
+    name: 'a missing required parameter of a subworkflow',
+    doc: `${SYNTAX}/subworkflows`,
+    yaml: 'main:\n  steps:\n    - c:\n        call: f\n        args: {}\nf:\n  params: [a]\n  steps:\n    - r:\n        return: ${a}\n',
+    message: /subworkflow 'f' needs the argument 'a'/,
+  },
+  {
+    name: 'an argument that is not a parameter of the subworkflow',
+    doc: `${SYNTAX}/subworkflows`,
+    yaml: 'main:\n  steps:\n    - c:\n        call: f\n        args:\n          b: 1\nf:\n  params: [a: 0]\n  steps:\n    - r:\n        return: ${a}\n',
+    message: /subworkflow 'f' has no parameter 'b' \(it takes a\)/,
+  },
+  {
+    name: 'too many arguments to a subworkflow in an expression',
+    doc: `${SYNTAX}/subworkflows`,
+    yaml: 'main:\n  steps:\n    - r:\n        return: ${f(1, 2)}\nf:\n  params: [a]\n  steps:\n    - r:\n        return: ${a}\n',
+    message: /subworkflow 'f' takes 1 argument, got 2/,
   },
   { name: 'a variable never assigned', doc: `${SYNTAX}/variables`, yaml: ret('ghost'), message: /variable 'ghost' is never assigned/ },
   {

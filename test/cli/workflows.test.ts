@@ -106,12 +106,15 @@ describe('bootwarden workflows', () => {
     expect(badState.code).toBe(64);
   });
 
-  it('every example workflow validates', async () => {
-    const dir = path.join(ROOT, 'examples', 'workflows');
-    const examples = readdirSync(dir).filter((f) => f.endsWith('.workflows.yaml'));
-    expect(examples.length).toBeGreaterThan(0);
-    for (const f of examples) {
-      const res = await bootwarden(['workflows', 'validate', path.join(dir, f)]);
+  it('the deployed workflow and every example validate', async () => {
+    const files = ['workflows', path.join('examples', 'workflows')].flatMap((dir) =>
+      readdirSync(path.join(ROOT, dir))
+        .filter((f) => f.endsWith('.workflows.yaml'))
+        .map((f) => path.join(ROOT, dir, f)),
+    );
+    expect(files.map((f) => path.basename(f))).toContain('integrity-response.workflows.yaml');
+    for (const f of files) {
+      const res = await bootwarden(['workflows', 'validate', f]);
       expect(res.stderr).toBe('');
       expect(res.code).toBe(0);
     }

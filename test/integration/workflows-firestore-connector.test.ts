@@ -6,10 +6,10 @@ import { Firestore } from '@google-cloud/firestore';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectorTable } from '../../local/workflows/connectors/index.js';
 import type { CallContext, ConnectorMethod } from '../../local/workflows/runtime.js';
-import { fromPlain, toPlain, WorkflowError, type Value, type WfMap } from '../../local/workflows/values.js';
+import { fromPlain, toPlain, type Value, type WfMap } from '../../local/workflows/values.js';
 import { firestoreEmulatorKind, TEST_PROJECT_ID, useFirestore } from '../support/firestore.js';
 import { InstantClock } from '../support/workflow-runs.js';
-import { fakeContext as sharedContext } from '../support/workflows-context.js';
+import { fakeContext as sharedContext, raised } from '../support/workflows-context.js';
 
 const fs = useFirestore();
 const ROOT = `projects/${TEST_PROJECT_ID}/databases/(default)/documents`;
@@ -42,14 +42,9 @@ function connectors(db: () => Firestore) {
 
 const call = connectors(fs.db);
 
+/** The error map a call raised, as plain data. */
 async function failure(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof WorkflowError) return toPlain(e.value);
-    throw e;
-  }
-  throw new Error('expected the call to raise');
+  return toPlain(await raised(p));
 }
 
 /**

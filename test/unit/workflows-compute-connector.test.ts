@@ -11,8 +11,8 @@ import { RecordingInstanceControl } from '../../adapters/local/recording-instanc
 import { connectorTable } from '../../local/workflows/connectors/index.js';
 import type { ConnectorMethod } from '../../local/workflows/runtime.js';
 import { InstantClock } from '../support/workflow-runs.js';
-import { executionInfo, fakeContext as sharedContext } from '../support/workflows-context.js';
-import { fromPlain, toPlain, WorkflowError, type WfMap } from '../../local/workflows/values.js';
+import { executionInfo, fakeContext as sharedContext, raised } from '../support/workflows-context.js';
+import { fromPlain, toPlain, type WfMap } from '../../local/workflows/values.js';
 
 const P = 'proj-1';
 const Z = 'europe-west1-b';
@@ -40,14 +40,9 @@ function setup(options: { pollsUntilDone?: number } = {}) {
   return { ...c, fleet, vm, stopped, call };
 }
 
+/** The error map a call raised, as plain data. */
 async function failure(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof WorkflowError) return toPlain(e.value);
-    throw e;
-  }
-  throw new Error('expected the call to raise');
+  return toPlain(await raised(p));
 }
 
 const target = { project: P, zone: Z, instance: 'vm-1' };

@@ -9,17 +9,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DirectoryBaselineStore } from '../adapters/local/file-baseline-store.js';
-import { RecordingInstanceControl } from '../adapters/local/recording-instance-control.js';
 import { collectionNames } from '../adapters/gcp/firestore-stores.js';
 import { eventKeyOf, responseArgument } from '../core/contracts.js';
 import { decideWithStore } from '../core/decide.js';
 import { parseEnvelopeText } from '../core/parse.js';
 import { run } from '../cli/main.js';
-import { ApprovalsStandIn } from './approvals-stand-in.js';
-import { startFirestoreEmulator } from './firestore-emulator.js';
-import { RESPONSE_WORKFLOW_ID, responseWorkflowFile } from './response-scenarios.js';
-import { SkipWaitsClock } from './workflows/clocks.js';
-import { loadLocalWorkflow, startLocalEngine } from './workflows/local-engine.js';
+import { RESPONSE_WORKFLOW_ID } from './response-scenarios.js';
+import { startResponseStack } from './response-stack.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const entriesDir = path.join(root, 'examples', 'entries');
@@ -55,24 +51,13 @@ say(`
    stand-in of the Slack app that approves every request.
 
 `);
-const PROJECT = 'demo-bootwarden';
-const emulator = await startFirestoreEmulator({ projectId: PROJECT });
-process.env['FIRESTORE_EMULATOR_HOST'] = emulator.host;
-process.env['METADATA_SERVER_DETECTION'] ??= 'none';
-const { Firestore } = await import('@google-cloud/firestore');
-const db = new Firestore({ projectId: PROJECT });
-const fleet = new RecordingInstanceControl();
-const local = await startLocalEngine({ clock: new SkipWaitsClock(Date.now()), instances: fleet, firestore: () => db, projectId: PROJECT });
-const slackApp = new ApprovalsStandIn(local.tokens);
-await slackApp.start();
+const stack = await startResponseStack({ projectId: 'demo-bootwarden', clockStart: Date.now() });
 let failures = 0;
 try {
-  local.engine.deploy(RESPONSE_WORKFLOW_ID, await loadLocalWorkflow(responseWorkflowFile()), {
-    BOOTWARDEN_SLACK_APP_URL: slackApp.url,
-    BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: '600',
-  });
+  stack.deploy(600);
   const baselines = new DirectoryBaselineStore(baselinesDir);
   const collections = collectionNames('start_', 'start_known_good_measurements');
+  const fleet = stack.fleet;
   for (const file of entries) {
     const parsed = parseEnvelopeText(readFileSync(path.join(entriesDir, file), 'utf8'));
     if (!parsed.ok) continue;
@@ -88,20 +73,11 @@ try {
       collections,
     });
     const callsBefore = fleet.calls.length;
-    const started = local.engine.startExecution(RESPONSE_WORKFLOW_ID, { argument: JSON.stringify(argument) });
-    if (decision.action === 'stop') {
-      // The stand-in approves as soon as the execution waits, as an operator clicking Approve would.
-      for (;;) {
-        const request = slackApp.approvals.find((a) => a.eventKey === argument.eventKey);
-        if (request !== undefined && local.engine.getExecution(started.name).currentStep?.step === 'wait_decision') {
-          await slackApp.decide(request, 'approve', { id: 'U-LOCAL', name: 'local operator' });
-          break;
-        }
-        if (local.engine.getExecution(started.name).state !== 'ACTIVE') break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    }
-    const done = await local.engine.wait(started.name);
+    // The stand-in approves as soon as the execution waits, as an operator clicking Approve would.
+    const done = await stack.run(
+      argument,
+      decision.action === 'stop' ? { decision: 'approve', approver: { id: 'U-LOCAL', name: 'local operator' } } : undefined,
+    );
     const result = done.result === undefined ? undefined : (JSON.parse(done.result) as { outcome: string; reason: string | null });
     const calls = fleet.calls
       .slice(callsBefore)
@@ -115,10 +91,7 @@ try {
     if (done.state !== 'SUCCEEDED') failures++;
   }
 } finally {
-  await slackApp.close();
-  await local.close();
-  await db.terminate();
-  await emulator.stop();
+  await stack.close();
 }
 say(`
 Next: \`npm run function\` serves the Eventarc function; \`npx bootwarden workflows run <file.yaml>\` runs any

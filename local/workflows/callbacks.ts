@@ -38,12 +38,8 @@ import { decodeBody, canonicalHeaderName, HTTP_METHODS } from './stdlib/http.js'
 import { bearerToken, CLOUD_PLATFORM_SCOPE, hasScope, type VerifyResult } from './tokens.js';
 import { errorMap, parseJson, raise, WorkflowError, type Value, type WfMap } from './values.js';
 
-export const DEFAULT_CALLBACK_METHOD = 'POST';
-export const DEFAULT_AWAIT_TIMEOUT_SECONDS = 43200;
 /** Workflows' data-size limit for variables, arguments and events. */
 export const MAX_CALLBACK_BODY_BYTES = 512 * 1024;
-/** setTimeout's ceiling; longer waits sleep in steps. */
-const MAX_SLEEP_MS = 2 ** 31 - 1;
 
 export interface TokenVerifier {
   verify(token: string): VerifyResult;
@@ -207,7 +203,7 @@ export class LoopbackCallbackHub implements CallbackHub {
       const onAbort = (): void => waiter.fail(signal.reason as Error);
       endpoint.waiters.push(waiter);
       signal.addEventListener('abort', onAbort, { once: true });
-      this.sleep(timeoutSeconds * 1000, timer.signal).then(
+      this.clock.sleep(timeoutSeconds * 1000, timer.signal, 'deadline').then(
         () =>
           waiter.fail(
             new WorkflowError(
@@ -240,10 +236,6 @@ export class LoopbackCallbackHub implements CallbackHub {
       }
     }
     return out;
-  }
-
-  private async sleep(ms: number, signal: AbortSignal): Promise<void> {
-    for (let left = ms; left > 0; left -= MAX_SLEEP_MS) await this.clock.sleep(Math.min(left, MAX_SLEEP_MS), signal, 'deadline');
   }
 
   private endpointOf(url: string): Endpoint {

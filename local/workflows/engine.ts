@@ -7,6 +7,7 @@
  * elsewhere: the steps taken and the billable step counts.
  */
 import { randomUUID } from 'node:crypto';
+import { MAX_ARGUMENT_BYTES } from '../../core/contracts.js';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CancelledError, errorOrigins, Run, type Billing, type StepTaken } from './interpreter.js';
@@ -60,8 +61,6 @@ export class EngineError extends Error {
   }
 }
 
-/** https://cloud.google.com/workflows/quotas: the argument of an execution. */
-export const MAX_ARGUMENT_BYTES = 32 * 1024;
 const LABEL = /^[a-z][a-z0-9_-]{0,62}$/;
 const LABEL_VALUE = /^[a-z0-9_-]{0,63}$/;
 

@@ -480,7 +480,6 @@ export class Run {
   /** Seconds to wait before the next attempt, or undefined when the error is not retried. */
   private async retryDelay(policy: RetryPolicy, error: Value, attempt: number, frame: Frame, depth: number): Promise<number | undefined> {
     let predicate: string;
-    let predicateKind: 'stdlib' | 'subworkflow';
     let maxRetries: number;
     let initial: number;
     let max: number;
@@ -489,10 +488,8 @@ export class Run {
       const p = NAMED_RETRY_POLICIES.get(policy.name) as NonNullable<ReturnType<typeof NAMED_RETRY_POLICIES.get>>;
       ({ predicate, maxRetries } = p);
       ({ initialDelay: initial, maxDelay: max, multiplier } = p.backoff);
-      predicateKind = 'stdlib';
     } else {
       predicate = policy.predicate;
-      predicateKind = policy.predicateKind;
       const num = async (t: Template, what: string): Promise<number> => {
         const v = await this.value(t, frame, depth);
         if ((typeof v !== 'bigint' && typeof v !== 'number') || toDouble(v) < 0)
@@ -505,14 +502,8 @@ export class Run {
       multiplier = await num(policy.multiplier, 'multiplier');
     }
     if (attempt >= maxRetries) return undefined;
-    const verdict =
-      predicateKind === 'subworkflow'
-        ? await this.callSubworkflow(
-            this.program.subworkflows.get(predicate) as Subworkflow,
-            new Map([[(this.program.subworkflows.get(predicate) as Subworkflow).params[0]?.name ?? 'e', error]]),
-            depth + 1,
-          )
-        : await this.callFunction(predicate, [error], depth);
+    // A predicate subworkflow or library function, called with the error as its one argument.
+    const verdict = await this.callFunction(predicate, [error], depth);
     if (typeof verdict !== 'boolean') raise('TypeError', `retry predicate '${predicate}' must return a boolean, got ${typeName(verdict)}`);
     if (!verdict) return undefined;
     return Math.min(initial * multiplier ** attempt, max);

@@ -730,8 +730,7 @@ class Loader {
     const predicate =
       p[0].k === 'scalar' && typeof p[0].v === 'string' ? /^\$\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}$/.exec(p[0].v)?.[1] : undefined;
     if (predicate === undefined) this.fail("'predicate' must be ${subworkflow_name} or ${http.default_retry_predicate}", p[1], origin.step);
-    const predicateKind = this.subworkflowNames.has(predicate) ? 'subworkflow' : 'stdlib';
-    if (predicateKind === 'stdlib' && !this.options.functions.has(predicate))
+    if (!this.subworkflowNames.has(predicate) && !this.options.functions.has(predicate))
       this.fail(`unknown retry predicate '${predicate}'`, p[1], origin.step);
     const namedBackoff =
       b[0].k === 'scalar' && typeof b[0].v === 'string' ? /^\$\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}$/.exec(b[0].v)?.[1] : undefined;
@@ -742,7 +741,6 @@ class Loader {
       return {
         kind: 'custom',
         predicate,
-        predicateKind,
         maxRetries: this.template(mr[0], origin),
         initialDelay: constant(known.initialDelay),
         maxDelay: constant(known.maxDelay),
@@ -762,7 +760,6 @@ class Loader {
     return {
       kind: 'custom',
       predicate,
-      predicateKind,
       maxRetries: this.template(mr[0], origin),
       initialDelay: backoff('initial_delay'),
       maxDelay: backoff('max_delay'),

@@ -103,7 +103,6 @@ export type RetryPolicy =
       readonly kind: 'custom';
       /** A subworkflow name or a stdlib predicate function name. */
       readonly predicate: string;
-      readonly predicateKind: 'stdlib' | 'subworkflow';
       readonly maxRetries: Template;
       readonly initialDelay: Template;
       readonly maxDelay: Template;

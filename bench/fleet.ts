@@ -1,5 +1,5 @@
 /**
- * A synthetic fleet and the integrity log entries it writes, built with local/entries.ts.
+ * A synthetic fleet and the integrity log entries it writes, built with devstack/entries.ts.
  *
  * Mix of entries: ~70% failed late-boot reports whose measurements are a known-good baseline
  * (an approved kernel or boot manager update), ~20% failed late-boot reports with unknown
@@ -12,7 +12,7 @@ import { newBaseline, type Baseline } from '../core/baseline.js';
 import type { InstanceRef } from '../core/event.js';
 import type { JsonObject } from '../core/json.js';
 import type { Measurement } from '../core/measurements.js';
-import { bootReportEntry, linuxBoot, measure, simpleEventEntry } from '../local/entries.js';
+import { bootReportEntry, linuxBoot, measure, simpleEventEntry } from '../devstack/entries.js';
 
 /** What `decide` must answer for the entry (default policy). */
 export type Expected = 'relearn' | 'stop' | 'ignore';

@@ -17,11 +17,11 @@ import { baselineToDocument } from '../core/baseline.js';
 import { eventKeyLabel, eventKeyOf } from '../core/contracts.js';
 import type { JsonObject } from '../core/json.js';
 import { parseEnvelope } from '../core/parse.js';
-import { eventarcBody } from '../local/entries.js';
-import { startFirestoreEmulator } from '../local/firestore-emulator.js';
+import { eventarcBody } from '../devstack/entries.js';
+import { startFirestoreEmulator } from '../devstack/firestore-emulator.js';
 import { helperPath, runNode } from './children.js';
 import { Fleet, Rng, type Expected } from './fleet.js';
-import { postEventarc } from '../local/eventarc.js';
+import { postEventarc } from '../devstack/eventarc.js';
 import { freePort, spawnFunctionServer, spawnNode, type NodeProcess } from './function-processes.js';
 import { info, log, metric, seconds, type Metric } from './metrics.js';
 

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { functionServerArgs } from '../local/eventarc.js';
+import { functionServerArgs } from '../devstack/eventarc.js';
 
 const running = new Set<ChildProcess>();
 
@@ -14,7 +14,7 @@ export function killFunctionProcesses(): void {
   for (const child of running) child.kill('SIGKILL');
 }
 
-export { freePort } from '../local/eventarc.js';
+export { freePort } from '../devstack/eventarc.js';
 
 const TAIL_BYTES = 16 * 1024;
 

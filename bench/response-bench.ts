@@ -7,9 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CollectionNames } from '../core/contracts.js';
-import { scenario } from '../local/response-scenarios.js';
-import { startResponseStack } from '../local/response-stack.js';
-import type { ExecutionRecord } from '../local/workflows/engine.js';
+import { scenario } from '../devstack/response-scenarios.js';
+import { startLocalStack } from '../devstack/stack.js';
+import type { ExecutionRecord } from '@bootwarden/workflows-emulator';
 import { info, log, metric, type Metric } from './metrics.js';
 
 const PROJECT = 'demo-bootwarden';
@@ -21,7 +21,7 @@ const TARGETS: Readonly<Record<string, number>> = { relearn: 12, 'stop+approve':
 type Path = 'relearn' | 'stop+approve' | 'stop+reject' | 'stop+timeout';
 
 export async function benchResponse(): Promise<Metric[]> {
-  const stack = await startResponseStack({ projectId: PROJECT });
+  const stack = await startLocalStack({ projectId: PROJECT });
   try {
     const id = randomBytes(4).toString('hex');
     const collections: CollectionNames = {

@@ -10,7 +10,7 @@ import { baselineToDocument, type Baseline } from '../core/baseline.js';
 import { decideWithStore } from '../core/decide.js';
 import type { IntegrityEvent } from '../core/event.js';
 import { parseEnvelope } from '../core/parse.js';
-import { bootReportEntry } from '../local/entries.js';
+import { bootReportEntry } from '../devstack/entries.js';
 import { Fleet, fillerBaseline, type Upgrade } from './fleet.js';
 import { info, log, metric, seconds, type Metric } from './metrics.js';
 import { tutorialDecide } from './tutorial.js';

@@ -3,7 +3,7 @@
  * second), and the memory each execution costs while it waits on a callback (1,000 at once, in a
  * child process so the heap holds nothing else).
  */
-import { loadLocalWorkflowText, startLocalEngine } from '../local/workflows/local-engine.js';
+import { loadLocalWorkflowText, startLocalEngine } from '@bootwarden/workflows-emulator';
 import { helperPath, runNode } from './children.js';
 import { info, log, metric, seconds, type Metric } from './metrics.js';
 import { WAITING_PREFIX, type WaitingStats } from './child-protocol.js';

@@ -5,8 +5,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { loadLocalWorkflowText, startLocalEngine } from '../local/workflows/local-engine.js';
-import { toPlain } from '../local/workflows/values.js';
+import { loadLocalWorkflowText, startLocalEngine, toPlain } from '@bootwarden/workflows-emulator';
 import { WAITING_PREFIX, type WaitingStats } from './child-protocol.js';
 
 const WAITING_WORKFLOW = `main:

@@ -34,9 +34,9 @@ export function flag(p: Parsed, name: string): boolean {
 }
 
 /** `--baselines` or BOOTWARDEN_BASELINES. */
-export function baselinesLocation(command: string, p: Parsed, env: Readonly<Record<string, string | undefined>>): string {
-  const loc = stringOption(p, 'baselines') ?? env['BOOTWARDEN_BASELINES'];
-  if (loc === undefined || loc === '') {
+export function baselinesLocation(command: string, p: Parsed, fromEnvironment: string | null): string {
+  const loc = stringOption(p, 'baselines') ?? fromEnvironment;
+  if (loc === null || loc === '') {
     throw new BootwardenError('usage', `${command}: --baselines <dir|file> is required (or set BOOTWARDEN_BASELINES)`);
   }
   return loc;

@@ -1,5 +1,6 @@
 /** What a command may touch: injected so that commands run inside tests without a process. */
 import type { Readable } from 'node:stream';
+import type { CliConfig } from '../core/config.js';
 
 export interface Output {
   write(text: string): unknown;
@@ -12,6 +13,11 @@ export interface Io {
   readonly stdin: Readable;
   readonly env: Readonly<Record<string, string | undefined>>;
   now(): Date;
+}
+
+/** What a command gets: the streams and the validated configuration, never the raw environment. */
+export interface CommandIo extends Omit<Io, 'env'> {
+  readonly config: CliConfig;
 }
 
 export const EXIT = {

@@ -2,12 +2,9 @@
  * The `bootwarden` command. `run` never exits the process and never throws for expected failures:
  * it returns the exit status, having written a one-line error to stderr.
  */
+import { loadCliConfig } from '../core/config.js';
 import { BootwardenError } from '../core/errors.js';
-import { baselinesCommand } from './commands/baselines.js';
-import { decideCommand } from './commands/decide.js';
-import { replayCommand } from './commands/replay.js';
-import { workflowsCommand } from './commands/workflows.js';
-import { EXIT, type Io } from './io.js';
+import { EXIT, type CommandIo, type Io } from './io.js';
 
 export const HELP = `Usage: bootwarden <command> [options]
 
@@ -21,14 +18,18 @@ Commands:
   workflows   validate and run workflow YAML in the local Workflows engine; execution history
 
 Run \`bootwarden <command> --help\` for a command's options.
-Set BOOTWARDEN_DEBUG=1 to see stack traces of internal errors.
+Environment variables: see docs/configuration.md. BOOTWARDEN_DEBUG=1 shows the stack trace
+of an internal error.
 `;
 
-const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
-  decide: decideCommand,
-  replay: replayCommand,
-  baselines: baselinesCommand,
-  workflows: workflowsCommand,
+type Command = (args: string[], io: CommandIo) => Promise<number>;
+
+/** Each command's module is loaded when it runs: `--help` and `decide` never load what `workflows` needs. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  decide: async () => (await import('./commands/decide.js')).decideCommand,
+  replay: async () => (await import('./commands/replay.js')).replayCommand,
+  baselines: async () => (await import('./commands/baselines.js')).baselinesCommand,
+  workflows: async () => (await import('./commands/workflows.js')).workflowsCommand,
 };
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -37,6 +38,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.stdout.write(HELP);
     return command === undefined ? EXIT.usage : EXIT.ok;
   }
+  let debug = false;
   const handler = Object.prototype.hasOwnProperty.call(COMMANDS, command) ? COMMANDS[command] : undefined;
   try {
     if (handler === undefined) {
@@ -45,7 +47,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
         `unknown command ${JSON.stringify(command)}; expected decide, replay, baselines or workflows (see \`bootwarden --help\`)`,
       );
     }
-    return await handler(args, io);
+    // The environment is read once, here, and validated: commands see only the configuration.
+    const config = loadCliConfig(io.env);
+    debug = config.debug;
+    const runCommand = await handler();
+    return await runCommand(args, { stdout: io.stdout, stderr: io.stderr, stdin: io.stdin, now: () => io.now(), config });
   } catch (e) {
     if (e instanceof BootwardenError) {
       io.stderr.write(`bootwarden: ${e.message}\n`);
@@ -53,15 +59,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     const message = e instanceof Error ? e.message : String(e);
     io.stderr.write(`bootwarden: internal error: ${message} (please report it; BOOTWARDEN_DEBUG=1 shows the stack)\n`);
-    if (io.env['BOOTWARDEN_DEBUG'] === '1' && e instanceof Error && e.stack !== undefined) io.stderr.write(`${e.stack}\n`);
+    if (debug && e instanceof Error && e.stack !== undefined) io.stderr.write(`${e.stack}\n`);
     return EXIT.internal;
   }
 }
 
 /** Process entry: wires the real streams and sets the exit code. */
 export async function main(): Promise<void> {
-  // Against the emulator there is no metadata server to ask for a project or credentials.
-  if (process.env['FIRESTORE_EMULATOR_HOST']) process.env['METADATA_SERVER_DETECTION'] ??= 'none';
   // A closed pipe (`bootwarden replay … | head`) is not an error worth a stack trace.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);

@@ -6,7 +6,7 @@ import { openFileBaselineStore } from '../adapters/local/file-baseline-store.js'
 import { firestoreError, lazyFirestore } from '../adapters/gcp/firestore-client.js';
 import { FirestoreBaselineStore } from '../adapters/gcp/firestore-stores.js';
 import { baselinesLocation, stringOption, type Parsed } from './args.js';
-import type { Io } from './io.js';
+import type { CommandIo } from './io.js';
 
 export interface CliBaselineStore extends BaselineStore {
   /** Where the baselines are, for messages. */
@@ -30,14 +30,15 @@ export const STORE_HELP = `  --store dir|firestore     where baselines live (def
                                         the emulator when $FIRESTORE_EMULATOR_HOST is set
 `;
 
-function openFirestore(io: Io): CliBaselineStore {
-  const project = io.env['GOOGLE_CLOUD_PROJECT'] ?? io.env['GCLOUD_PROJECT'];
-  if (project === undefined || project === '') {
+function openFirestore(io: CommandIo): CliBaselineStore {
+  const { project, baselineCollection: collection, firestoreDatabase, firestoreEmulatorHost } = io.config;
+  if (project === null) {
     throw new BootwardenError('usage', '--store firestore needs GOOGLE_CLOUD_PROJECT (the project of the Firestore database)');
   }
-  const collection = io.env['BOOTWARDEN_BASELINE_COLLECTION'] || 'known_good_measurements';
-  const db = lazyFirestore({ projectId: project, databaseId: io.env['BOOTWARDEN_FIRESTORE_DATABASE'] || '(default)' });
-  const where = io.env['FIRESTORE_EMULATOR_HOST'] ? ` (emulator at ${io.env['FIRESTORE_EMULATOR_HOST']})` : '';
+  // Against an emulator there is no metadata server to ask for credentials.
+  if (firestoreEmulatorHost !== null) process.env['METADATA_SERVER_DETECTION'] = 'none';
+  const db = lazyFirestore({ projectId: project, databaseId: firestoreDatabase });
+  const where = firestoreEmulatorHost !== null ? ` (emulator at ${firestoreEmulatorHost})` : '';
   return Object.assign(new FirestoreBaselineStore(db, collection), {
     location: `firestore:${project}/${collection}${where}`,
     idsNotKeyedByFingerprint: async () => {
@@ -59,7 +60,7 @@ function openFirestore(io: Io): CliBaselineStore {
 export async function openCliStore(
   command: string,
   p: Parsed,
-  io: Io,
+  io: CommandIo,
   opts: { createIfMissing?: boolean } = {},
 ): Promise<CliBaselineStore> {
   const kind = stringOption(p, 'store') ?? 'dir';
@@ -72,7 +73,7 @@ export async function openCliStore(
     return openFirestore(io);
   }
   if (kind !== 'dir') throw new BootwardenError('usage', `${command}: --store must be dir or firestore, got ${JSON.stringify(kind)}`);
-  const store = await openFileBaselineStore(baselinesLocation(command, p, io.env), opts);
+  const store = await openFileBaselineStore(baselinesLocation(command, p, io.config.baselines), opts);
   return Object.assign(store, { close: () => Promise.resolve() });
 }
 

@@ -14,6 +14,9 @@ import type { Measurement } from './measurements.js';
 
 export const RESPONSE_ARGUMENT_VERSION = 1;
 /** Cloud Workflows refuses an execution argument over 32 KB. */
+/** The response workflow's id: deployed as workflows/integrity-response.workflows.yaml (cloudbuild.yaml). */
+export const RESPONSE_WORKFLOW_ID = 'integrity-response';
+
 export const MAX_ARGUMENT_BYTES = 32 * 1024;
 
 export interface ResponseArgument {

@@ -12,7 +12,7 @@ import {
 } from '../adapters/gcp/firestore-stores.js';
 import { WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
 import { RecordingExecutionStarter } from '../adapters/local/recording-execution-starter.js';
-import type { FunctionConfig } from './config.js';
+import type { FunctionConfig } from '../core/config.js';
 
 export interface Wiring {
   readonly deps: Omit<IngestDeps, 'logger'>;

@@ -7,7 +7,7 @@ import type { StoredBaseline } from '../../core/ports/baseline-store.port.js';
 import { openCliStore, STORE_HELP, STORE_OPTIONS, withStore, type CliBaselineStore } from '../stores.js';
 import { flag, parse, stringOption } from '../args.js';
 import { shortFingerprint, table } from '../format.js';
-import { EXIT, type Io } from '../io.js';
+import { EXIT, type CommandIo } from '../io.js';
 
 export const BASELINES_HELP = `Usage: bootwarden baselines <subcommand> [--store dir|firestore] [--baselines <dir|file>] [options]
 
@@ -65,7 +65,7 @@ function oneId(sub: string, positionals: string[]): string {
   return id;
 }
 
-async function list(store: CliBaselineStore, io: Io, json: boolean): Promise<number> {
+async function list(store: CliBaselineStore, io: CommandIo, json: boolean): Promise<number> {
   const all = await collect(store);
   const invalid = all.filter((s) => 'invalid' in s).length;
   if (json) {
@@ -108,7 +108,7 @@ async function list(store: CliBaselineStore, io: Io, json: boolean): Promise<num
   return invalid > 0 ? EXIT.rejected : EXIT.ok;
 }
 
-async function show(store: CliBaselineStore, io: Io, id: string, json: boolean): Promise<number> {
+async function show(store: CliBaselineStore, io: CommandIo, id: string, json: boolean): Promise<number> {
   const s = await store.get(id);
   if (s === null) throw new BootwardenError('not_found', `no baseline ${id} in ${store.location}`);
   if ('invalid' in s) {
@@ -164,13 +164,13 @@ async function lateBootEventFrom(file: string): Promise<BootReportEvent> {
   return event;
 }
 
-async function add(store: CliBaselineStore, io: Io, p: ReturnType<typeof parse>): Promise<number> {
+async function add(store: CliBaselineStore, io: CommandIo, p: ReturnType<typeof parse>): Promise<number> {
   const from = stringOption(p, 'from-entry');
   if (from === undefined) throw new BootwardenError('usage', 'baselines add: --from-entry <logentry.json> is required');
   if (p.positionals.length > 0) throw new BootwardenError('usage', `baselines add: unexpected argument ${p.positionals[0] ?? ''}`);
   const event = await lateBootEventFrom(from);
   const baseline = newBaseline(event.report.actualMeasurements, {
-    addedBy: stringOption(p, 'added-by') ?? io.env['USER'] ?? 'unknown',
+    addedBy: stringOption(p, 'added-by') ?? io.config.operator,
     addedAt: io.now().toISOString(),
     sourceEntry: { ...event.entry, instanceId: event.instance.id },
     note: stringOption(p, 'note') ?? null,
@@ -186,7 +186,7 @@ async function add(store: CliBaselineStore, io: Io, p: ReturnType<typeof parse>)
   return EXIT.ok;
 }
 
-async function remove(store: CliBaselineStore, io: Io, id: string, json: boolean): Promise<number> {
+async function remove(store: CliBaselineStore, io: CommandIo, id: string, json: boolean): Promise<number> {
   if (!(await store.remove(id))) throw new BootwardenError('not_found', `no baseline ${id} in ${store.location}`);
   io.stdout.write(json ? `${JSON.stringify({ id, removed: true })}\n` : `removed baseline ${id}\n`);
   return EXIT.ok;
@@ -199,7 +199,7 @@ interface ImportStep {
   message: string;
 }
 
-async function importDocs(store: CliBaselineStore, io: Io, p: ReturnType<typeof parse>): Promise<number> {
+async function importDocs(store: CliBaselineStore, io: CommandIo, p: ReturnType<typeof parse>): Promise<number> {
   const dryRun = flag(p, 'dry-run');
   const keep = flag(p, 'keep-originals');
   const steps: ImportStep[] = [];
@@ -255,7 +255,7 @@ async function importDocs(store: CliBaselineStore, io: Io, p: ReturnType<typeof 
       const rekeyed = newBaseline(
         old.measurements,
         {
-          addedBy: old.metadata?.addedBy || stringOption(p, 'added-by') || io.env['USER'] || 'import',
+          addedBy: old.metadata?.addedBy || stringOption(p, 'added-by') || io.config.operator,
           addedAt: old.metadata?.addedAt || io.now().toISOString(),
           sourceEntry: old.metadata?.sourceEntry ?? null,
           note: old.metadata?.note ?? null,
@@ -285,7 +285,7 @@ async function importDocs(store: CliBaselineStore, io: Io, p: ReturnType<typeof 
   return steps.some((s) => s.outcome === 'invalid') ? EXIT.rejected : EXIT.ok;
 }
 
-export async function baselinesCommand(args: string[], io: Io): Promise<number> {
+export async function baselinesCommand(args: string[], io: CommandIo): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
     io.stdout.write(BASELINES_HELP);

@@ -5,7 +5,7 @@ import { parseEnvelopeText } from '../../core/parse.js';
 import { openCliStore, STORE_HELP, STORE_OPTIONS, withStore } from '../stores.js';
 import { flag, parse } from '../args.js';
 import { shortFingerprint, table } from '../format.js';
-import { EXIT, type Io } from '../io.js';
+import { EXIT, type CommandIo } from '../io.js';
 import { openInput, records } from '../records.js';
 import { policyFrom, POLICY_OPTIONS, warnUnkeyedBaselines } from './shared.js';
 
@@ -84,7 +84,7 @@ function rejectedRow(input: string, r: Rejection): DecideRow {
   };
 }
 
-export async function decideCommand(args: string[], io: Io): Promise<number> {
+export async function decideCommand(args: string[], io: CommandIo): Promise<number> {
   const p = parse('decide', args, { ...STORE_OPTIONS, json: { type: 'boolean' }, ...POLICY_OPTIONS });
   if (flag(p, 'help')) {
     io.stdout.write(DECIDE_HELP);

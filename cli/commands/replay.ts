@@ -6,7 +6,7 @@ import { ReplayAggregator, type ReplayReport } from '../../core/replay.js';
 import { openCliStore, STORE_HELP, STORE_OPTIONS, withStore } from '../stores.js';
 import { flag, parse } from '../args.js';
 import { bytes, count, shortFingerprint, table } from '../format.js';
-import { EXIT, type Io } from '../io.js';
+import { EXIT, type CommandIo } from '../io.js';
 import { Progress } from '../progress.js';
 import { openInput, records } from '../records.js';
 import { policyFrom, POLICY_OPTIONS, warnUnkeyedBaselines } from './shared.js';
@@ -35,7 +35,7 @@ Exit status: 0 report written (rejected entries are counted in it), 1 unreadable
 baselines, 64 usage error.
 `;
 
-export async function replayCommand(args: string[], io: Io): Promise<number> {
+export async function replayCommand(args: string[], io: CommandIo): Promise<number> {
   const p = parse('replay', args, { ...STORE_OPTIONS, json: { type: 'boolean' }, top: { type: 'string' }, ...POLICY_OPTIONS });
   if (flag(p, 'help')) {
     io.stdout.write(REPLAY_HELP);

@@ -1,7 +1,7 @@
 import type { DecisionPolicy } from '../../core/decide.js';
 import type { CliBaselineStore } from '../stores.js';
 import { flag, type Parsed } from '../args.js';
-import type { Io } from '../io.js';
+import type { CommandIo } from '../io.js';
 
 export const POLICY_OPTIONS = {
   'dry-run': { type: 'boolean' },
@@ -13,7 +13,7 @@ export function policyFrom(p: Parsed): DecisionPolicy {
 }
 
 /** Documents whose id is not their fingerprint are never matched: say so before deciding. */
-export async function warnUnkeyedBaselines(store: CliBaselineStore, io: Io): Promise<void> {
+export async function warnUnkeyedBaselines(store: CliBaselineStore, io: CommandIo): Promise<void> {
   const ids = await store.idsNotKeyedByFingerprint();
   if (ids.length === 0) return;
   const shown = ids.slice(0, 5).join(', ') + (ids.length > 5 ? `, … (${ids.length} in all)` : '');

@@ -1,18 +1,16 @@
 /**
  * `bootwarden workflows validate | run | history`: the local Workflows engine from the command
- * line. The engine lives in local/ (it is a dev/test tool, not production code).
+ * line. The engine is its own workspace package (packages/workflows-emulator), a development tool:
+ * it is loaded only when one of these subcommands runs, so that the other commands stay light.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BootwardenError } from '../../core/errors.js';
-import { filterExecutions, readExecutions, type ExecutionRecord, type ExecutionState } from '../../local/workflows/engine.js';
-import { WorkflowLoadError } from '../../local/workflows/loader.js';
-import { loadLocalWorkflow, startLocalEngine } from '../../local/workflows/local-engine.js';
-import { CLOUD_PLATFORM_SCOPE } from '../../local/workflows/tokens.js';
-import { encodeJson, parseJson } from '../../local/workflows/values.js';
+import type * as EmulatorModule from '@bootwarden/workflows-emulator';
+import type { ExecutionRecord, ExecutionState } from '@bootwarden/workflows-emulator';
 import { flag, parse, stringOption, type Parsed } from '../args.js';
 import { table } from '../format.js';
-import { EXIT, type Io } from '../io.js';
+import { EXIT, type CommandIo } from '../io.js';
 
 export const WORKFLOWS_HELP = `Usage: bootwarden workflows <validate|run|history> [options]
 
@@ -52,6 +50,8 @@ const OPTIONS = {
   executions: { type: 'string' },
 } as const;
 
+const emulator = (): Promise<typeof EmulatorModule> => import('@bootwarden/workflows-emulator');
+
 const STATES: readonly ExecutionState[] = ['ACTIVE', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 function pairs(command: string, option: string, p: Parsed): Record<string, string> {
@@ -66,8 +66,8 @@ function pairs(command: string, option: string, p: Parsed): Record<string, strin
   return out;
 }
 
-function executionsDir(p: Parsed, io: Io): string {
-  return stringOption(p, 'executions') ?? io.env['BOOTWARDEN_EXECUTIONS_DIR'] ?? '.bootwarden/executions';
+function executionsDir(p: Parsed, io: CommandIo): string {
+  return stringOption(p, 'executions') ?? io.config.executionsDir;
 }
 
 /** The workflow id a file deploys as: `integrity-response.workflows.yaml` → `integrity-response`. */
@@ -80,7 +80,7 @@ export function workflowIdOf(file: string): string {
   return id === '' ? 'workflow' : id.slice(0, 63);
 }
 
-export async function workflowsCommand(args: string[], io: Io): Promise<number> {
+export async function workflowsCommand(args: string[], io: CommandIo): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === undefined || sub === '--help' || sub === '-h') {
     io.stdout.write(WORKFLOWS_HELP);
@@ -110,8 +110,9 @@ function onlyFile(command: string, p: Parsed): string {
   return p.positionals[0] as string;
 }
 
-async function validate(command: string, p: Parsed, io: Io): Promise<number> {
+async function validate(command: string, p: Parsed, io: CommandIo): Promise<number> {
   const file = onlyFile(command, p);
+  const { loadLocalWorkflow, WorkflowLoadError } = await emulator();
   try {
     const program = await loadLocalWorkflow(file);
     io.stdout.write(`${file}: valid (${program.subworkflows.size} subworkflow${program.subworkflows.size === 1 ? '' : 's'})\n`);
@@ -123,9 +124,10 @@ async function validate(command: string, p: Parsed, io: Io): Promise<number> {
   }
 }
 
-async function runWorkflow(command: string, p: Parsed, io: Io): Promise<number> {
+async function runWorkflow(command: string, p: Parsed, io: CommandIo): Promise<number> {
   const file = onlyFile(command, p);
   const argument = stringOption(p, 'argument');
+  const { CLOUD_PLATFORM_SCOPE, encodeJson, loadLocalWorkflow, parseJson, startLocalEngine, WorkflowLoadError } = await emulator();
   if (argument !== undefined) {
     try {
       parseJson(argument);
@@ -144,7 +146,8 @@ async function runWorkflow(command: string, p: Parsed, io: Io): Promise<number> 
   }
   const local = await startLocalEngine({
     directory: executionsDir(p, io),
-    env: io.env,
+    env: { FIRESTORE_EMULATOR_HOST: io.config.firestoreEmulatorHost ?? undefined },
+    ...(io.config.project === null ? {} : { projectId: io.config.project }),
     // sys.log lines go to stderr as they happen, so stdout stays one JSON document.
     onLog: (_execution, record) => void io.stderr.write(`${record.severity} ${encodeJson(record.payload, { lenient: true })}\n`),
   });
@@ -191,13 +194,14 @@ export function summary(r: ExecutionRecord): Record<string, unknown> {
   };
 }
 
-async function history(command: string, p: Parsed, io: Io): Promise<number> {
+async function history(command: string, p: Parsed, io: CommandIo): Promise<number> {
   if (p.positionals.length > 0) throw new BootwardenError('usage', `${command}: takes no file (see \`bootwarden workflows --help\`)`);
   const state = stringOption(p, 'state');
   if (state !== undefined && !STATES.includes(state as ExecutionState)) {
     throw new BootwardenError('usage', `${command}: --state must be one of ${STATES.join(', ')}`);
   }
   const workflowId = stringOption(p, 'workflow');
+  const { filterExecutions, readExecutions } = await emulator();
   const records = filterExecutions(await readExecutions(executionsDir(p, io)), {
     ...(workflowId === undefined ? {} : { workflowId }),
     ...(state === undefined ? {} : { state: state as ExecutionState }),

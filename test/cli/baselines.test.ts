@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fingerprint } from '../../core/measurements.js';
-import { pubsubMessage, simpleEventEntry } from '../../local/entries.js';
+import { pubsubMessage, simpleEventEntry } from '../../devstack/entries.js';
 import { bootwarden, jsonLines } from '../support/cli.js';
 import { failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM } from '../support/fixtures.js';
 import { useTmpDirs } from '../support/tmp.js';

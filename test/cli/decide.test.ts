@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baselineToDocument, newBaseline } from '../../core/baseline.js';
 import { fingerprint } from '../../core/measurements.js';
-import { bootReportEntry, eventarcBody, pubsubMessage, simpleEventEntry } from '../../local/entries.js';
+import { bootReportEntry, eventarcBody, pubsubMessage, simpleEventEntry } from '../../devstack/entries.js';
 import { bootwarden, jsonLines } from '../support/cli.js';
 import { edited, failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM, TAMPERED } from '../support/fixtures.js';
 import { useTmpDirs } from '../support/tmp.js';

@@ -5,7 +5,7 @@ import { baselineToDocument, newBaseline } from '../../core/baseline.js';
 import type { InstanceRef } from '../../core/event.js';
 import type { JsonObject } from '../../core/json.js';
 import { fingerprint } from '../../core/measurements.js';
-import { bootReportEntry, simpleEventEntry } from '../../local/entries.js';
+import { bootReportEntry, simpleEventEntry } from '../../devstack/entries.js';
 import { bootwarden } from '../support/cli.js';
 import { KERNEL_25, KERNEL_26, TAMPERED } from '../support/fixtures.js';
 import { useTmpDirs } from '../support/tmp.js';

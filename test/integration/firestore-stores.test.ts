@@ -14,7 +14,7 @@ import {
   FirestoreRejectedInputs,
 } from '../../adapters/gcp/firestore-stores.js';
 import { bootwarden, jsonLines } from '../support/cli.js';
-import { useFirestore } from '../support/firestore.js';
+import { useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM } from '../support/fixtures.js';
 import { useTmpDirs } from '../support/tmp.js';
 

@@ -6,19 +6,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecordingInstanceControl } from '../../adapters/local/recording-instance-control.js';
+import { RecordingComputeFleet } from '@bootwarden/workflows-emulator/testing';
 import { APPROVAL_PATHS, checkApprovalCallback, type ApprovalRequest } from '../../core/approvals.js';
 import { baselineFromDocument, baselineToDocument } from '../../core/baseline.js';
-import { bootOrder, instanceStateId, type CollectionNames } from '../../core/contracts.js';
+import { bootOrder, instanceStateId, RESPONSE_WORKFLOW_ID, type CollectionNames } from '../../core/contracts.js';
 import { decide, lookupOf } from '../../core/decide.js';
 import type { InstanceRef } from '../../core/event.js';
-import { ApprovalsStandIn, groupIdOf } from '../../local/approvals-stand-in.js';
-import { linuxBoot } from '../../local/entries.js';
-import { RESPONSE_WORKFLOW_ID, responseWorkflowFile, scenario } from '../../local/response-scenarios.js';
-import type { ExecutionRecord } from '../../local/workflows/engine.js';
-import { loadLocalWorkflow } from '../../local/workflows/local-engine.js';
-import { TEST_PROJECT_ID, useFirestore } from '../support/firestore.js';
-import { InstantClock, outcomeOf, useEngine, type Outcome } from '../support/workflow-runs.js';
+import { ApprovalsStandIn, groupIdOf } from '../../devstack/approvals-stand-in.js';
+import { linuxBoot } from '../../devstack/entries.js';
+import { responseWorkflowFile, scenario } from '../../devstack/response-scenarios.js';
+import { type ExecutionRecord, loadLocalWorkflow } from '@bootwarden/workflows-emulator';
+import { TEST_PROJECT_ID, useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
+import { InstantClock, outcomeOf, useEngine, type Outcome } from '../../packages/workflows-emulator/test/support/runs.js';
 
 const fs = useFirestore();
 const collections: CollectionNames = {
@@ -26,7 +25,7 @@ const collections: CollectionNames = {
   events: `${fs.prefix}events`,
   instances: `${fs.prefix}instances`,
 };
-const fleet = new RecordingInstanceControl();
+const fleet = new RecordingComputeFleet();
 const clock = new InstantClock();
 const engine = useEngine({ clock, instances: fleet, firestore: () => fs.db(), projectId: TEST_PROJECT_ID });
 let slackApp: ApprovalsStandIn;

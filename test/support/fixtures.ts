@@ -1,7 +1,7 @@
-/** Shared test data built from the documented shapes (see local/entries.ts). */
+/** Shared test data built from the documented shapes (see devstack/entries.ts). */
 import type { InstanceRef } from '../../core/event.js';
 import type { JsonObject } from '../../core/json.js';
-import { bootReportEntry, linuxBoot, measure } from '../../local/entries.js';
+import { bootReportEntry, linuxBoot, measure } from '../../devstack/entries.js';
 
 export const LINUX_VM: InstanceRef = { id: '4356841712468193571', project: 'acme-prod', zone: 'us-central1-a' };
 /** An instance id past 2^64 - 1 would be invalid; this one is the largest 20-digit id a uint64 holds, minus a little. */

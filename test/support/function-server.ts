@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, functionServerArgs, postEventarc } from '../../local/eventarc.js';
+import { freePort, functionServerArgs, postEventarc } from '../../devstack/eventarc.js';
 import { ROOT } from './cli.js';
 
 export interface FunctionServer {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startFirestoreEmulator } from '../../local/firestore-emulator.js';
+import { startFirestoreEmulator } from '../../devstack/firestore-emulator.js';
 
 /**
  * Once per run, before any test file:
@@ -14,10 +14,11 @@ import { startFirestoreEmulator } from '../../local/firestore-emulator.js';
  */
 export default async function setup(): Promise<() => Promise<void>> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-  execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  for (const project of ['packages/workflows-emulator/tsconfig.build.json', 'tsconfig.build.json'])
+    execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], {
+      cwd: root,
+      stdio: 'inherit',
+    });
 
   process.env['METADATA_SERVER_DETECTION'] = 'none';
   if (process.env['FIRESTORE_EMULATOR_HOST']) {

@@ -6,7 +6,7 @@ import type { JsonObject } from '../../core/json.js';
 import { fingerprint } from '../../core/measurements.js';
 import { parseEnvelope } from '../../core/parse.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
-import { bootReportEntry, simpleEventEntry } from '../../local/entries.js';
+import { bootReportEntry, simpleEventEntry } from '../../devstack/entries.js';
 import { KERNEL_25, KERNEL_26, LINUX_VM, TAMPERED, WINDOWS_NOV, WINDOWS_OCT } from '../support/fixtures.js';
 
 function event(entry: JsonObject): IntegrityEvent {

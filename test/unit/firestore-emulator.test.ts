@@ -5,8 +5,8 @@ import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BootwardenError } from '../../core/errors.js';
-import { findGcloudFirestoreEmulator, startFirestoreEmulator, type FirestoreEmulator } from '../../local/firestore-emulator.js';
-import { firestoreAt, firestoreEmulatorKind, useFirestore } from '../support/firestore.js';
+import { findGcloudFirestoreEmulator, startFirestoreEmulator, type FirestoreEmulator } from '../../devstack/firestore-emulator.js';
+import { firestoreAt, firestoreEmulatorKind, useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { useTmpDirs } from '../support/tmp.js';
 
 const { db, prefix } = useFirestore();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../functions/config.js';
+import { ConfigError, loadConfig } from '../../core/config.js';
 import { jsonLogger } from '../../functions/logger.js';
 
 const BASE = { GOOGLE_CLOUD_PROJECT: 'acme-sec', BOOTWARDEN_WORKFLOW_LOCATION: 'europe-west1' };

@@ -6,7 +6,7 @@ import { KNOWN_EVENT_KINDS } from '../../core/event.js';
 import { ingest, type IngestDeps, type IngestSettings } from '../../core/ingest.js';
 import type { JsonObject } from '../../core/json.js';
 import { fingerprint } from '../../core/measurements.js';
-import { bootReportEntry, eventarcBody, simpleEventEntry } from '../../local/entries.js';
+import { bootReportEntry, eventarcBody, simpleEventEntry } from '../../devstack/entries.js';
 import { edited, failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM, TAMPERED } from '../support/fixtures.js';
 import {
   MemoryBaselines,

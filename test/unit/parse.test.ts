@@ -4,7 +4,7 @@ import type { RejectionCode } from '../../core/errors.js';
 import { KNOWN_EVENT_KINDS } from '../../core/event.js';
 import type { JsonObject } from '../../core/json.js';
 import { parseEnvelope, parseEnvelopeText, type ParseOutcome } from '../../core/parse.js';
-import { bootReportEntry, eventarcBody, pubsubMessage, simpleEventEntry } from '../../local/entries.js';
+import { bootReportEntry, eventarcBody, pubsubMessage, simpleEventEntry } from '../../devstack/entries.js';
 import { BIG_ID_VM, edited, failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM, WINDOWS_NOV, WINDOWS_OCT } from '../support/fixtures.js';
 
 function ok(o: ParseOutcome) {

@@ -5,7 +5,7 @@ import type { InstanceRef, IntegrityEvent } from '../../core/event.js';
 import { fingerprint } from '../../core/measurements.js';
 import { parseEnvelope } from '../../core/parse.js';
 import { ReplayAggregator } from '../../core/replay.js';
-import { bootReportEntry, simpleEventEntry } from '../../local/entries.js';
+import { bootReportEntry, simpleEventEntry } from '../../devstack/entries.js';
 import { KERNEL_25, KERNEL_26, TAMPERED } from '../support/fixtures.js';
 
 const vm = (n: number): InstanceRef => ({ id: String(1000 + n), project: 'acme-prod', zone: 'us-central1-a' });

@@ -1,0 +1,83 @@
+/**
+ * `npm run function [-- --decide approve|reject|none]`: the local stack, serving the function on
+ * $PORT (default 8080) until Ctrl-C. Post entries with `npm run -s post-event -- <file>`; each
+ * delivery goes through the function (functions-framework, `ingest`) into the response workflow in
+ * the local Workflows engine, and each execution's end is printed here. The Slack app stand-in
+ * approves (default), rejects, or leaves approvals waiting for their timeout.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import type { ApprovalDecision } from '../core/approvals.js';
+import { ConfigError, loadConfig } from '../core/config.js';
+import { loadFleet, seedBaselines } from './seed.js';
+import { startLocalStack } from './stack.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const say = (line: string): boolean => process.stderr.write(`bootwarden function: ${line}\n`);
+
+const USAGE = 'usage: npm run function [-- --decide approve|reject|none]   (port: $PORT, default 8080)';
+
+async function main(): Promise<number> {
+  let decide: ApprovalDecision | 'none';
+  try {
+    const { values } = parseArgs({ options: { decide: { type: 'string', default: 'approve' } }, strict: true });
+    const d = values.decide;
+    if (d !== 'approve' && d !== 'reject' && d !== 'none')
+      throw new Error(`--decide must be approve, reject or none, got ${JSON.stringify(d)}`);
+    decide = d;
+  } catch (e) {
+    say(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    return 64;
+  }
+  const port = Number(process.env['PORT'] ?? '8080');
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    say(`PORT must be a port number, got ${JSON.stringify(process.env['PORT'])}`);
+    return 64;
+  }
+  // The function's own configuration, validated as Cloud Run would validate it at the first event.
+  const env: Record<string, string> = { GOOGLE_CLOUD_PROJECT: 'demo-bootwarden', BOOTWARDEN_WORKFLOW_LOCATION: 'us-central1' };
+  for (const [k, v] of Object.entries(process.env)) if (k.startsWith('BOOTWARDEN_') && v !== undefined) env[k] = v;
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      say(`configuration error: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  const stack = await startLocalStack({
+    projectId: config.project,
+    ...(decide === 'none' ? {} : { autoDecide: { decision: decide, approver: { id: 'U0LOCALOPS', name: 'local operator' } } }),
+    function: { env, port },
+  });
+  const seeded = await seedBaselines(stack.db, path.join(root, 'examples', 'baselines'), config.baselineCollection);
+  const vms = await loadFleet(stack.fleet, path.join(root, 'examples', 'fleet.json'));
+  say(`serving onIntegrityEvent on ${stack.functionUrl ?? ''} (functions-framework), executions run in the local Workflows engine`);
+  say(`Firestore: ${stack.emulator.kind} emulator at ${stack.emulator.host}, ${seeded.copied.length} baselines from examples/baselines`);
+  say(`Compute: ${vms} VMs from examples/fleet.json; approvals: ${decide === 'none' ? 'left waiting' : `${decide}d by the stand-in`}`);
+  say(`post an event: PORT=${port} npm run -s post-event -- examples/entries/unknown-measurements.pubsub.json`);
+  const reported = new Set<string>();
+  const timer = setInterval(() => {
+    for (const r of stack.engine.listExecutions({})) {
+      if (r.state === 'ACTIVE' || reported.has(r.name)) continue;
+      reported.add(r.name);
+      const result = r.result === undefined ? undefined : (JSON.parse(r.result) as { outcome?: string; reason?: string | null });
+      say(
+        `execution ${r.name.slice(r.name.lastIndexOf('/') + 1)} (${r.labels['action'] ?? '?'}, instance ${r.labels['instance-id'] ?? '?'}): ${r.state} ${result?.outcome ?? r.error?.payload ?? ''}`,
+      );
+    }
+  }, 250);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  clearInterval(timer);
+  for (const r of stack.engine.listExecutions({ state: 'ACTIVE' })) stack.engine.cancel(r.name);
+  await stack.close();
+  return 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,73 @@
+/**
+ * The response workflow in the local stack: where its YAML is, and workflow arguments for each
+ * path, built the way the function builds them (parse → decide → responseArgument). Shared by the
+ * tests and the benchmark.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { newBaseline, type Baseline } from '../core/baseline.js';
+import { eventKeyOf, RESPONSE_WORKFLOW_ID, responseArgument, type CollectionNames, type ResponseArgument } from '../core/contracts.js';
+import { decide, lookupOf } from '../core/decide.js';
+import type { InstanceRef, IntegrityEvent } from '../core/event.js';
+import type { Measurement } from '../core/measurements.js';
+import { parseEnvelope } from '../core/parse.js';
+import { bootReportEntry, linuxBoot } from './entries.js';
+
+/** workflows/integrity-response.workflows.yaml of this checkout (from the sources or from dist/). */
+export function responseWorkflowFile(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = path.join(dir, 'workflows', `${RESPONSE_WORKFLOW_ID}.workflows.yaml`);
+    if (existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`workflows/${RESPONSE_WORKFLOW_ID}.workflows.yaml not found above ${fileURLToPath(import.meta.url)}`);
+}
+
+export const POLICY_BOOT = linuxBoot('linux-6.1.0-25-amd64');
+export const NEW_BOOT = linuxBoot('linux-6.1.0-26-amd64');
+
+export interface Scenario {
+  readonly event: IntegrityEvent;
+  readonly argument: ResponseArgument;
+  /** The baseline that makes the report known-good (relearn scenarios), or the one an approval promotes. */
+  readonly baseline: Baseline;
+}
+
+/**
+ * A failed late-boot report of `instance` at boot `bootCounter`: its measurements are a known
+ * baseline for `relearn`, unknown for `stop`; `dryRun` makes either a notify.
+ */
+export function scenario(
+  kind: 'relearn' | 'stop',
+  options: {
+    instance: InstanceRef;
+    bootCounter: number;
+    collections: CollectionNames;
+    dryRun?: boolean;
+    actual?: readonly Measurement[];
+    timestamp?: string;
+  },
+): Scenario {
+  const actual = options.actual ?? NEW_BOOT;
+  const entry = bootReportEntry('lateBootReportEvent', {
+    instance: options.instance,
+    bootCounter: options.bootCounter,
+    actual,
+    policy: POLICY_BOOT,
+    ...(options.timestamp === undefined ? {} : { timestamp: options.timestamp }),
+  });
+  const parsed = parseEnvelope(entry);
+  if (!parsed.ok) throw new Error(`scenario entry rejected: ${parsed.rejection.message}`);
+  const event = parsed.event;
+  const baseline = newBaseline(actual, { addedBy: 'test', addedAt: '2026-11-01T00:00:00.000Z', sourceEntry: null, note: null });
+  const lookup = kind === 'relearn' ? lookupOf({ id: baseline.id, baseline }) : lookupOf();
+  const decision = decide(event, lookup, { dryRun: options.dryRun ?? false, stopOnEarlyBootFailure: false });
+  const argument = responseArgument(event, decision, {
+    eventKey: eventKeyOf(event.entry),
+    decidedAt: new Date().toISOString(),
+    collections: options.collections,
+  });
+  return { event, argument, baseline };
+}

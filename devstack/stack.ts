@@ -1,0 +1,187 @@
+/**
+ * The local stack, one process, every part behind the port or client the cloud uses:
+ * - Firestore: the emulator (gcloud's when installed, else the npm one) through the official client;
+ * - Compute: a recording fleet behind the Workflows Compute connector (the simulated fleet replaces it);
+ * - Cloud Workflows: the local engine running workflows/integrity-response.workflows.yaml as deployed
+ *   (waits skipped, deadlines real);
+ * - the Slack app: a stand-in of its internal endpoints that can approve what it is asked;
+ * - the function: the real handler (functions/entry.ts) served by functions-framework on loopback,
+ *   its ExecutionStarter starting executions in the local engine.
+ * `npm start`, `npm run function`, the benchmark and the tests all start it here.
+ */
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Firestore } from '@google-cloud/firestore';
+import {
+  loadLocalWorkflow,
+  SkipWaitsClock,
+  startLocalEngine,
+  type ExecutionRecord,
+  type LocalEngine,
+  type WorkflowEngine,
+} from '@bootwarden/workflows-emulator';
+import { RecordingComputeFleet } from '@bootwarden/workflows-emulator/testing';
+import type { ApprovalDecision } from '../core/approvals.js';
+import { RESPONSE_WORKFLOW_ID, type ResponseArgument } from '../core/contracts.js';
+import { createFunction, FUNCTION_TARGET } from '../functions/entry.js';
+import { ApprovalsStandIn, type AutoDecision } from './approvals-stand-in.js';
+import { EngineExecutionStarter } from './engine-execution-starter.js';
+import { startFirestoreEmulator, type FirestoreEmulator } from './firestore-emulator.js';
+import { responseWorkflowFile } from './response-scenarios.js';
+
+export interface StackOptions {
+  readonly projectId: string;
+  /** Where the engine's clock starts (default: now). */
+  readonly clockStart?: number;
+  /** How long an execution waits for a decision (default 86400 s, as deployed). */
+  readonly approvalTimeoutSeconds?: number;
+  /** The stand-in decides every approval request at once, as an operator clicking would. */
+  readonly autoDecide?: AutoDecision;
+  /** Serve the function too: its environment (the function's configuration), port and log sink. */
+  readonly function?: {
+    readonly env?: Readonly<Record<string, string>>;
+    readonly port?: number;
+    readonly write?: (line: string) => void;
+  };
+}
+
+export interface LocalStack {
+  readonly projectId: string;
+  readonly emulator: FirestoreEmulator;
+  readonly db: Firestore;
+  readonly engine: WorkflowEngine;
+  readonly local: LocalEngine;
+  readonly fleet: RecordingComputeFleet;
+  readonly slackApp: ApprovalsStandIn;
+  /** The function's URL, when it is served. */
+  readonly functionUrl: string | null;
+  /** (Re)deploys the response workflow with this approval timeout. */
+  deploy(approvalTimeoutSeconds: number): void;
+  /** Runs one execution to its end; `decision` is made once it waits for one (stop paths). */
+  run(
+    argument: ResponseArgument,
+    decision?: { decision: ApprovalDecision; approver?: { id: string; name: string } },
+  ): Promise<ExecutionRecord>;
+  /** Resolves when no execution is ACTIVE; the records of every execution. */
+  settle(): Promise<ExecutionRecord[]>;
+  close(): Promise<void>;
+}
+
+export async function startLocalStack(options: StackOptions): Promise<LocalStack> {
+  const projectId = options.projectId;
+  const emulator = await startFirestoreEmulator({ projectId });
+  // The clients talk to the emulator only: no metadata server to ask.
+  const env: Record<string, string> = { FIRESTORE_EMULATOR_HOST: emulator.host, METADATA_SERVER_DETECTION: 'none' };
+  const saved = Object.keys(env).map((k) => [k, process.env[k]] as const);
+  Object.assign(process.env, env);
+  let db: Firestore | undefined;
+  const closers: (() => Promise<void>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const c of closers.reverse()) await c();
+    await db?.terminate();
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await emulator.stop();
+  };
+  try {
+    const { Firestore: Client } = await import('@google-cloud/firestore');
+    const client = new Client({ projectId });
+    db = client;
+    const fleet = new RecordingComputeFleet();
+    const local = await startLocalEngine({
+      clock: new SkipWaitsClock(options.clockStart ?? Date.now()),
+      instances: fleet,
+      firestore: () => client,
+      projectId,
+    });
+    closers.push(() => local.close());
+    const slackApp = new ApprovalsStandIn(local.tokens, options.autoDecide);
+    await slackApp.start();
+    closers.push(() => slackApp.close());
+    const program = await loadLocalWorkflow(responseWorkflowFile());
+    const engine = local.engine;
+    const deploy = (approvalTimeoutSeconds: number): void =>
+      engine.deploy(RESPONSE_WORKFLOW_ID, program, {
+        BOOTWARDEN_SLACK_APP_URL: slackApp.url,
+        BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: String(approvalTimeoutSeconds),
+      });
+    deploy(options.approvalTimeoutSeconds ?? 86_400);
+    let functionUrl: string | null = null;
+    if (options.function !== undefined) {
+      const server = await serveFunction(
+        { GOOGLE_CLOUD_PROJECT: projectId, BOOTWARDEN_WORKFLOW_LOCATION: 'us-central1', ...options.function.env },
+        new EngineExecutionStarter(engine, RESPONSE_WORKFLOW_ID),
+        options.function.port ?? 0,
+        options.function.write,
+      );
+      closers.push(server.close);
+      functionUrl = server.url;
+    }
+    return {
+      projectId,
+      emulator,
+      db: client,
+      engine,
+      local,
+      fleet,
+      slackApp,
+      functionUrl,
+      deploy,
+      run: async (argument, decision) => {
+        const started = engine.startExecution(RESPONSE_WORKFLOW_ID, { argument: JSON.stringify(argument) });
+        while (decision !== undefined && engine.getExecution(started.name).state === 'ACTIVE') {
+          const request = slackApp.approvals.find((a) => a.eventKey === argument.eventKey);
+          if (request !== undefined && engine.getExecution(started.name).currentStep?.step === 'wait_decision') {
+            await slackApp.decide(request, decision.decision, decision.approver);
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        return engine.wait(started.name);
+      },
+      settle: async () => {
+        for (;;) {
+          const active = engine.listExecutions({ state: 'ACTIVE' });
+          if (active.length === 0) break;
+          await Promise.all(active.map((r) => engine.wait(r.name)));
+        }
+        return engine.listExecutions({});
+      },
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/**
+ * The function under functions-framework, in this process: the framework's own server (the one
+ * `functions-framework --target=onIntegrityEvent` runs) around the handler Cloud Run runs, with the
+ * local engine as its ExecutionStarter.
+ */
+async function serveFunction(
+  env: Readonly<Record<string, string>>,
+  starter: EngineExecutionStarter,
+  port: number,
+  write: ((line: string) => void) | undefined,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const framework = await import('@google-cloud/functions-framework');
+  const { getTestServer } = await import('@google-cloud/functions-framework/testing');
+  framework.cloudEvent(FUNCTION_TARGET, createFunction({ env, overrides: { starter }, ...(write === undefined ? {} : { write }) }));
+  const server: http.Server = getTestServer(FUNCTION_TARGET);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

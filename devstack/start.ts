@@ -1,0 +1,105 @@
+/**
+ * `npm start`: the whole loop on this machine, through the real path. The bundled example entries
+ * are delivered to the function as Eventarc delivers them (binary content mode, over HTTP, to the
+ * handler functions-framework serves); the function parses, deduplicates and decides (`ingest`)
+ * against the Firestore emulator, and starts the response workflow in the local Workflows engine,
+ * which relearns known-good VMs, or stops unknown ones and asks the Slack app (a stand-in that
+ * approves), promotes the new measurements and starts the VM again.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isJsonObject } from '../core/json.js';
+import { RESPONSE_WORKFLOW_ID } from '../core/contracts.js';
+import { deliveryBody, postEventarc } from './eventarc.js';
+import { loadFleet, seedBaselines } from './seed.js';
+import { startLocalStack } from './stack.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const examples = path.join(root, 'examples');
+/** In the order the log sink would publish them (their timestamps); any other file after them. */
+const CHRONOLOGICAL = [
+  'passed.json',
+  'startup.json',
+  'kernel-update-known-good.json',
+  'unknown-measurements.pubsub.json',
+  'windows-update.eventarc.json',
+  'bad-hash.json',
+];
+const say = (text: string): boolean => process.stdout.write(text);
+
+interface LogLine {
+  severity?: string;
+  message?: string;
+}
+
+async function main(): Promise<number> {
+  const files = readdirSync(path.join(examples, 'entries')).filter((f) => f.endsWith('.json'));
+  files.sort((a, b) => (CHRONOLOGICAL.indexOf(a) + 1 || 99) - (CHRONOLOGICAL.indexOf(b) + 1 || 99) || a.localeCompare(b));
+  const logs: LogLine[] = [];
+  say(
+    'bootwarden: the whole loop, locally\n\nStarting the Firestore emulator, the Workflows engine, the Slack app stand-in and the function...\n',
+  );
+  const stack = await startLocalStack({
+    projectId: 'demo-bootwarden',
+    autoDecide: { decision: 'approve', approver: { id: 'U0LOCALOPS', name: 'local operator' } },
+    function: { write: (line) => void logs.push(JSON.parse(line) as LogLine) },
+  });
+  let failures = 0;
+  try {
+    const seeded = await seedBaselines(stack.db, path.join(examples, 'baselines'), 'known_good_measurements');
+    const vms = await loadFleet(stack.fleet, path.join(examples, 'fleet.json'));
+    say(
+      `  Firestore (${stack.emulator.kind} emulator at ${stack.emulator.host}): ${seeded.copied.length} baselines from examples/baselines\n` +
+        `  Compute: ${vms} VMs from examples/fleet.json\n` +
+        `  function: ${stack.functionUrl ?? ''} (functions-framework, target onIntegrityEvent)\n` +
+        `  workflow: ${RESPONSE_WORKFLOW_ID}, the deployed YAML in the local engine\n\n` +
+        'Delivering examples/entries/*.json to the function as Eventarc does:\n',
+    );
+    let n = 0;
+    for (const file of files) {
+      const doc = JSON.parse(readFileSync(path.join(examples, 'entries', file), 'utf8')) as unknown;
+      if (!isJsonObject(doc)) throw new Error(`examples/entries/${file} does not hold a JSON object`);
+      const before = logs.length;
+      const res = await postEventarc(stack.functionUrl ?? '', deliveryBody(doc, String(9_100_000_000_000_000 + ++n)));
+      await res.arrayBuffer();
+      const said = logs
+        .slice(before)
+        .map((l) => l.message ?? '')
+        .filter((m) => m !== '');
+      say(`  ${file}: HTTP ${res.status}\n${said.map((m) => `      ${m}\n`).join('')}`);
+      if (!res.ok) failures++;
+    }
+    const records = await stack.settle();
+    await Promise.all(stack.slackApp.autoDecisions);
+    say('\nResponse workflow executions:\n');
+    for (const r of [...records].reverse()) {
+      const result = r.result === undefined ? undefined : (JSON.parse(r.result) as { outcome?: string; reason?: string | null });
+      const vm = r.labels['instance-id'] ?? '?';
+      const calls = stack.fleet.calls
+        .filter((c) => c.method !== 'getOperation' && c.method !== 'get' && c.target === vm)
+        .map((c) => c.method);
+      say(
+        `  ${r.labels['action'] ?? '?'} on instance ${vm}: ${r.state}, ${result?.outcome ?? r.error?.payload ?? ''}\n` +
+          (result?.reason ? `      ${result.reason}\n` : '') +
+          `      billable steps ${r.billing.internal + r.billing.external}\n`,
+      );
+      if (calls.length > 0) say(`      Compute calls on this VM (all executions so far): ${calls.join(', ')}\n`);
+      if (r.state !== 'SUCCEEDED') failures++;
+    }
+    say(
+      `\nSlack app stand-in: ${stack.slackApp.approvals.length} approval request(s), approved as an operator would; ` +
+        `${stack.slackApp.outcomes.length} outcome report(s).\n`,
+    );
+  } finally {
+    await stack.close();
+  }
+  say(`
+Next: \`npm run function\` serves the same stack on http://localhost:8080 and waits for your events
+(\`npm run -s post-event -- examples/entries/unknown-measurements.pubsub.json\`);
+\`npx bootwarden --help\` lists the operator commands.
+`);
+  return failures === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();

@@ -13,10 +13,20 @@ export interface FunctionServer {
   stop(): Promise<void>;
 }
 
-export async function startFunction(env: Record<string, string>, dir: string): Promise<FunctionServer> {
+/**
+ * `source`: the function's folder or file (default: dist/functions/index.js of this checkout);
+ * `framework`: functions-framework's main.js (default: the repository's).
+ */
+export async function startFunction(
+  env: Record<string, string>,
+  dir: string,
+  opts: { source?: string; framework?: string } = {},
+): Promise<FunctionServer> {
   const port = await freePort();
   const executionsLog = path.join(dir, 'executions.jsonl');
-  const child: ChildProcess = spawn(process.execPath, functionServerArgs(path.join(ROOT, 'dist', 'functions', 'index.js'), port), {
+  const args = functionServerArgs(opts.source ?? path.join(ROOT, 'dist', 'functions', 'index.js'), port);
+  if (opts.framework !== undefined) args[0] = opts.framework;
+  const child: ChildProcess = spawn(process.execPath, args, {
     env: {
       PATH: process.env['PATH'] ?? '',
       METADATA_SERVER_DETECTION: 'none',

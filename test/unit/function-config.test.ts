@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       executions: { kind: 'workflows', location: 'europe-west1', workflow: 'integrity-response' },
       firestoreDatabase: '(default)',
       baselineCollection: 'known_good_measurements',
+      firestoreEmulatorHost: null,
       collectionPrefix: 'bootwarden_',
       dryRun: false,
       stopOnEarlyBootFailure: false,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: decisions per second, store reads per decision (bootwarden next to the
+ * `npm run bench`: the CLI's start-up against a bare node, decisions per second, store reads per decision (bootwarden next to the
  * tutorial's algorithm), replay time and peak memory against a plain JSON.parse, and the Eventarc
  * function under functions-framework against a Firestore emulator (import time, cold start,
  * throughput, lost events, duplicate executions, peak memory), and the local Workflows engine
@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { killChildren } from './children.js';
+import { benchCli } from './cli-bench.js';
 import { benchDecisions } from './decisions.js';
 import { benchFunction } from './function-bench.js';
 import { killFunctionProcesses } from './function-processes.js';
@@ -31,7 +32,7 @@ import { benchStoreReads } from './store-reads.js';
 import { benchResponse } from './response-bench.js';
 import { benchWorkflows } from './workflows-bench.js';
 
-const SECTIONS = ['decisions', 'store', 'replay', 'function', 'workflows', 'response'] as const;
+const SECTIONS = ['cli', 'decisions', 'store', 'replay', 'function', 'workflows', 'response'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `Usage: npm run bench [-- [--json] [--quick] [--only <section>[,<section>...]]]
@@ -44,6 +45,7 @@ Environment: BENCH_EXPORT_MB  size of the generated export in MB (default 300; 2
 
 interface Options {
   readonly json: boolean;
+  readonly cliRuns: number;
   readonly decisions: number;
   readonly storeSizes: readonly number[];
   readonly storeEvents: number;
@@ -94,6 +96,7 @@ function options(argv: string[], env: NodeJS.ProcessEnv): Options | 'help' {
   }
   return {
     json: values.json === true,
+    cliRuns: quick ? 5 : 11,
     decisions: quick ? 20_000 : 100_000,
     storeSizes: quick ? [1, 1_000, 10_000] : [1, 1_000, 100_000],
     storeEvents: quick ? 100 : 200,
@@ -135,6 +138,11 @@ async function main(): Promise<number> {
     const started = performance.now();
     const metrics: Metric[] = [];
     let t = performance.now();
+    if (opts.sections.has('cli')) {
+      metrics.push(...benchCli(opts.cliRuns));
+      log(`cli done in ${seconds(t).toFixed(1)} s`);
+      t = performance.now();
+    }
     if (opts.sections.has('decisions')) {
       metrics.push(...benchDecisions(opts.decisions));
       log(`decisions done in ${seconds(t).toFixed(1)} s`);

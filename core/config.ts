@@ -33,7 +33,7 @@ export class ConfigError extends BootwardenError {
 }
 
 /** Who reads a variable. */
-export type ConfigReader = 'function' | 'cli' | 'workflow';
+export type ConfigReader = 'function' | 'cli' | 'workflow' | 'local stack';
 
 export interface ConfigVariable {
   readonly readers: readonly ConfigReader[];
@@ -129,6 +129,12 @@ export const CONFIG_VARIABLES = {
     readers: ['workflow'],
     meaning: 'how long a stopped VM waits for a decision before its approval expires',
     default: '86400',
+  },
+  PORT: { readers: ['local stack'], meaning: 'port of `npm run function` (and where `npm run post-event` posts)', default: '8080' },
+  BOOTWARDEN_FIRESTORE_EMULATOR: {
+    readers: ['local stack'],
+    meaning: 'Firestore emulator the local stack, tests and bench start: `gcloud` or `npm` (unset: gcloud if installed)',
+    default: null,
   },
 } as const satisfies Record<string, ConfigVariable>;
 

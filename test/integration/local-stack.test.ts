@@ -1,0 +1,118 @@
+/**
+ * The local stack behind `npm start` and `npm run function`, end to end through the real path:
+ * Eventarc-shaped deliveries over HTTP to the function that functions-framework serves, `ingest`
+ * against the Firestore emulator, executions started through the ExecutionStarter port in the local
+ * Workflows engine running the deployed YAML, the Compute fleet and the Slack app stand-in. The
+ * assertions are on what the fakes recorded; then `npm start` itself, as a process.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isJsonObject } from '../../core/json.js';
+import { deliveryBody, postEventarc } from '../../devstack/eventarc.js';
+import { loadFleet, seedBaselines } from '../../devstack/seed.js';
+import { startLocalStack, type LocalStack } from '../../devstack/stack.js';
+import { ROOT } from '../support/cli.js';
+
+const LINUX_VM = '4356841712468193571';
+const WINDOWS_VM = '18446744073709551557';
+/** examples/baselines/82f70914….json: the known-good kernel of kernel-update-known-good.json. */
+const KNOWN_GOOD = '82f70914fc1062a1dada43fa7a256f3bca6d0326b0d8f606ec19e334264ff1f5';
+
+let stack: LocalStack;
+const statuses = new Map<string, number>();
+
+async function deliver(file: string, messageId: string): Promise<number> {
+  const doc = JSON.parse(readFileSync(path.join(ROOT, 'examples', 'entries', file), 'utf8')) as unknown;
+  if (!isJsonObject(doc)) throw new Error(`${file} is not an object`);
+  const res = await postEventarc(stack.functionUrl ?? '', deliveryBody(doc, messageId));
+  await res.arrayBuffer();
+  return res.status;
+}
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    projectId: 'demo-bootwarden',
+    clockStart: Date.parse('2026-11-05T00:00:00Z'),
+    autoDecide: { decision: 'approve', approver: { id: 'U0TESTOPS', name: 'test operator' } },
+    function: { env: { BOOTWARDEN_COLLECTION_PREFIX: 'stack_' }, write: () => undefined },
+  });
+  await seedBaselines(stack.db, path.join(ROOT, 'examples', 'baselines'), 'known_good_measurements');
+  await loadFleet(stack.fleet, path.join(ROOT, 'examples', 'fleet.json'));
+  let n = 0;
+  for (const file of [
+    'passed.json',
+    'startup.json',
+    'kernel-update-known-good.json',
+    'unknown-measurements.pubsub.json',
+    'windows-update.eventarc.json',
+    'bad-hash.json',
+  ]) {
+    statuses.set(file, await deliver(file, `91000000000000${++n}`));
+  }
+  await stack.settle();
+  await Promise.all(stack.slackApp.autoDecisions);
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('the local stack, through the function', () => {
+  it('acknowledges every delivery, bad input included (recorded, not redelivered)', async () => {
+    expect.hasAssertions();
+    expect([...statuses.values()].every((s) => s >= 200 && s < 300)).toBe(true);
+    const rejected = await stack.db.collection('stack_rejected_inputs').get();
+    expect(rejected.docs.map((d) => (d.data() as { rejection: { code: string } }).rejection.code)).toEqual(['invalid_hash_value']);
+  });
+
+  it('starts one execution per actionable report, in the engine, and each succeeds', () => {
+    expect.hasAssertions();
+    const records = stack.engine.listExecutions({});
+    // Sorted as text: 'stop,18…' before 'stop,43…'.
+    expect(records.map((r) => [r.labels['action'], r.labels['instance-id'], r.state]).sort()).toEqual([
+      ['relearn', LINUX_VM, 'SUCCEEDED'],
+      ['stop', WINDOWS_VM, 'SUCCEEDED'],
+      ['stop', LINUX_VM, 'SUCCEEDED'],
+    ]);
+    const relearn = records.find((r) => r.labels['action'] === 'relearn');
+    expect(JSON.parse(relearn?.argument ?? '{}')).toMatchObject({ baselineId: KNOWN_GOOD, instance: { id: LINUX_VM } });
+  });
+
+  it('relearns the known-good VM, and stops, promotes and starts the unknown ones once approved', () => {
+    expect.hasAssertions();
+    const calls = (vm: string) =>
+      stack.fleet.calls.filter((c) => c.target === vm && c.method !== 'get' && c.method !== 'getOperation').map((c) => c.method);
+    expect(calls(LINUX_VM)).toEqual(['setShieldedInstanceIntegrityPolicy', 'stop', 'start']);
+    expect(calls(WINDOWS_VM)).toEqual(['stop', 'start']);
+    expect(stack.slackApp.approvals.map((a) => a.instance.id).sort()).toEqual([LINUX_VM, WINDOWS_VM].sort());
+  });
+
+  it('promotes the approved measurements to baselines keyed by their fingerprint', async () => {
+    expect.hasAssertions();
+    const stops = stack.engine.listExecutions({}).filter((r) => r.labels['action'] === 'stop');
+    for (const r of stops) {
+      const id = (JSON.parse(r.argument ?? '{}') as { baselineDocument: { documentId: string } }).baselineDocument.documentId;
+      const doc = await stack.db.collection('known_good_measurements').doc(id).get();
+      expect(doc.exists, id).toBe(true);
+      expect(doc.get('bootwarden.addedBy')).toBe('slack:U0TESTOPS');
+    }
+  });
+});
+
+describe('npm start', () => {
+  it('runs the whole loop and exits 0', async () => {
+    expect.hasAssertions();
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'devstack', 'start.js')], {
+        cwd: ROOT,
+        env: { PATH: process.env['PATH'] ?? '', METADATA_SERVER_DETECTION: 'none' },
+        stdio: 'ignore',
+      });
+      child.on('error', reject);
+      child.on('exit', (c) => resolve(c));
+    });
+    expect(code).toBe(0);
+  }, 120_000);
+});

@@ -3,6 +3,7 @@
  * operator's `bootwarden baselines import` would put them), and the VMs of a fleet file in the
  * Compute fleet, so that the example entries find their instances.
  */
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { RecordingComputeFleet } from '@bootwarden/workflows-emulator/testing';
 import { DirectoryBaselineStore } from '../adapters/local/file-baseline-store.js';
@@ -43,4 +44,22 @@ export async function loadFleet(fleet: RecordingComputeFleet, file: string): Pro
   if (!Array.isArray(parsed.instances)) throw new Error(`fleet file ${file}: expected {"instances": [...]}`);
   for (const vm of parsed.instances as FleetFile['instances']) fleet.addInstance(vm);
   return parsed.instances.length;
+}
+
+/** The bundled examples in the order the log sink would publish them (their timestamps); any other file after them. */
+const CHRONOLOGICAL = [
+  'passed.json',
+  'startup.json',
+  'kernel-update-known-good.json',
+  'unknown-measurements.pubsub.json',
+  'windows-update.eventarc.json',
+  'bad-hash.json',
+];
+
+/** The `.json` files of examples/entries/, in delivery order. */
+export function exampleEntries(directory: string): string[] {
+  const rank = (f: string): number => CHRONOLOGICAL.indexOf(f) + 1 || CHRONOLOGICAL.length + 1;
+  return readdirSync(directory)
+    .filter((f) => f.endsWith('.json'))
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }

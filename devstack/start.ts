@@ -6,26 +6,17 @@
  * which relearns known-good VMs, or stops unknown ones and asks the Slack app (a stand-in that
  * approves), promotes the new measurements and starts the VM again.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isJsonObject } from '../core/json.js';
 import { RESPONSE_WORKFLOW_ID } from '../core/contracts.js';
 import { deliveryBody, postEventarc } from './eventarc.js';
-import { loadFleet, seedBaselines } from './seed.js';
+import { exampleEntries, loadFleet, seedBaselines } from './seed.js';
 import { startLocalStack } from './stack.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const examples = path.join(root, 'examples');
-/** In the order the log sink would publish them (their timestamps); any other file after them. */
-const CHRONOLOGICAL = [
-  'passed.json',
-  'startup.json',
-  'kernel-update-known-good.json',
-  'unknown-measurements.pubsub.json',
-  'windows-update.eventarc.json',
-  'bad-hash.json',
-];
 const say = (text: string): boolean => process.stdout.write(text);
 
 interface LogLine {
@@ -34,8 +25,7 @@ interface LogLine {
 }
 
 async function main(): Promise<number> {
-  const files = readdirSync(path.join(examples, 'entries')).filter((f) => f.endsWith('.json'));
-  files.sort((a, b) => (CHRONOLOGICAL.indexOf(a) + 1 || 99) - (CHRONOLOGICAL.indexOf(b) + 1 || 99) || a.localeCompare(b));
+  const files = exampleEntries(path.join(examples, 'entries'));
   const logs: LogLine[] = [];
   say(
     'bootwarden: the whole loop, locally\n\nStarting the Firestore emulator, the Workflows engine, the Slack app stand-in and the function...\n',

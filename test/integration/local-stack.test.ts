@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isJsonObject } from '../../core/json.js';
 import { deliveryBody, postEventarc } from '../../devstack/eventarc.js';
-import { loadFleet, seedBaselines } from '../../devstack/seed.js';
+import { exampleEntries, loadFleet, seedBaselines } from '../../devstack/seed.js';
 import { startLocalStack, type LocalStack } from '../../devstack/stack.js';
 import { ROOT } from '../support/cli.js';
 
@@ -41,14 +41,7 @@ beforeAll(async () => {
   await seedBaselines(stack.db, path.join(ROOT, 'examples', 'baselines'), 'known_good_measurements');
   await loadFleet(stack.fleet, path.join(ROOT, 'examples', 'fleet.json'));
   let n = 0;
-  for (const file of [
-    'passed.json',
-    'startup.json',
-    'kernel-update-known-good.json',
-    'unknown-measurements.pubsub.json',
-    'windows-update.eventarc.json',
-    'bad-hash.json',
-  ]) {
+  for (const file of exampleEntries(path.join(ROOT, 'examples', 'entries'))) {
     statuses.set(file, await deliver(file, `91000000000000${++n}`));
   }
   await stack.settle();

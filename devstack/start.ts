@@ -66,16 +66,17 @@ async function main(): Promise<number> {
     for (const r of [...records].reverse()) {
       const result = r.result === undefined ? undefined : (JSON.parse(r.result) as { outcome?: string; reason?: string | null });
       const vm = r.labels['instance-id'] ?? '?';
-      const calls = stack.fleet.calls
-        .filter((c) => c.method !== 'getOperation' && c.method !== 'get' && c.target === vm)
-        .map((c) => c.method);
       say(
         `  ${r.labels['action'] ?? '?'} on instance ${vm}: ${r.state}, ${result?.outcome ?? r.error?.payload ?? ''}\n` +
           (result?.reason ? `      ${result.reason}\n` : '') +
           `      billable steps ${r.billing.internal + r.billing.external}\n`,
       );
-      if (calls.length > 0) say(`      Compute calls on this VM (all executions so far): ${calls.join(', ')}\n`);
       if (r.state !== 'SUCCEEDED') failures++;
+    }
+    say('\nCompute calls that changed a VM, in order:\n');
+    for (const vm of new Set(stack.fleet.calls.map((c) => c.target ?? ''))) {
+      const changes = stack.fleet.calls.filter((c) => c.target === vm && c.method !== 'get' && c.method !== 'getOperation');
+      if (changes.length > 0) say(`  instance ${vm}: ${changes.map((c) => c.method).join(', ')}\n`);
     }
     say(
       `\nSlack app stand-in: ${stack.slackApp.approvals.length} approval request(s), approved as an operator would; ` +

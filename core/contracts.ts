@@ -24,6 +24,11 @@ export interface ResponseArgument {
   /** Hex SHA-256 of the log entry identity: the key of the event ledger. */
   readonly eventKey: string;
   readonly entry: EntryIdentity;
+  /**
+   * The entry's time with at most six fraction digits: Cloud Logging writes nanoseconds, and the
+   * workflow's time.parse reads RFC 3339 "with up to a microsecond precision".
+   */
+  readonly reportedAt: string;
   readonly messageId: string | null;
   readonly instance: InstanceRef;
   readonly bootCounter: string | null;
@@ -120,6 +125,11 @@ export function executionLabels(arg: ResponseArgument): Record<string, string> {
   return labels;
 }
 
+/** An RFC 3339 time with its fraction cut to six digits (truncated: never later than the original). */
+export function toMicroseconds(timestamp: string): string {
+  return timestamp.replace(/(\.[0-9]{6})[0-9]+/, '$1');
+}
+
 export function responseArgument(
   event: IntegrityEvent,
   decision: Decision,
@@ -139,6 +149,7 @@ export function responseArgument(
     version: RESPONSE_ARGUMENT_VERSION,
     eventKey: opts.eventKey,
     entry: { ...event.entry },
+    reportedAt: toMicroseconds(event.entry.timestamp),
     messageId: event.delivery?.messageId ?? null,
     instance: { ...event.instance },
     bootCounter: event.bootCounter,

@@ -139,6 +139,8 @@ export class ApprovalsStandIn {
       return answer(401, { error: 'an OIDC token of the workflow is required' });
     }
     audience = verified.claims.aud ?? null;
+    // Cloud Run accepts an ID token only for its own URL: the audience is the app's base URL, exactly.
+    if (audience !== this.url) return answer(401, { error: `the token's audience must be ${this.url}, got ${String(audience)}` });
     const failure = this.failures.find((f) => f.path === path && f.remaining > 0);
     if (failure !== undefined) {
       failure.remaining--;

@@ -46,7 +46,8 @@ export interface EntryOptions {
 }
 
 function baseEntry(o: EntryOptions, payload: JsonObject, severity: string): JsonObject {
-  const ts = o.timestamp ?? '2026-11-01T10:00:00.000000Z';
+  // Cloud Logging writes nanoseconds.
+  const ts = o.timestamp ?? '2026-11-01T10:00:00.123456789Z';
   return {
     insertId:
       o.insertId ??

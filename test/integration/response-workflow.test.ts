@@ -169,9 +169,8 @@ describe('stop, then an operator decides', () => {
       instance: vm,
       fingerprint: s.argument.fingerprint,
     });
-    expect(slackApp.requests.find((r) => (r.body as ApprovalRequest).callbackUrl === request.callbackUrl)?.audience).toBe(
-      `${slackApp.url}${APPROVAL_PATHS.request}`,
-    );
+    // Cloud Run checks the audience against the service URL: the workflow sets it to the base URL.
+    expect(slackApp.requests.find((r) => (r.body as ApprovalRequest).callbackUrl === request.callbackUrl)?.audience).toBe(slackApp.url);
     await waitingStep(record, 'wait_decision');
     expect(await slackApp.decide(request, 'approve')).toBe(200);
     const out = await finish(record);
@@ -201,6 +200,24 @@ describe('stop, then an operator decides', () => {
     // The VM's next late-boot report has these measurements: the normal path now relearns it.
     if (parsed.ok) expect(decide(s.event, lookupOf({ id: doc.id, baseline: parsed.baseline })).action).toBe('relearn');
     expect(out.steps - out.record.billing.polls).toBeLessThanOrEqual(30);
+  });
+
+  it("the Slack app's side accepts an OIDC token only for its base URL, as Cloud Run does", async () => {
+    expect.hasAssertions();
+    const tokens = (await engine()).tokens;
+    const post = async (audience: string): Promise<number> => {
+      const res = await fetch(`${slackApp.url}${APPROVAL_PATHS.outcome}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await tokens.token('OIDC', audience)}`, 'content-type': 'application/json' },
+        // A well-formed report of a VM no other test uses: the stand-in records what it accepts.
+        body: JSON.stringify({ version: 1, instance: { id: '1000000000000000001', project: 'audience-probe', zone: 'us-central1-a' } }),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    expect(await post(`${slackApp.url}${APPROVAL_PATHS.outcome}`)).toBe(401);
+    expect(await post('https://elsewhere.example')).toBe(401);
+    expect(await post(slackApp.url)).toBe(200);
   });
 
   it('reject: the VM stays stopped and the decision is in the result', async () => {

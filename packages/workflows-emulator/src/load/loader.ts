@@ -155,8 +155,6 @@ interface Scope {
   readonly defs: Set<string>;
   /** Variables the scope itself binds: params, loop `value`/`index`, except `as`. */
   readonly bound: Set<string>;
-  /** `except` scopes hold only their `as` variable; other assignments go to the enclosing scope. */
-  readonly transparent: boolean;
   readonly shared?: ReadonlySet<string>;
 }
 
@@ -227,7 +225,7 @@ class Loader {
     this.reads = [];
     this.assignments = [];
     this.allScopes = [];
-    const scope = this.openScope('subworkflow', name, false);
+    const scope = this.openScope('subworkflow', name);
     let params: Param[] = [];
     let steps: Y | undefined;
     for (const [key, value, line] of y.entries) {
@@ -264,14 +262,13 @@ class Loader {
     return { file: this.file, line, step, subworkflow: this.current };
   }
 
-  private openScope(kind: Scope['kind'], step: string, transparent: boolean, shared?: ReadonlySet<string>): Scope {
+  private openScope(kind: Scope['kind'], step: string, shared?: ReadonlySet<string>): Scope {
     const parent = this.scopes[this.scopes.length - 1];
     const scope: Scope = {
       kind,
       step,
       defs: new Set(),
       bound: new Set(),
-      transparent,
       ...(parent ? { parent } : {}),
       ...(shared ? { shared } : {}),
     };
@@ -287,13 +284,6 @@ class Loader {
   private bind(scope: Scope, name: string): void {
     scope.defs.add(name);
     scope.bound.add(name);
-  }
-
-  /** Where a new variable assigned in the current scope lives. */
-  private definingScope(): Scope {
-    let s: Scope | undefined = this.scope;
-    while (s?.transparent) s = s.parent;
-    return s as Scope;
   }
 
   private block(y: Y, barrier: JumpScope['barrier']): Block {
@@ -412,7 +402,7 @@ class Loader {
 
   private recordAssignment(name: string, origin: Origin): void {
     this.assignments.push({ name, scope: this.scope, line: origin.line, origin });
-    this.definingScope().defs.add(name);
+    this.scope.defs.add(name);
   }
 
   private target(text: string, origin: Origin): Target {
@@ -600,7 +590,7 @@ class Loader {
     if (rangeField !== undefined && rangeLength !== 2) {
       this.fail("'range' must be a list of two numbers [start, end]", rangeField[1], origin.step);
     }
-    const scope = this.openScope('for', origin.step, false);
+    const scope = this.openScope('for', origin.step);
     this.bind(scope, value);
     if (index !== undefined) this.bind(scope, index);
     const body = this.block(stepsField[0], barrier);
@@ -635,7 +625,7 @@ class Loader {
       this.fail("'parallel' needs exactly one of 'branches' and 'for'", y.line, origin.step);
     const sharedSet = new Set(shared);
     if (forField !== undefined) {
-      this.openScope('branch', origin.step, false, sharedSet);
+      this.openScope('branch', origin.step, sharedSet);
       const loop = this.forLoop(forField[0], origin, 'parallel-for');
       this.scopes.pop();
       return { ...base, kind: 'parallel', shared, ...(concurrencyLimit ? { concurrencyLimit } : {}), loop };
@@ -652,7 +642,7 @@ class Loader {
       this.stepNames.add(name);
       if (body.k !== 'map' || body.entries.length !== 1 || body.entries[0]?.[0] !== 'steps')
         this.fail(`branch '${name}' must contain only 'steps'`, line, name);
-      this.openScope('branch', name, false, sharedSet);
+      this.openScope('branch', name, sharedSet);
       const block = this.block(body.entries[0][1], 'branch');
       this.scopes.pop();
       return { name, body: block };
@@ -691,7 +681,7 @@ class Loader {
       const as = asField === undefined ? undefined : this.nameOf(asField[0], 'as', base.name);
       const stepsField = ef.get('steps');
       if (stepsField === undefined) this.fail("'except' needs 'steps'", e.line, base.name);
-      const scope = this.openScope('except', base.name, true);
+      const scope = this.openScope('except', base.name);
       if (as !== undefined) this.bind(scope, as);
       const exceptBody = this.block(stepsField[0], undefined);
       this.scopes.pop();
@@ -834,11 +824,12 @@ class Loader {
         for (const item of e.items) this.expressionReads(item, origin);
         return;
       case 'map':
-        for (const [k, v] of e.entries) {
-          this.expressionReads(k, origin);
-          this.expressionReads(v, origin);
-        }
-        return;
+        // The expression reference lists no map literal (every Google example builds maps in YAML).
+        return this.fail(
+          'a map literal inside ${} is not a documented expression element (the local engine refuses it): build the map in an assign step, as a YAML map',
+          origin.line,
+          origin.step,
+        );
       case 'literal':
       case 'value':
         return;

@@ -8,7 +8,7 @@
  * `%` takes the sign of the divisor, integer results that leave 64 bits raise ValueError.
  */
 import type { BinaryOp, Expr } from '../load/expression-parser.js';
-import { checkedInt, isMap, raise, toDouble, typeName, valuesEqual, type Value } from './values.js';
+import { checkedInt, isMap, raise, scalarText, toDouble, typeName, valuesEqual, type Value } from './values.js';
 
 export interface Environment {
   /** A variable's value; raises when it is not defined. */
@@ -91,11 +91,12 @@ function* ev(e: Expr, env: Environment): Eval {
     case 'binary': {
       const left = yield* ev(e.left, env);
       if (e.op === 'and' || e.op === 'or') {
-        if (typeof left !== 'boolean') raise('TypeError', `'${e.op}' needs booleans, got ${typeName(left)} on the left`);
-        if (e.op === 'and' ? !left : left) return left;
+        // Both operands are evaluated: the reference does not say that `and`/`or` short-circuit,
+        // so a workflow that relies on it (a guard before a field read) fails here too.
         const right = yield* ev(e.right, env);
+        if (typeof left !== 'boolean') raise('TypeError', `'${e.op}' needs booleans, got ${typeName(left)} on the left`);
         if (typeof right !== 'boolean') raise('TypeError', `'${e.op}' needs booleans, got ${typeName(right)} on the right`);
-        return right;
+        return e.op === 'and' ? left && right : left || right;
       }
       return binary(e.op, left, yield* ev(e.right, env));
     }
@@ -163,9 +164,13 @@ export function binary(op: BinaryOp, a: Value, b: Value): Value {
       return op === '<' ? c < 0 : op === '<=' ? c <= 0 : op === '>' ? c > 0 : c >= 0;
     }
     case '+':
-      if (typeof a === 'string' && typeof b === 'string') return a + b;
+      // The + table of the data types page: STRING with INTEGER, DOUBLE, BOOL or STRING, either
+      // side, gives a STRING; BOOL with a number or a BOOL is an ERROR. Other types: an error too.
       if (typeof a === 'string' || typeof b === 'string') {
-        raise('TypeError', `'+' cannot add ${typeName(a)} and ${typeName(b)}: convert with string() first`);
+        const left = scalarText(a);
+        const right = scalarText(b);
+        if (left === null || right === null) raise('TypeError', `'+' cannot add ${typeName(a)} and ${typeName(b)}`);
+        return left + right;
       }
       return arithmetic(op, a, b);
     case '-':

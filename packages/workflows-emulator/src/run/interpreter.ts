@@ -86,7 +86,10 @@ class Frame {
     return f;
   }
 
-  /** Where an assignment to `name` goes: the frame that has it, else the nearest non-except frame. */
+  /**
+   * Where an assignment to `name` goes: the frame that has it, else this one. A variable created
+   * inside an `except` block belongs to that block (syntax reference, catching errors).
+   */
   owner(name: string): Frame {
     if (this.vars.has(name)) return this;
     if (!(this.kind === 'branch' && !this.shared?.has(name))) {
@@ -96,7 +99,7 @@ class Frame {
         if (f.kind === 'branch' && !f.shared?.has(name)) break;
       }
     }
-    return this.kind === 'except' && this.parent !== undefined ? this.parent.owner(name) : this;
+    return this;
   }
 }
 

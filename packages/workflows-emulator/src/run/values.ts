@@ -375,3 +375,14 @@ export function sizeOf(v: Value): number {
   for (const [k, x] of v) n += k.length + sizeOf(x);
   return n;
 }
+
+/**
+ * The text of a scalar, as string() writes it and as `+` converts an INTEGER, DOUBLE or BOOL
+ * joined to a STRING (syntax reference, data types: implicit conversions); null otherwise.
+ */
+export function scalarText(v: Value): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'bigint' || typeof v === 'number') return encodeJson(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  return null;
+}

@@ -41,8 +41,9 @@ const awaitCallback: StdFunction = {
     const url = check.str(fn, 'callback.url', check.map(fn, 'callback', callback).get('url'));
     const seconds =
       timeout === undefined || timeout === null ? DEFAULT_AWAIT_CALLBACK_TIMEOUT_SECONDS : Number(check.num(fn, 'timeout', timeout));
-    if (!Number.isFinite(seconds) || seconds < 0)
-      raise('ValueError', `${fn}: timeout must be a non-negative number of seconds, got ${seconds}`);
+    // The reference gives no meaning to a zero or negative timeout: refused rather than guessed.
+    if (!Number.isFinite(seconds) || seconds <= 0)
+      raise('ValueError', `${fn}: timeout must be a positive number of seconds (zero or less is undocumented), got ${seconds}`);
     return ctx.callbacks.await(ctx.execution, url, seconds, ctx.signal);
   },
 };

@@ -15,7 +15,7 @@
  * map and string). No `bool()` or `type()` helper is documented, so none is defined.
  */
 import type { StdFunction } from '../run/runtime.js';
-import { checkedInt, encodeJson, INT_MAX, INT_MIN, isMap, raise, typeName, type Value } from '../run/values.js';
+import { checkedInt, INT_MAX, INT_MIN, isMap, raise, scalarText, typeName, type Value } from '../run/values.js';
 import { map, present } from './check.js';
 
 function wrongType(fn: string, param: string, expected: string, v: Value): never {
@@ -52,10 +52,7 @@ function toDouble(v: Value): number {
 }
 
 function toStr(v: Value): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'bigint' || typeof v === 'number') return encodeJson(v);
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  return wrongType('string', 'value', 'an integer, a double or a boolean', v);
+  return scalarText(v) ?? wrongType('string', 'value', 'an integer, a double or a boolean', v);
 }
 
 export const expressionHelperFunctions: readonly StdFunction[] = [

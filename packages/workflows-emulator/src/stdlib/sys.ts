@@ -6,7 +6,8 @@
  * sys.log, sys.sleep and sys.sleep_until block, so they are call-step only (the overview: "HTTP
  * calls, sys.sleep, and sys.log cannot be used inside an expression").
  *
- * Where the reference is silent: get_env without a default gives null for an unset variable;
+ * Where the reference is silent: get_env without a default raises UndocumentedError for an unset
+ * variable (what Google returns then is not documented);
  * sys.log treats a null data/text/json as not given (the reference's positional example passes
  * `${null}` for data), logs non-string text payloads as their JSON text, rejects an unknown
  * severity and a timeout that is not positive (ValueError); the log record's time is the clock's
@@ -47,8 +48,13 @@ export const sysFunctions: readonly StdFunction[] = [
     required: 1,
     call([name, fallback], ctx) {
       const n = str('sys.get_env', 'name', name);
-      const d = fallback === undefined ? null : str('sys.get_env', 'default', fallback);
-      return ctx.env.get(n) ?? d;
+      const d = fallback === undefined ? undefined : str('sys.get_env', 'default', fallback);
+      const value = ctx.env.get(n) ?? d;
+      if (value !== undefined) return value;
+      return raise(
+        'UndocumentedError',
+        `sys.get_env: ${n} is not set, and what Google returns for an unset variable without a default is undocumented (the local engine refuses it): pass a default, sys.get_env("${n}", "...")`,
+      );
     },
   },
   {

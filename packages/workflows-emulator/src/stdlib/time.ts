@@ -7,9 +7,10 @@
  * fractions are rounded to the nearest microsecond, an unknown timezone is a ValueError, and
  * instants outside years 0001–9999 are a ValueError.
  *
- * time.parse reads RFC 3339 section 5.6 date-times (`T`/`Z` in either case, `Z` or `±hh:mm`);
- * fraction digits beyond the sixth are dropped (microsecond precision), a leap second (60) is
- * rejected. The result is a double.
+ * time.parse reads RFC 3339 section 5.6 date-times (`T`/`Z` in either case, `Z` or `±hh:mm`)
+ * "with up to a microsecond precision": more than six fraction digits (Cloud Logging writes nine)
+ * are refused with ValueError rather than dropped; a leap second (60) is rejected. The result is
+ * a double.
  */
 import type { StdFunction } from '../run/runtime.js';
 import { raise } from '../run/values.js';
@@ -95,6 +96,11 @@ export function parseRfc3339(fn: string, param: string, text: string): bigint {
   const m = RFC3339.exec(text);
   const bad = (): never => raise('ValueError', `${fn}: argument '${param}' is not an RFC 3339 timestamp: ${JSON.stringify(text)}`);
   if (m === null) return bad();
+  if ((m[7] ?? '').length > 6)
+    raise(
+      'ValueError',
+      `${fn}: argument '${param}' has ${(m[7] ?? '').length} fraction digits: the reference takes RFC 3339 "with up to a microsecond precision", and the local engine refuses more: ${JSON.stringify(text)}`,
+    );
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   const maxDay = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;

@@ -545,9 +545,15 @@ const rows: Row[] = [
   {
     name: 'sys.get_env of an unset variable gives the default',
     doc: `${REF}/sys/get_env`,
-    yaml: ret('[sys.get_env("UNSET_VARIABLE", "fallback"), sys.get_env("UNSET_VARIABLE")]'),
-    result: ['fallback', null],
-    choice: 'without a default an unset variable is null',
+    yaml: ret('sys.get_env("UNSET_VARIABLE", "fallback")'),
+    result: 'fallback',
+  },
+  {
+    name: 'sys.get_env of an unset variable without a default is refused',
+    doc: `${REF}/sys/get_env`,
+    yaml: ret('sys.get_env("UNSET_VARIABLE")'),
+    error: { tags: ['UndocumentedError'], message: /UNSET_VARIABLE is not set.*undocumented.*pass a default/ },
+    choice: 'strict: the reference does not say what an unset variable gives without a default, so the engine refuses it',
   },
   {
     name: 'sys.get_env with a default that is not a string',

@@ -19,6 +19,8 @@ import type { ExecutionStarter, StartedExecution } from '../../core/ports/execut
 /** An execution as the API returns it (only the fields read here). */
 export interface ExecutionResource {
   name?: string | null;
+  /** Present in the FULL view only. */
+  labels?: Record<string, string> | null;
   startTime?: { seconds?: number | string | { toNumber(): number } | null; nanos?: number | null } | null;
 }
 
@@ -32,9 +34,9 @@ export interface ExecutionsApi {
     options?: { timeout?: number },
   ): Promise<[ExecutionResource, ...unknown[]]>;
   listExecutions(
-    request: { parent: string; filter: string; view: 'BASIC'; pageSize: number },
+    request: { parent: string; filter?: string; view: 'BASIC' | 'FULL'; pageSize: number; pageToken?: string },
     options: { autoPaginate: false; timeout?: number },
-  ): Promise<[ExecutionResource[], ...unknown[]]>;
+  ): Promise<[ExecutionResource[], { pageToken?: string | null } | null | undefined, ...unknown[]]>;
 }
 
 export type ExecutionsClientFactory = () => ExecutionsApi | Promise<ExecutionsApi>;
@@ -52,6 +54,8 @@ export interface WorkflowsExecutionStarterOptions {
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Executions of one event: at most a handful; the newest is what matters. */
 const LIST_PAGE_SIZE = 100;
+/** Without a usable filter, the newest executions looked through for the event's label. */
+const FALLBACK_SCAN_PAGES = 5;
 
 async function defaultClient(): Promise<ExecutionsApi> {
   const { ExecutionsClient } = await import('@google-cloud/workflows');
@@ -173,6 +177,12 @@ export class WorkflowsExecutionStarter implements ExecutionStarter {
     return { name: created.name };
   }
 
+  /**
+   * The newest execution carrying the event's label. The reference lists `label` among the
+   * filterable fields but shows no syntax for one label: if `labels.event="…"` is refused
+   * (INVALID_ARGUMENT), the newest executions are listed in the FULL view (which has the labels)
+   * and matched here, so that a refused filter never turns into a lost event.
+   */
   async findByEventKey(eventKeyLabel: string): Promise<StartedExecution | null> {
     const filter = `labels.event="${eventKeyLabel.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
     const what = `looking up the execution of ${this.opts.workflow} for event ${eventKeyLabel}`;
@@ -184,16 +194,30 @@ export class WorkflowsExecutionStarter implements ExecutionStarter {
         { autoPaginate: false, timeout: this.timeoutMs },
       );
     } catch (e) {
+      if (classifyInvalidArgument(e)) return this.scanForLabel(eventKeyLabel, what);
       throw this.failure(what, e, 'workflows.executions.list');
     }
-    // The API lists newest first; the start time decides when it is there.
-    let newest: { name: string; at: number } | null = null;
-    for (const x of executions) {
-      if (typeof x.name !== 'string' || x.name === '') continue;
-      const at = startedAtMillis(x);
-      if (newest === null || at > newest.at) newest = { name: x.name, at };
+    return newest(executions);
+  }
+
+  private async scanForLabel(eventKeyLabel: string, what: string): Promise<StartedExecution | null> {
+    const matching: ExecutionResource[] = [];
+    let pageToken: string | undefined;
+    try {
+      const client = await this.api();
+      for (let page = 0; page < FALLBACK_SCAN_PAGES; page++) {
+        const [executions, next] = await client.listExecutions(
+          { parent: this.parent, view: 'FULL', pageSize: LIST_PAGE_SIZE, ...(pageToken === undefined ? {} : { pageToken }) },
+          { autoPaginate: false, timeout: this.timeoutMs },
+        );
+        matching.push(...executions.filter((x) => x.labels?.['event'] === eventKeyLabel));
+        pageToken = next?.pageToken ?? undefined;
+        if (pageToken === undefined || pageToken === '') break;
+      }
+    } catch (e) {
+      throw this.failure(what, e, 'workflows.executions.list');
     }
-    return newest === null ? null : { name: newest.name };
+    return newest(matching);
   }
 
   private failure(what: string, e: unknown, permission: string): BootwardenError {
@@ -233,6 +257,23 @@ export class WorkflowsExecutionStarter implements ExecutionStarter {
         return `check ${names} and that the function's service account has roles/workflows.invoker`;
     }
   }
+}
+
+/** The API lists newest first; the start time decides when it is there. */
+function newest(executions: readonly ExecutionResource[]): StartedExecution | null {
+  let found: { name: string; at: number } | null = null;
+  for (const x of executions) {
+    if (typeof x.name !== 'string' || x.name === '') continue;
+    const at = startedAtMillis(x);
+    if (found === null || at > found.at) found = { name: x.name, at };
+  }
+  return found === null ? null : { name: found.name };
+}
+
+/** A request refused as invalid: gRPC INVALID_ARGUMENT or HTTP 400. */
+function classifyInvalidArgument(e: unknown): boolean {
+  const { grpc, http } = classify(e);
+  return grpc === GRPC.INVALID_ARGUMENT || http === 400;
 }
 
 function startedAtMillis(x: ExecutionResource): number {

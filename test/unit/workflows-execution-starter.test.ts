@@ -231,6 +231,47 @@ describe('WorkflowsExecutionStarter against a loopback Workflow Executions API',
     expect(r.headers['authorization']).toBe('Bearer test-token');
   });
 
+  it('findByEventKey: a refused label filter (400 INVALID_ARGUMENT) falls back to the newest executions, matched by label here', async () => {
+    expect.hasAssertions();
+    const label = labels['event']!;
+    answer = (r) => {
+      if (r.query.has('filter')) return googleError(400, 'INVALID_ARGUMENT', 'invalid filter');
+      if (!r.query.has('pageToken'))
+        return {
+          status: 200,
+          body: {
+            executions: [{ name: `${PARENT}/executions/other`, startTime: '2026-11-02T09:00:00Z', labels: { event: 'another-event' } }],
+            nextPageToken: 'page-2',
+          },
+        };
+      return {
+        status: 200,
+        body: {
+          executions: [
+            { name: `${PARENT}/executions/newer`, startTime: '2026-11-02T08:05:00Z', labels: { app: 'bootwarden', event: label } },
+            { name: `${PARENT}/executions/older`, startTime: '2026-11-02T08:00:00Z', labels: { app: 'bootwarden', event: label } },
+          ],
+        },
+      };
+    };
+    expect(await starter().findByEventKey(label)).toEqual({ name: `${PARENT}/executions/newer` });
+    expect(received.map((r) => [r.query.get('filter'), r.query.get('view'), r.query.get('pageToken')])).toEqual([
+      [`labels.event="${label}"`, 'BASIC', null],
+      [null, 'FULL', null],
+      [null, 'FULL', 'page-2'],
+    ]);
+  });
+
+  it('findByEventKey: the fallback finds nothing for an event no execution carries, and stops at the last page', async () => {
+    expect.hasAssertions();
+    answer = (r) =>
+      r.query.has('filter')
+        ? googleError(400, 'INVALID_ARGUMENT', 'invalid filter')
+        : { status: 200, body: { executions: [{ name: `${PARENT}/executions/x`, labels: { event: 'another-event' } }] } };
+    expect(await starter().findByEventKey(labels['event']!)).toBeNull();
+    expect(received).toHaveLength(2);
+  });
+
   it('findByEventKey: null when no execution carries the label', async () => {
     answer = () => ({ status: 200, body: {} });
     expect(await starter().findByEventKey(labels['event']!)).toBeNull();

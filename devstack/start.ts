@@ -75,7 +75,9 @@ async function main(): Promise<number> {
     }
     say('\nCompute calls that changed a VM, in order:\n');
     for (const vm of new Set(stack.fleet.calls.map((c) => c.target ?? ''))) {
-      const changes = stack.fleet.calls.filter((c) => c.target === vm && c.method !== 'get' && c.method !== 'getOperation');
+      const changes = stack.fleet.calls.filter(
+        (c) => c.target === vm && ['stop', 'start', 'setShieldedInstanceIntegrityPolicy'].includes(c.method),
+      );
       if (changes.length > 0) say(`  instance ${vm}: ${changes.map((c) => c.method).join(', ')}\n`);
     }
     say(

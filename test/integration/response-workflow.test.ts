@@ -38,8 +38,9 @@ function newVm(status: 'RUNNING' | 'TERMINATED' = 'RUNNING', labels?: Record<str
   return vm;
 }
 
+/** The calls made to this VM: by its name, as the reference documents for get, stop and start. */
 function callsFor(vm: InstanceRef, method: Parameters<typeof fleet.callsTo>[0]) {
-  return fleet.callsTo(method).filter((c) => c.target === vm.id);
+  return fleet.callsTo(method).filter((c) => c.target === `vm-${vm.id}`);
 }
 
 /** Measurements of their own per test: the baseline collection is shared by the tests of this file. */
@@ -124,6 +125,20 @@ describe('relearn (known-good measurements)', () => {
     expect(out.state).toBe('SUCCEEDED');
     expect(out.result).toMatchObject({ outcome: 'relearn_skipped', action: 'none', reason: expect.stringMatching(/stale/) as unknown });
     expect(callsFor(vm, 'setShieldedInstanceIntegrityPolicy')).toEqual([]);
+  });
+
+  it('finds the VM by id with instances.list and addresses it by name; a VM that is gone is skipped', async () => {
+    expect.hasAssertions();
+    const vm = newVm();
+    await finish(await start(scenario('relearn', { instance: vm, bootCounter: 7, collections }).argument));
+    expect(fleet.callsTo('list').filter((c) => (c.options as { filter?: string } | undefined)?.filter === `id eq ${vm.id}`)).toHaveLength(
+      1,
+    );
+    expect(fleet.calls.filter((c) => c.target === vm.id)).toEqual([]);
+    const gone: InstanceRef = { project: TEST_PROJECT_ID, zone: 'us-central1-a', id: '1999999999999999999' };
+    const out = await finish(await start(scenario('relearn', { instance: gone, bootCounter: 7, collections }).argument));
+    expect(out.state).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({ outcome: 'relearn_skipped', reason: expect.stringMatching(/not in .*deleted/) as unknown });
   });
 
   it('skips a VM that is not RUNNING', async () => {

@@ -136,12 +136,19 @@ interface Target {
   readonly instance: string;
 }
 
-function target(connector: string, args: WfMap): Target {
-  return {
-    project: requiredString(connector, args, 'project'),
-    zone: requiredString(connector, args, 'zone'),
-    instance: requiredString(connector, args, 'instance'),
-  };
+/**
+ * `instance` is "Name or id of the instance resource" for setShieldedInstanceIntegrityPolicy only;
+ * for get, start and stop the reference says "Name of the instance resource". A numeric id there
+ * (a name must start with a letter) is refused: that Compute accepts it is not documented.
+ */
+function target(connector: string, args: WfMap, acceptsId: boolean): Target {
+  const instance = requiredString(connector, args, 'instance');
+  if (!acceptsId && /^[0-9]+$/.test(instance))
+    raise(
+      'UndocumentedError',
+      `${connector}: 'instance' is the instance's name in the reference, and ${instance} is a numeric id (only setShieldedInstanceIntegrityPolicy documents "Name or id"); the local engine refuses it: find the name with instances.list and filter "id eq ${instance}"`,
+    );
+  return { project: requiredString(connector, args, 'project'), zone: requiredString(connector, args, 'zone'), instance };
 }
 
 function mutation(
@@ -161,7 +168,7 @@ function mutation(
     required: method === 'setShieldedInstanceIntegrityPolicy' ? ['project', 'zone', 'instance', 'body'] : ['project', 'zone', 'instance'],
     async call(args, ctx) {
       const params = connectorParams(name, args, true);
-      const t = target(name, args);
+      const t = target(name, args, method === 'setShieldedInstanceIntegrityPolicy');
       const requestId = optionalString(name, args, 'requestId');
       const send = prepare(args, name);
       const instances = source(name);
@@ -181,7 +188,7 @@ export function computeConnectors(source: ComputeFleetSource): ConnectorMethod[]
     async call(args, ctx) {
       const name = `${COMPUTE_PREFIX}.get`;
       const params = connectorParams(name, args, false);
-      const t = target(name, args);
+      const t = target(name, args, false);
       const instances = source(name);
       const deadline = ctx.clock.now() + params.timeoutMs;
       return fromPlain(

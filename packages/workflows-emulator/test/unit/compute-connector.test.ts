@@ -55,19 +55,36 @@ interface ListAnswer {
 const names = (list: ListAnswer): string[] => (list.items ?? []).map((i) => i.name);
 
 describe('googleapis.compute.v1.instances.get / list', () => {
-  it('returns the instance by name or by numeric id (ids stay strings beyond 2^53)', async () => {
+  it('returns the instance by name (ids stay strings beyond 2^53)', async () => {
     const s = setup();
     const byName = toPlain(await s.call('get', target)) as any;
-    const byId = toPlain(await s.call('get', { ...target, instance: s.vm.id })) as any;
     expect(byName).toMatchObject({ kind: 'compute#instance', name: 'vm-1', id: s.vm.id, status: 'RUNNING', labels: { env: 'prod' } });
     expect(byName.zone).toBe(`https://www.googleapis.com/compute/v1/projects/${P}/zones/${Z}`);
     expect(BigInt(s.vm.id) > 2n ** 53n).toBe(true);
-    expect(byId).toEqual(byName);
-    expect(s.fleet.calls.map((c) => [c.method, c.target, c.outcome])).toEqual([
-      ['get', 'vm-1', 'ok'],
-      ['get', s.vm.id, 'ok'],
-    ]);
+    expect(s.fleet.calls.map((c) => [c.method, c.target, c.outcome])).toEqual([['get', 'vm-1', 'ok']]);
     expect(s.steps).toEqual([]);
+  });
+
+  it.each(['get', 'stop', 'start'])(
+    'refuses a numeric id for %s, whose reference says "Name of the instance resource" (strict: ids there are undocumented)',
+    async (method) => {
+      const s = setup();
+      const e = await failure(s.call(method, { ...target, instance: s.vm.id }));
+      expect(e.tags).toEqual(['UndocumentedError']);
+      expect(e.message).toMatch(/numeric id.*instances\.list/);
+      expect(s.fleet.calls).toEqual([]);
+    },
+  );
+
+  it('accepts a numeric id for setShieldedInstanceIntegrityPolicy, whose reference says "Name or id"', async () => {
+    const s = setup();
+    await s.call('setShieldedInstanceIntegrityPolicy', {
+      ...target,
+      instance: s.vm.id,
+      requestId: REQUEST_ID,
+      body: { updateAutoLearnPolicy: true },
+    });
+    expect(s.fleet.callsTo('setShieldedInstanceIntegrityPolicy').map((c) => c.target)).toEqual([s.vm.id]);
   });
 
   it('raises HttpError 404 with the Compute error body for an unknown instance, without retrying', async () => {

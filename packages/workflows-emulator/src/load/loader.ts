@@ -663,6 +663,13 @@ class Loader {
       // which is the try step itself (billed once, as the try step).
       const only = t.entries.length === 1 ? t.entries[0] : undefined;
       if (only !== undefined && only[0] === 'steps') body = this.block(only[1], undefined);
+      else if (t.entries.some(([k]) => k === 'for'))
+        // Known issue (https://cloud.google.com/workflows/docs/issues): Google refuses the deploy.
+        return this.fail(
+          "'for' placed directly after 'try' does not deploy on Google (known issue: \"loop step name should not be empty\"): put the loop in a named step under try: steps:",
+          t.line,
+          base.name,
+        );
       else {
         const inner = this.stepFields(base.name, new Map(t.entries.map(([k, v, l]) => [k, [v, l] as const])), t.line);
         body = { steps: [{ ...inner, inline: true }], positions: new Map() };

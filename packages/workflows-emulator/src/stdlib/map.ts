@@ -28,7 +28,12 @@ export const mapFunctions: readonly StdFunction[] = [
       if (typeof k === 'string') path = [k];
       else if (Array.isArray(k) && k.every((x): x is string => typeof x === 'string')) path = k;
       else return raise('TypeError', `map.get: argument 'keys' must be a string or a list of strings, got ${typeName(k)}`);
-      // An empty list of keys looks nothing up and gives the input back (the reference is silent).
+      // The reference says nothing of an empty list of keys: refused rather than guessed.
+      if (path.length === 0)
+        return raise(
+          'UndocumentedError',
+          'map.get: an empty list of keys is undocumented (the local engine refuses it): give at least one key',
+        );
       for (const key of path) {
         if (current === null || !isMap(current)) return null;
         current = current.get(key) ?? null;

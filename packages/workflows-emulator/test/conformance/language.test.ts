@@ -326,6 +326,31 @@ const rows: Row[] = [
   },
   // -- raise, try, except ----------------------------------------------------------------------
   {
+    name: "the known issue's workaround: the loop in a named step under try: steps:",
+    doc: 'https://cloud.google.com/workflows/docs/issues',
+    yaml: [
+      '- init:',
+      '    assign:',
+      '      - total: 0',
+      '- t:',
+      '    try:',
+      '      steps:',
+      '        - loopStep:',
+      '            for:',
+      '              value: v',
+      '              range: [1, 2]',
+      '              steps:',
+      '                - add:',
+      '                    assign:',
+      '                      - total: ${total + v}',
+      '    retry: ${http.default_retry}',
+      '- r:',
+      '    return: ${total}',
+      '',
+    ].join('\n'),
+    resultText: '3',
+  },
+  {
     name: 'an assignment in an except block updates a variable assigned before the block',
     doc: `${SYNTAX}/catching-errors`,
     yaml: [
@@ -729,6 +754,12 @@ const loadRows: LoadRow[] = [
     doc: `${SYNTAX}/catching-errors`,
     yaml: '- t:\n    try:\n      raise: x\n    except:\n      as: e\n      steps:\n        - s:\n            assign:\n              - inner: 1\n- r:\n    return: ${inner}\n',
     message: /variable 'inner' is read outside the except block 't'/,
+  },
+  {
+    name: "'for' directly after 'try' (a known issue: Google refuses the deploy)",
+    doc: 'https://cloud.google.com/workflows/docs/issues',
+    yaml: '- t:\n    try:\n      for:\n        value: v\n        range: [1, 2]\n        steps:\n          - log:\n              call: sys.log\n              args:\n                data: ${v}\n    retry: ${http.default_retry}\n',
+    message: /'for' placed directly after 'try' does not deploy on Google.*loop step name should not be empty/,
   },
   {
     name: 'a map literal inside an expression',

@@ -534,6 +534,19 @@ const rows: Row[] = [
     choice: MATH_CHOICE,
   },
 
+  {
+    name: 'map.get with a list of keys drills into nested maps',
+    doc: `${REF}/map/get`,
+    yaml: '- a:\n    assign:\n      - m:\n          labels:\n            env: prod\n- r:\n    return: ${[map.get(m, ["labels", "env"]), map.get(m, ["labels", "nope", "x"])]}\n',
+    result: ['prod', null],
+  },
+  {
+    name: 'map.get with an empty list of keys is refused',
+    doc: `${REF}/map/get`,
+    yaml: '- a:\n    assign:\n      - m:\n          k: 1\n- r:\n    return: ${map.get(m, [])}\n',
+    error: { tags: ['UndocumentedError'], message: /empty list of keys is undocumented/ },
+    choice: 'strict: the reference does not say what an empty list of keys gives',
+  },
   // -- sys (the parts needing no clock or record) ----------------------------------------------------
   {
     name: 'sys.get_env reads a user-defined variable',

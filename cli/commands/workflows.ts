@@ -17,7 +17,8 @@ export const WORKFLOWS_HELP = `Usage: bootwarden workflows <validate|run|history
 The local Cloud Workflows engine: runs a workflow YAML exactly as it is deployed.
 
   validate <file.yaml>     load the file strictly, as Google does at deploy time
-                           (unknown functions, connectors or steps, scope errors, ...)
+                           (unknown functions or steps, scope errors, ...); a connector the
+                           engine does not emulate is a warning on stderr, not an error
   run <file.yaml>          run it to the end and print {"state","result","error","steps"};
                            sys.log lines go to stderr
       --argument <json>    the execution argument (at most 32 KB of JSON)
@@ -115,6 +116,7 @@ async function validate(command: string, p: Parsed, io: CommandIo): Promise<numb
   const { loadLocalWorkflow, WorkflowLoadError } = await emulator();
   try {
     const program = await loadLocalWorkflow(file);
+    for (const w of program.warnings) io.stderr.write(`bootwarden: warning: ${w}\n`);
     io.stdout.write(`${file}: valid (${program.subworkflows.size} subworkflow${program.subworkflows.size === 1 ? '' : 's'})\n`);
     return EXIT.ok;
   } catch (e) {

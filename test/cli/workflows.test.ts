@@ -47,6 +47,19 @@ describe('bootwarden workflows', () => {
     expect(missing.stderr).toMatch(/cannot read the file \(ENOENT\)/);
   });
 
+  it('validate: a connector the engine does not emulate is a warning, and the file is valid (Google deploys it)', async () => {
+    expect.hasAssertions();
+    const f = files();
+    const bigquery = path.join(f.dir, 'bq.workflows.yaml');
+    writeFileSync(bigquery, '- q:\n    call: googleapis.bigquery.v2.jobs.query\n    args:\n      projectId: p\n');
+    const r = await bootwarden(['workflows', 'validate', bigquery]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('valid');
+    expect(r.stderr).toMatch(
+      /^bootwarden: warning: .*bq\.workflows\.yaml:2: step 'q': connector googleapis\.bigquery\.v2\.jobs\.query is not emulated locally/,
+    );
+  });
+
   it('run: prints state, result, error and steps; --argument and --env reach the workflow', async () => {
     const f = files();
     const res = await bootwarden([

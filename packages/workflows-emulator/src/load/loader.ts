@@ -188,7 +188,16 @@ class Loader {
   private allScopes: Scope[] = [];
   private jumps: JumpScope[] = [];
   /** Every call, checked once all subworkflows are known: named `args` of call steps, a count in expressions. */
-  private calls: { name: string; line: number; origin: Origin; inExpression: boolean; args: readonly string[] | number }[] = [];
+  private warnings: string[] = [];
+  private calls: {
+    name: string;
+    line: number;
+    /** The line naming the callee (`line` is that of its arguments, for errors about them). */
+    calleeLine: number;
+    origin: Origin;
+    inExpression: boolean;
+    args: readonly string[] | number;
+  }[] = [];
 
   constructor(
     private readonly file: string,
@@ -214,8 +223,8 @@ class Loader {
     } else {
       this.fail('a workflow is a list of steps, or a map of subworkflows with a main', root.line);
     }
-    for (const c of this.calls) this.checkCallee(c.name, c.line, c.origin, c.inExpression, c.args, subworkflows);
-    return { file: this.file, main: subworkflows.get('main') as Subworkflow, subworkflows };
+    for (const c of this.calls) this.checkCallee(c.name, c.line, c.calleeLine, c.origin, c.inExpression, c.args, subworkflows);
+    return { file: this.file, warnings: this.warnings, main: subworkflows.get('main') as Subworkflow, subworkflows };
   }
 
   private subworkflow(name: string, y: Y): Subworkflow {
@@ -444,7 +453,14 @@ class Loader {
       if (a.k !== 'map') this.fail("'args' must be a map of argument names to values", a.line, base.name);
       for (const [k, v, l] of a.entries) args.push([k, this.template(v, { ...origin, line: l })]);
     }
-    this.calls.push({ name: callee, line: argsField?.[1] ?? calleeY.line, origin, inExpression: false, args: args.map(([k]) => k) });
+    this.calls.push({
+      name: callee,
+      line: argsField?.[1] ?? calleeY.line,
+      calleeLine: calleeY.line,
+      origin,
+      inExpression: false,
+      args: args.map(([k]) => k),
+    });
     this.checkArgs(
       callee,
       calleeKind,
@@ -496,6 +512,7 @@ class Loader {
   private checkCallee(
     name: string,
     line: number,
+    calleeLine: number,
     origin: Origin,
     inExpression: boolean,
     args: readonly string[] | number,
@@ -520,11 +537,11 @@ class Loader {
     }
     if (name.startsWith('googleapis.')) {
       if (inExpression) this.fail(`connector ${name} can only be called from a call step`, line, origin.step);
+      // Google deploys any of its connectors; the engine emulates a few. The others load with a
+      // warning (a run that reaches them fails with NotEmulatedError), never a load error.
       if (!this.options.connectors.has(name))
-        this.fail(
-          `unknown connector ${name} (the local engine implements: ${[...this.options.connectors.keys()].join(', ')})`,
-          line,
-          origin.step,
+        this.warnings.push(
+          `${this.file}:${calleeLine}: step '${origin.step}': connector ${name} is not emulated locally (the local engine implements: ${[...this.options.connectors.keys()].join(', ')}); a run that reaches it fails`,
         );
       return;
     }
@@ -819,7 +836,7 @@ class Loader {
         this.expressionReads(e.object, origin);
         return this.expressionReads(e.index, origin);
       case 'call':
-        this.calls.push({ name: e.callee, line: origin.line, origin, inExpression: true, args: e.args.length });
+        this.calls.push({ name: e.callee, line: origin.line, calleeLine: origin.line, origin, inExpression: true, args: e.args.length });
         for (const a of e.args) this.expressionReads(a, origin);
         return;
       case 'unary':

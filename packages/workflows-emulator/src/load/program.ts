@@ -141,6 +141,11 @@ export interface Subworkflow {
 
 export interface Program {
   readonly file: string;
+  /**
+   * What loads but will not run here, e.g. a call to a connector the engine does not emulate:
+   * Google deploys it, so loading must not refuse it; a run that reaches it fails.
+   */
+  readonly warnings: readonly string[];
   readonly main: Subworkflow;
   readonly subworkflows: ReadonlyMap<string, Subworkflow>;
 }

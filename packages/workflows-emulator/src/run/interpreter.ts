@@ -339,7 +339,11 @@ export class Run {
     }
     if (step.calleeKind === 'connector') {
       const c = this.options.connectors.get(step.callee);
-      if (c === undefined) return raise('TypeError', `unknown connector ${step.callee}`);
+      if (c === undefined)
+        return raise(
+          'NotEmulatedError',
+          `${step.callee} is not emulated by the local engine: it runs on Google only (loading warned of it)`,
+        );
       return guard(step.callee, () => c.call(args, this.context()));
     }
     const f = this.options.functions.get(step.callee);

@@ -324,6 +324,12 @@ const rows: Row[] = [
     yaml: '- a:\n    assign:\n      - m: {k: 1}\n- loop:\n    for:\n      value: v\n      in: ${m}\n      steps:\n        - s:\n            next: continue\n',
     error: { tags: ['TypeError'], message: /keys\(map\)/ },
   },
+  {
+    name: 'a connector the engine does not emulate loads (Google deploys it) and fails only when reached',
+    doc: 'https://cloud.google.com/workflows/docs/connectors',
+    yaml: '- a:\n    call: googleapis.bigquery.v2.jobs.query\n    args:\n      projectId: p\n',
+    error: { tags: ['NotEmulatedError'], message: /googleapis\.bigquery\.v2\.jobs\.query is not emulated/ },
+  },
   // -- raise, try, except ----------------------------------------------------------------------
   {
     name: "the known issue's workaround: the loop in a named step under try: steps:",
@@ -726,12 +732,6 @@ const loadRows: LoadRow[] = [
     message: /unknown function or subworkflow 'nope\.fn'/,
   },
   {
-    name: 'unknown connector',
-    doc: 'https://cloud.google.com/workflows/docs/connectors',
-    yaml: '- a:\n    call: googleapis.nothing.v1.things.get\n',
-    message: /unknown connector googleapis\.nothing/,
-  },
-  {
     name: 'unknown argument of a function',
     doc: 'https://cloud.google.com/workflows/docs/reference/stdlib/sys/log',
     yaml: '- a:\n    call: sys.log\n    args:\n      txet: hi\n',
@@ -865,5 +865,16 @@ describe('load-time errors name the file, line, step and construct', () => {
     expect(message).toMatch(/^bad\.workflows\.yaml:\d+/);
     expect(message).toMatch(row.message);
     if (row.line !== undefined) expect((error as WorkflowLoadError).line).toBe(row.line);
+  });
+});
+
+describe('what loads but is not emulated', () => {
+  it('a call to an unemulated connector is a load warning naming the file, line and step, not an error', () => {
+    expect.hasAssertions();
+    const program = loadLocalWorkflowText('- a:\n    call: googleapis.bigquery.v2.jobs.query\n', 'q.workflows.yaml');
+    expect(program.warnings).toEqual([
+      expect.stringMatching(/^q\.workflows\.yaml:2: step 'a': connector googleapis\.bigquery\.v2\.jobs\.query is not emulated locally/),
+    ]);
+    expect(loadLocalWorkflowText('- a:\n    call: sys.log\n    args:\n      data: x\n', 'l.workflows.yaml').warnings).toEqual([]);
   });
 });

@@ -2,13 +2,13 @@
  * The `text` module (https://cloud.google.com/workflows/docs/reference/stdlib/text/...).
  *
  * Strings are indexed over code points, as the reference says for text.find_all and
- * text.substring. Regular expressions use RE2 syntax, translated in re2.ts.
+ * text.substring. Regular expressions are RE2's, matched by re2js (re2.ts).
  */
 import type { StdFunction } from '../run/runtime.js';
 import { Bytes, raise, type Value, type WfMap } from '../run/values.js';
 import { bytes, int, str } from './check.js';
 import { codePointIndexer, utf8, widthAt } from './code-points.js';
-import { allMatches, compileRe2 } from './re2.js';
+import { allMatches, compileRe2, matchesAnywhere } from './re2.js';
 
 // ---------------------------------------------------------------------------------------------
 // Charsets for text.encode / text.decode
@@ -181,9 +181,7 @@ export const textFunctions: readonly StdFunction[] = [
     required: 2,
     call([source, regexp]) {
       const s = str('text.match_regex', 'source', source);
-      const re = compileRe2('text.match_regex', str('text.match_regex', 'regexp', regexp));
-      re.search.lastIndex = 0;
-      return re.search.test(s);
+      return matchesAnywhere(compileRe2('text.match_regex', str('text.match_regex', 'regexp', regexp)), s);
     },
   },
   {

@@ -57,6 +57,8 @@ export const OUTCOMES = [
   'relearned',
   'relearn_skipped',
   'stopped',
+  /** The VM is not in its project and zone any more (deleted): nothing to stop. */
+  'stop_skipped',
   'approval_request_failed',
   'promoted_and_started',
   'rejected',

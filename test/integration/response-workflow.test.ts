@@ -235,6 +235,16 @@ describe('stop, then an operator decides', () => {
     expect(await post(slackApp.url)).toBe(200);
   });
 
+  it('a VM that is gone is not stopped: stop_skipped, and operators are told', async () => {
+    expect.hasAssertions();
+    const gone: InstanceRef = { project: TEST_PROJECT_ID, zone: 'us-central1-a', id: '1888888888888888888' };
+    const out = await finish(await start(scenario('stop', { instance: gone, bootCounter: 4, collections }).argument));
+    expect(out.state).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({ outcome: 'stop_skipped', reason: expect.stringMatching(/not in .*nothing to stop/) as unknown });
+    expect(fleet.callsTo('stop').filter((c) => c.target === gone.id || c.target === `vm-${gone.id}`)).toEqual([]);
+    expect(slackApp.outcomes.find((o) => o.instance.id === gone.id)).toMatchObject({ outcome: 'stop_skipped' });
+  });
+
   it('reject: the VM stays stopped and the decision is in the result', async () => {
     const vm = newVm();
     const s = scenario('stop', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-90-rejected') });

@@ -8,8 +8,9 @@
  * https://cloud.google.com/firestore/docs/reference/rest/v1/Value
  *
  * - get (GET): name, mask.fieldPaths → the Document; a missing one is HttpError 404.
- * - createDocument (POST): parent, collectionId, documentId (else one is generated), mask.fieldPaths,
- *   body → the Document; an existing documentId is HttpError 409 (ALREADY_EXISTS).
+ * - createDocument (POST): parent, collectionId, documentId (else one is generated; Google's
+ *   sample passes it as `query: {documentId}`, which works too), mask.fieldPaths, body → the
+ *   Document; an existing documentId is HttpError 409 (ALREADY_EXISTS).
  * - patch (PATCH): name, updateMask.fieldPaths, mask.fieldPaths, currentDocument.exists |
  *   currentDocument.updateTime, body → the Document after the write. Without updateMask the body
  *   replaces the document (creating it if needed); with one, only the listed fields change and
@@ -483,10 +484,29 @@ async function getDocument(c: Call): Promise<Value> {
   return snapshotValue(env, name, snap, mask);
 }
 
+/**
+ * The document id: `documentId`, or `query: {documentId}` as Google's own connector sample writes
+ * it (workflows-samples, connector_firestore: it deploys and runs there, and the id is the one
+ * read back). Any other key under `query`, or both forms at once, is undocumented: refused.
+ */
+function createDocumentId(connector: string, args: WfMap): string | undefined {
+  const direct = optionalString(connector, args, 'documentId');
+  const query = args.get('query');
+  if (query === undefined || query === null) return direct;
+  if (!isMap(query)) return raise('TypeError', `${connector}: argument 'query' must be a map, got ${typeName(query)}`);
+  const unknown = [...query.keys()].filter((k) => k !== 'documentId');
+  if (unknown.length > 0 || direct !== undefined)
+    raise(
+      'UndocumentedError',
+      `${connector}: 'query' with ${unknown.length > 0 ? unknown.join(', ') : 'documentId given twice'} is undocumented (the local engine takes only query.documentId, as Google's sample writes it)`,
+    );
+  return optionalString(connector, query, 'documentId');
+}
+
 async function createDocument(c: Call): Promise<Value> {
   const parent = requiredString(c.connector, c.args, 'parent');
   const collectionId = requiredString(c.connector, c.args, 'collectionId');
-  const documentId = optionalString(c.connector, c.args, 'documentId');
+  const documentId = createDocumentId(c.connector, c.args);
   const mask = fieldPathsArg(c.connector, c.args, 'mask.fieldPaths');
   const body = documentBody(c.connector, c.args);
   const loc = parentName(c.db, parent);
@@ -606,7 +626,7 @@ export function firestoreConnectors(source: FirestoreSource): ConnectorMethod[] 
     method(
       source,
       'createDocument',
-      ['parent', 'collectionId', 'documentId', 'mask', 'mask.fieldPaths', 'body'],
+      ['parent', 'collectionId', 'documentId', 'mask', 'mask.fieldPaths', 'body', 'query'],
       ['parent', 'collectionId', 'body'],
       createDocument,
     ),

@@ -85,6 +85,28 @@ describe('googleapis.firestore.v1.projects.databases.documents', () => {
     expect((await fs.db().doc(`${COLLECTION}/doc-1`).get()).get('m.PCR_0.hashAlgo')).toBe('SHA256');
   });
 
+  it("createDocument takes the id as query: {documentId}, as Google's connector sample writes it (workflows-samples, connector_firestore)", async () => {
+    expect.hasAssertions();
+    const created = await plain(
+      call('createDocument', { parent: ROOT, collectionId: COLLECTION, query: { documentId: 'from-query' }, body: { fields: FIELDS } }),
+    );
+    expect(created.name).toBe(docName('from-query'));
+    const other = await failure(
+      call('createDocument', { parent: ROOT, collectionId: COLLECTION, query: { mask: 'x' }, body: { fields: FIELDS } }),
+    );
+    expect(other.tags).toEqual(['UndocumentedError']);
+    const twice = await failure(
+      call('createDocument', {
+        parent: ROOT,
+        collectionId: COLLECTION,
+        documentId: 'a',
+        query: { documentId: 'b' },
+        body: { fields: FIELDS },
+      }),
+    );
+    expect(twice.message).toMatch(/documentId given twice/);
+  });
+
   it(`createDocument with an existing documentId raises HttpError 409 ALREADY_EXISTS (${REF.create}, ${REF.errors})`, async () => {
     await call('createDocument', {
       parent: ROOT,

@@ -178,6 +178,12 @@ interface JumpScope {
   readonly barrier?: 'for' | 'parallel-for' | 'branch';
 }
 
+/**
+ * Modules of Google's standard library the engine does not emulate; Google deploys workflows that
+ * call them (its own samples do), so they load with a warning. `gke`: the Kubernetes API module.
+ */
+const NOT_EMULATED_MODULES: readonly string[] = ['gke.'];
+
 class Loader {
   private subworkflowNames = new Set<string>();
   private current = '';
@@ -536,13 +542,22 @@ class Loader {
       return;
     }
     if (name.startsWith('googleapis.')) {
-      if (inExpression) this.fail(`connector ${name} can only be called from a call step`, line, origin.step);
-      // Google deploys any of its connectors; the engine emulates a few. The others load with a
-      // warning (a run that reaches them fails with NotEmulatedError), never a load error.
-      if (!this.options.connectors.has(name))
+      // Google deploys any of its connectors (some, like Secret Manager's accessString, also in
+      // expressions); the engine emulates a few. The others load with a warning (a run that
+      // reaches them fails with NotEmulatedError), never a load error.
+      if (!this.options.connectors.has(name)) {
         this.warnings.push(
           `${this.file}:${calleeLine}: step '${origin.step}': connector ${name} is not emulated locally (the local engine implements: ${[...this.options.connectors.keys()].join(', ')}); a run that reaches it fails`,
         );
+        return;
+      }
+      if (inExpression) this.fail(`connector ${name} can only be called from a call step`, line, origin.step);
+      return;
+    }
+    if (NOT_EMULATED_MODULES.some((prefix) => name.startsWith(prefix))) {
+      this.warnings.push(
+        `${this.file}:${calleeLine}: step '${origin.step}': ${name} (a module of Google's standard library) is not emulated locally; a run that reaches it fails`,
+      );
       return;
     }
     const f = this.options.functions.get(name);

@@ -47,6 +47,10 @@ export interface Billing {
   polls: number;
 }
 
+function notEmulated(callee: string): never {
+  return raise('NotEmulatedError', `${callee} is not emulated by the local engine: it runs on Google only (loading warned of it)`);
+}
+
 /** Thrown when the execution is cancelled; not catchable by `except`. */
 export class CancelledError extends Error {
   constructor() {
@@ -323,7 +327,8 @@ export class Run {
       return this.callSubworkflow(sub, new Map(args.map((a, i) => [(sub.params[i] as { name: string }).name, a])), depth + 1);
     }
     const f = this.options.functions.get(callee);
-    if (f === undefined) return raise('TypeError', `unknown function '${callee}'`);
+    // Loading refuses unknown names; what remains is what loading warned is not emulated here.
+    if (f === undefined) return notEmulated(callee);
     if (args.length < f.required || (!f.variadic && args.length > f.params.length)) {
       const range = f.required === f.params.length ? `${f.required}` : `${f.required} to ${f.params.length}`;
       raise('TypeError', `${callee} takes ${range} arguments, got ${args.length}`);
@@ -347,7 +352,7 @@ export class Run {
       return guard(step.callee, () => c.call(args, this.context()));
     }
     const f = this.options.functions.get(step.callee);
-    if (f === undefined) return raise('TypeError', `unknown function ${step.callee}`);
+    if (f === undefined) return notEmulated(step.callee);
     const positional = f.params.map((p) => args.get(p));
     while (positional.length > 0 && positional[positional.length - 1] === undefined) positional.pop();
     for (let i = 0; i < f.required; i++) {

@@ -330,6 +330,12 @@ const rows: Row[] = [
     yaml: '- a:\n    call: googleapis.bigquery.v2.jobs.query\n    args:\n      projectId: p\n',
     error: { tags: ['NotEmulatedError'], message: /googleapis\.bigquery\.v2\.jobs\.query is not emulated/ },
   },
+  {
+    name: "a call to Google's gke module fails only when reached (not emulated)",
+    doc: 'https://cloud.google.com/workflows/docs/reference/stdlib/overview',
+    yaml: '- k:\n    call: gke.request\n    args:\n      cluster_id: c\n',
+    error: { tags: ['NotEmulatedError'], message: /gke\.request is not emulated/ },
+  },
   // -- raise, try, except ----------------------------------------------------------------------
   {
     name: "the known issue's workaround: the loop in a named step under try: steps:",
@@ -876,5 +882,30 @@ describe('what loads but is not emulated', () => {
       expect.stringMatching(/^q\.workflows\.yaml:2: step 'a': connector googleapis\.bigquery\.v2\.jobs\.query is not emulated locally/),
     ]);
     expect(loadLocalWorkflowText('- a:\n    call: sys.log\n    args:\n      data: x\n', 'l.workflows.yaml').warnings).toEqual([]);
+  });
+
+  it("Google's gke module and an unemulated connector inside an expression load with warnings (Google's samples deploy both)", () => {
+    expect.hasAssertions();
+    const program = loadLocalWorkflowText(
+      [
+        '- k:',
+        '    call: gke.request',
+        '    args:',
+        '      cluster_id: c',
+        '- s:',
+        '    assign:',
+        '      - secret: ${googleapis.secretmanager.v1.projects.secrets.versions.accessString("s")}',
+        '',
+      ].join('\n'),
+      'k.workflows.yaml',
+    );
+    expect(program.warnings).toEqual([
+      expect.stringMatching(
+        /^k\.workflows\.yaml:2: step 'k': gke\.request \(a module of Google's standard library\) is not emulated locally/,
+      ),
+      expect.stringMatching(
+        /^k\.workflows\.yaml:7: step 's': connector googleapis\.secretmanager\.v1\.projects\.secrets\.versions\.accessString is not emulated/,
+      ),
+    ]);
   });
 });

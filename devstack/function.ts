@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { ApprovalDecision } from '../core/approvals.js';
 import { ConfigError, loadConfig } from '../core/config.js';
 import { loadFleet, seedBaselines } from './seed.js';
-import { startLocalStack } from './stack.js';
+import { localFunctionEnv, startLocalStack } from './stack.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const say = (line: string): boolean => process.stderr.write(`bootwarden function: ${line}\n`);
@@ -36,8 +36,9 @@ async function main(): Promise<number> {
     return 64;
   }
   // The function's own configuration, validated as Cloud Run would validate it at the first event.
-  const env: Record<string, string> = { GOOGLE_CLOUD_PROJECT: 'demo-bootwarden', BOOTWARDEN_WORKFLOW_LOCATION: 'us-central1' };
-  for (const [k, v] of Object.entries(process.env)) if (k.startsWith('BOOTWARDEN_') && v !== undefined) env[k] = v;
+  const passed: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (k.startsWith('BOOTWARDEN_') && v !== undefined) passed[k] = v;
+  const env = localFunctionEnv('demo-bootwarden', passed);
   let config;
   try {
     config = loadConfig(env);

@@ -67,6 +67,14 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
+/**
+ * The function's environment in the local stack: its project, and a Workflows location that its
+ * configuration requires (the local engine starts the executions, so any region does).
+ */
+export function localFunctionEnv(projectId: string, env: Readonly<Record<string, string>> = {}): Record<string, string> {
+  return { GOOGLE_CLOUD_PROJECT: projectId, BOOTWARDEN_WORKFLOW_LOCATION: 'us-central1', ...env };
+}
+
 export async function startLocalStack(options: StackOptions): Promise<LocalStack> {
   const projectId = options.projectId;
   const emulator = await startFirestoreEmulator({ projectId });
@@ -111,7 +119,7 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
     let functionUrl: string | null = null;
     if (options.function !== undefined) {
       const server = await serveFunction(
-        { GOOGLE_CLOUD_PROJECT: projectId, BOOTWARDEN_WORKFLOW_LOCATION: 'us-central1', ...options.function.env },
+        localFunctionEnv(projectId, options.function.env),
         new EngineExecutionStarter(engine, RESPONSE_WORKFLOW_ID),
         options.function.port ?? 0,
         options.function.write,

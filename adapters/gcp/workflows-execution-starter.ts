@@ -270,10 +270,10 @@ function newest(executions: readonly ExecutionResource[]): StartedExecution | nu
   return found === null ? null : { name: found.name };
 }
 
-/** A request refused as invalid: gRPC INVALID_ARGUMENT or HTTP 400. */
+/** A request refused as invalid: gRPC INVALID_ARGUMENT, or the HTTP status that stands for it. */
 function classifyInvalidArgument(e: unknown): boolean {
   const { grpc, http } = classify(e);
-  return grpc === GRPC.INVALID_ARGUMENT || http === 400;
+  return (grpc ?? (http === undefined ? undefined : HTTP_TO_GRPC[http])) === GRPC.INVALID_ARGUMENT;
 }
 
 function startedAtMillis(x: ExecutionResource): number {

@@ -10,7 +10,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import formats from 'ajv-formats';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -53,10 +53,20 @@ function isExpressionForScalar(doc: unknown, e: ErrorObject): boolean {
 }
 
 /** Schema errors, less the accepted exception; `oneOf`/`anyOf` summaries whose branches were accepted are dropped too. */
+let compiled: ValidateFunction | undefined;
+
+/** The schema, compiled once for the file. */
+function validator(): ValidateFunction {
+  if (compiled === undefined) {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    addFormats(ajv);
+    compiled = ajv.compile(JSON.parse(readFileSync(SCHEMA, 'utf8')) as object);
+  }
+  return compiled;
+}
+
 function schemaErrors(doc: unknown): { errors: string[]; accepted: string[] } {
-  const ajv = new Ajv({ allErrors: true, strict: false });
-  addFormats(ajv);
-  const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA, 'utf8')) as object);
+  const validate = validator();
   if (validate(doc)) return { errors: [], accepted: [] };
   const all = validate.errors ?? [];
   const accepted = all.filter((e) => isExpressionForScalar(doc, e));

@@ -20,14 +20,14 @@ const EMULATOR = {
 const boundary = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
-  { ignores: ['**/dist/', '**/node_modules/', 'coverage/', '.bench/', '.deploy/'] },
+  { ignores: ['**/dist/', '**/node_modules/', 'coverage/', '.bench/', '.deploy/', '.stryker-tmp/', 'reports/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       globals: { ...globals.node },
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'deploy/*.mjs'] },
+        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'bin/*.js', 'deploy/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

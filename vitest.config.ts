@@ -10,6 +10,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/has-assertions.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
     env: { METADATA_SERVER_DETECTION: 'none' },
     testTimeout: 30_000,

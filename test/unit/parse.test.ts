@@ -132,6 +132,14 @@ const entryText = (mutate: (e: any) => void): string => JSON.stringify(edited(fa
 const measurementPath = 'jsonPayload.lateBootReportEvent.actualMeasurements';
 const good = failedLateBoot();
 const deep = (n: number): string => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+const isLogEntryText = (input: string): boolean => {
+  try {
+    const value: unknown = JSON.parse(input);
+    return typeof value === 'object' && value !== null && ('jsonPayload' in value || 'logName' in value || 'protoPayload' in value);
+  } catch {
+    return false;
+  }
+};
 
 const BAD_INPUTS: Case[] = [
   ['not JSON', '{"insertId": ', 'invalid_json', 'not JSON'],
@@ -337,23 +345,40 @@ describe('bad input is rejected with a stable code naming the field', () => {
     expect(r.message).toContain(mentions);
   });
 
-  it.each(BAD_INPUTS)('%s, wrapped in an Eventarc event, is rejected the same way', (_name, input, code) => {
-    if (
-      code === 'input_too_large' ||
-      code === 'input_too_deep' ||
-      code === 'unrecognized_envelope' ||
-      code === 'invalid_base64' ||
-      input === ''
-    )
-      return;
-    let inner: JsonObject;
-    try {
-      inner = JSON.parse(input) as JsonObject;
-    } catch {
-      return;
-    }
-    if (!('jsonPayload' in inner || 'logName' in inner || 'protoPayload' in inner)) return;
-    expect(rejected(parseEnvelopeText(JSON.stringify(eventarcBody(inner)))).code).toBe(code);
+  // Only the rows whose input is itself a LogEntry can be carried by an Eventarc delivery; the
+  // oversized entry has its own row below, since wrapping changes which limit applies.
+  const logEntryRows = BAD_INPUTS.filter(([, input, code]) => code !== 'input_too_large' && isLogEntryText(input));
+
+  it('the wrapped rows are every row but the envelopes, non-entries and the oversized entry', () => {
+    expect(BAD_INPUTS.filter((row) => !logEntryRows.includes(row)).map(([name]) => name)).toEqual([
+      'not JSON',
+      'empty input',
+      'a JSON array',
+      'a JSON string',
+      'an unrelated object',
+      'oversized LogEntry',
+      'oversized envelope',
+      'absurd nesting',
+      'Pub/Sub data with garbage',
+      'Pub/Sub data without padding',
+      'Pub/Sub data that is not JSON',
+      'Pub/Sub data missing',
+      'Eventarc body with empty data',
+      'Eventarc data with whitespace',
+    ]);
+  });
+
+  it.each(logEntryRows)('%s, wrapped in an Eventarc event, is rejected the same way', (_name, input, code, mentions) => {
+    const r = rejected(parseEnvelopeText(JSON.stringify(eventarcBody(JSON.parse(input) as JsonObject))));
+    expect(r.code).toBe(code);
+    expect(r.message).toContain(mentions);
+  });
+
+  it('an oversized LogEntry wrapped in an Eventarc event is refused by the LogEntry limit on message.data', () => {
+    const input = JSON.stringify(eventarcBody(edited(failedLateBoot(), (e) => (e.jsonPayload.padding = 'x'.repeat(300 * 1024)))));
+    const r = rejected(parseEnvelopeText(input));
+    expect(r.code).toBe('input_too_large');
+    expect(r.message).toBe('message.data decodes to more than 262144 bytes, the LogEntry limit');
   });
 
   it('a rejection keeps what identifies the entry, for the rejected-input record', () => {

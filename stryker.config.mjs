@@ -5,7 +5,8 @@ export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts' },
   checkers: ['typescript'],
-  tsconfigFile: 'tsconfig.json',
+  // The checker compiles each mutant with what the mutated files need, not the whole repository.
+  tsconfigFile: 'tsconfig.mutation.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   mutate: ['core/**/*.ts', '!core/ports/**', 'functions/handler.ts', 'functions/wiring.ts'],
   coverageAnalysis: 'perTest',

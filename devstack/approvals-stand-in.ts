@@ -38,6 +38,7 @@ export class ApprovalsStandIn {
   private origin: string | undefined;
   private failures: { path: string; status: number; remaining: number }[] = [];
   private waiters: { path: string; count: number; resolve: () => void }[] = [];
+  private approvalWaiters: { matches: (a: ApprovalRequest) => boolean; resolve: (a: ApprovalRequest) => void }[] = [];
 
   /** Auto-decisions sent (their callback's HTTP status), in order: a failure here is visible, not lost. */
   readonly autoDecisions: Promise<number>[] = [];
@@ -83,6 +84,13 @@ export class ApprovalsStandIn {
   received(path: string, count = 1): Promise<void> {
     if (this.requests.filter((r) => r.path === path).length >= count) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ path, count, resolve }));
+  }
+
+  /** Resolves with the first approval request (received already, or later) that `matches`. */
+  approval(matches: (a: ApprovalRequest) => boolean): Promise<ApprovalRequest> {
+    const found = this.approvals.find(matches);
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise((resolve) => this.approvalWaiters.push({ matches, resolve }));
   }
 
   /** Sends a decision to the execution that asked, as the Slack app does; the HTTP status. */
@@ -160,6 +168,10 @@ export class ApprovalsStandIn {
       }
       this.approvals.push(request);
       answer(200, { groupId: groupIdOf(request) });
+      for (const w of this.approvalWaiters.filter((w) => w.matches(request))) {
+        this.approvalWaiters.splice(this.approvalWaiters.indexOf(w), 1);
+        w.resolve(request);
+      }
       // A callback sent before the execution awaits it is kept until it does (events.await_callback).
       const auto = this.autoDecide;
       if (auto !== undefined) this.autoDecisions.push(this.decide(request, auto.decision, auto.approver));

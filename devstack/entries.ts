@@ -60,8 +60,23 @@ function baseEntry(o: EntryOptions, payload: JsonObject, severity: string): Json
     timestamp: ts,
     severity: o.severity ?? severity,
     logName: `projects/${o.instance.project}/logs/${INTEGRITY_LOG_ID}`,
-    receiveTimestamp: ts,
+    receiveTimestamp: nanosecondsLater(ts, 417_262_815n),
   };
+}
+
+/**
+ * An RFC 3339 time `ns` nanoseconds after `ts`, with nine fraction digits as Cloud Logging writes
+ * them (`digits: 3` gives milliseconds, as Pub/Sub writes `publishTime`).
+ */
+export function nanosecondsLater(ts: string, ns: bigint, digits: 3 | 9 = 9): string {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(ts);
+  if (m === null) return ts; // not a UTC time: left as the caller wrote it (a test of bad input)
+  const [, seconds = '', fraction = ''] = m;
+  const total = BigInt(Date.parse(`${seconds}Z`)) * 1_000_000n + BigInt(fraction.padEnd(9, '0')) + ns;
+  const whole = new Date(Number(total / 1_000_000_000n) * 1000).toISOString().slice(0, 19);
+  return `${whole}.${String(total % 1_000_000_000n)
+    .padStart(9, '0')
+    .slice(0, digits)}Z`;
 }
 
 function measurementJson(ms: readonly Measurement[]): JsonObject[] {
@@ -101,11 +116,12 @@ export function simpleEventEntry(kind: string, o: EntryOptions, body: JsonObject
 
 /** The entry as Pub/Sub delivers it: `data` is the base64 of the LogEntry JSON. */
 export function pubsubMessage(entry: JsonObject, messageId = '1000000000000001'): JsonObject {
+  const received = entry['receiveTimestamp'] ?? entry['timestamp'];
   return {
     data: Buffer.from(JSON.stringify(entry)).toString('base64'),
     attributes: { 'logging.googleapis.com/timestamp': String((entry['timestamp'] as string | undefined) ?? '') },
     messageId,
-    publishTime: '2026-11-01T10:00:01.000Z',
+    publishTime: nanosecondsLater(typeof received === 'string' ? received : '2026-11-01T10:00:00Z', 183_000_000n, 3),
   };
 }
 

@@ -12,7 +12,7 @@ import { decide, lookupOf } from '../core/decide.js';
 import type { InstanceRef, IntegrityEvent } from '../core/event.js';
 import type { Measurement } from '../core/measurements.js';
 import { parseEnvelope } from '../core/parse.js';
-import { bootReportEntry, linuxBoot } from './entries.js';
+import { bootReportEntry, linuxBoot, nanosecondsLater } from './entries.js';
 
 /** workflows/integrity-response.workflows.yaml of this checkout (from the sources or from dist/). */
 export function responseWorkflowFile(): string {
@@ -48,6 +48,8 @@ export function scenario(
     dryRun?: boolean;
     actual?: readonly Measurement[];
     timestamp?: string;
+    /** When the function decided (default: a second and a half after the report). */
+    decidedAt?: string;
   },
 ): Scenario {
   const actual = options.actual ?? NEW_BOOT;
@@ -66,7 +68,7 @@ export function scenario(
   const decision = decide(event, lookup, { dryRun: options.dryRun ?? false, stopOnEarlyBootFailure: false });
   const argument = responseArgument(event, decision, {
     eventKey: eventKeyOf(event.entry),
-    decidedAt: new Date().toISOString(),
+    decidedAt: options.decidedAt ?? nanosecondsLater(event.entry.timestamp, 1_500_000_000n, 3),
     collections: options.collections,
   });
   return { event, argument, baseline };

@@ -30,10 +30,17 @@ export async function seedBaselines(
 }
 
 interface FleetFile {
-  readonly instances: readonly { project: string; zone: string; name: string; id?: string; labels?: Record<string, string> }[];
+  readonly instances: readonly {
+    project: string;
+    zone: string;
+    name: string;
+    id?: string;
+    labels?: Record<string, string>;
+    lastStartTimestamp?: string;
+  }[];
 }
 
-/** Adds the instances of `file` ({"instances": [{project, zone, name, id, labels}]}) to the fleet. */
+/** Adds the instances of `file` ({"instances": [{project, zone, name, id, labels, lastStartTimestamp}]}) to the fleet. */
 export async function loadFleet(fleet: RecordingComputeFleet, file: string): Promise<number> {
   let parsed: FleetFile;
   try {

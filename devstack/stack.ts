@@ -97,9 +97,10 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
     const { Firestore: Client } = await import('@google-cloud/firestore');
     const client = new Client({ projectId });
     db = client;
-    const fleet = new RecordingComputeFleet();
+    const clock = new SkipWaitsClock(options.clockStart ?? Date.now());
+    const fleet = new RecordingComputeFleet({ now: () => clock.now() });
     const local = await startLocalEngine({
-      clock: new SkipWaitsClock(options.clockStart ?? Date.now()),
+      clock,
       instances: fleet,
       firestore: () => client,
       projectId,

@@ -4,7 +4,6 @@
  * loopback stand-in of the Slack app's internal endpoints (core/approvals.ts). Each path of the
  * issue, asserted on what the fakes recorded, the documents written and the execution's result.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordingComputeFleet } from '@bootwarden/workflows-emulator/testing';
 import { APPROVAL_PATHS, checkApprovalCallback, type ApprovalRequest } from '../../core/approvals.js';
@@ -25,16 +24,36 @@ const collections: CollectionNames = {
   events: `${fs.prefix}events`,
   instances: `${fs.prefix}instances`,
 };
-const fleet = new RecordingComputeFleet();
-const clock = new InstantClock();
+// The engine and the fleet share one clock, which starts a little after the reports the scenarios
+// make (devstack/entries.ts: 2026-11-01T10:00:00.123456789Z), never at today's date.
+const clock = new InstantClock(Date.parse('2026-11-01T10:00:05Z'));
+const fleet = new RecordingComputeFleet({ now: () => clock.now() });
+/** When every test VM last started, as Compute writes it: shortly before the reports. */
+const STARTED_BEFORE_REPORT = '2026-11-01T01:59:40.872-08:00';
+let vms = 0;
 const engine = useEngine({ clock, instances: fleet, firestore: () => fs.db(), projectId: TEST_PROJECT_ID });
 let slackApp: ApprovalsStandIn;
 
-/** A fresh VM per test, so the fleet's records of one test never mix with another's. */
-function newVm(status: 'RUNNING' | 'TERMINATED' = 'RUNNING', labels?: Record<string, string>): InstanceRef {
-  const id = String(BigInt(`0x${randomBytes(7).toString('hex')}`) + 1_000_000_000_000_000n);
+/**
+ * A fresh VM per test, so the fleet's records of one test never mix with another's. Ids are 19
+ * digits and above 2^53, as real ones are: one read as a JavaScript number would lose digits.
+ */
+function newVm(
+  status: 'RUNNING' | 'TERMINATED' = 'RUNNING',
+  labels?: Record<string, string>,
+  lastStartTimestamp = STARTED_BEFORE_REPORT,
+): InstanceRef {
+  const id = String(6_932_172_544_103_618_000n + BigInt(++vms));
   const vm: InstanceRef = { project: TEST_PROJECT_ID, zone: 'us-central1-a', id };
-  fleet.addInstance({ project: vm.project, zone: vm.zone, name: `vm-${id}`, id, status, ...(labels ? { labels } : {}) });
+  fleet.addInstance({
+    project: vm.project,
+    zone: vm.zone,
+    name: `vm-${id}`,
+    id,
+    status,
+    ...(labels ? { labels } : {}),
+    ...(status === 'RUNNING' ? { lastStartTimestamp } : {}),
+  });
   return vm;
 }
 
@@ -66,22 +85,12 @@ async function finish(record: ExecutionRecord): Promise<Outcome> {
 }
 
 /** The approval request the stand-in received for this VM (waits for it). */
-async function approvalFor(vm: InstanceRef): Promise<ApprovalRequest> {
-  for (let i = 0; i < 500; i++) {
-    const found = slackApp.approvals.find((a) => a.instance.id === vm.id);
-    if (found !== undefined) return found;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`no approval request for ${vm.id}`);
+function approvalFor(vm: InstanceRef): Promise<ApprovalRequest> {
+  return slackApp.approval((a) => a.instance.id === vm.id);
 }
 
 async function waitingStep(record: ExecutionRecord, step: string): Promise<void> {
-  const local = await engine();
-  for (let i = 0; i < 500; i++) {
-    if (local.engine.getExecution(record.name).currentStep?.step === step) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`execution never reached step ${step}`);
+  await (await engine()).engine.reached(record.name, step);
 }
 
 beforeAll(async () => {
@@ -124,6 +133,19 @@ describe('relearn (known-good measurements)', () => {
     const out = await finish(await start(s.argument));
     expect(out.state).toBe('SUCCEEDED');
     expect(out.result).toMatchObject({ outcome: 'relearn_skipped', action: 'none', reason: expect.stringMatching(/stale/) as unknown });
+    expect(callsFor(vm, 'setShieldedInstanceIntegrityPolicy')).toEqual([]);
+  });
+
+  it('skips a stale event: the VM was started after the report (lastStartTimestamp)', async () => {
+    const vm = newVm('RUNNING', undefined, '2026-11-01T02:00:01.250-08:00');
+    const s = scenario('relearn', { instance: vm, bootCounter: 7, collections });
+    const out = await finish(await start(s.argument));
+    expect(out.state).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({
+      outcome: 'relearn_skipped',
+      action: 'none',
+      reason: 'stale: the instance was started at 2026-11-01T02:00:01.250-08:00, after this report',
+    });
     expect(callsFor(vm, 'setShieldedInstanceIntegrityPolicy')).toEqual([]);
   });
 
@@ -265,7 +287,7 @@ describe('stop, then an operator decides', () => {
     const record = await start(s.argument);
     const request = await approvalFor(vm);
     await waitingStep(record, 'wait_decision');
-    const decidedAt = new Date().toISOString();
+    const decidedAt = new Date(clock.now()).toISOString();
     expect(await slackApp.decide(request, 'approve', undefined, { decidedAt })).toBe(200);
     await slackApp.decide(request, 'approve', undefined, { decidedAt });
     const out = await finish(record);

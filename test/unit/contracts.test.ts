@@ -1,6 +1,6 @@
 /** The workflow argument's times: Cloud Logging writes nanoseconds; the workflow's time.parse reads microseconds. */
 import { describe, expect, it } from 'vitest';
-import { eventKeyOf, responseArgument, toMicroseconds } from '../../core/contracts.js';
+import { computeRequestId, eventKeyOf, responseArgument, toMicroseconds } from '../../core/contracts.js';
 import { decide, lookupOf } from '../../core/decide.js';
 import { parseEnvelope } from '../../core/parse.js';
 import { failedLateBoot } from '../support/fixtures.js';
@@ -31,5 +31,18 @@ describe('responseArgument', () => {
     });
     expect(arg.entry.timestamp).toBe('2026-09-16T12:08:04.024575365Z');
     expect(arg.reportedAt).toBe('2026-09-16T12:08:04.024575Z');
+  });
+});
+
+describe('computeRequestId', () => {
+  // Known answers computed outside bootwarden: the first 16 bytes of
+  // sha256("bootwarden-request\n" + eventKey + "\n" + action), version 8 and the RFC 9562 variant set.
+  it.each([
+    ['k1', 'relearn', 'f24526ae-5192-8e6e-845c-ca0383cccf3a'],
+    ['k2', 'relearn', '60b9e73e-01b6-8801-ab92-95ed03b3a9d5'],
+    ['k1', 'stop', '97e5d75e-a7f7-8cdf-811a-af07840aa024'],
+    ['k1', 'start', '1ec12251-a09a-8720-a443-fd602056ba4b'],
+  ])('event %s, %s → %s', (eventKey, action, expected) => {
+    expect(computeRequestId(eventKey, action)).toBe(expected);
   });
 });

@@ -46,6 +46,7 @@ describe('decide', () => {
     ['passed late boot', late(KERNEL_25, KERNEL_25), ENFORCE, 'ignore', 'policy_passed', null],
     ['failed early boot, default policy', early(), ENFORCE, 'ignore', 'early_boot_deferred', null],
     ['failed early boot, stop-on-early-boot policy', early(), EARLY_STOP, 'stop', 'early_boot_failed', null],
+    ['passed early boot, stop-on-early-boot policy', early(KERNEL_25, KERNEL_25), EARLY_STOP, 'ignore', 'policy_passed', null],
     ['failed early boot whose PCRs are known-good still stops', early(KERNEL_26), EARLY_STOP, 'stop', 'early_boot_failed', null],
     ['dry-run, known-good', late(), DRY, 'notify', 'known_good', known26.id],
     ['dry-run, unknown', late(TAMPERED, KERNEL_26), DRY, 'notify', 'unknown_measurements', null],

@@ -115,7 +115,8 @@ describe('startFirestoreEmulator', () => {
   const external = Object.values(networkInterfaces())
     .flat()
     .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
-  it.skipIf(external === undefined)('binds the npm emulator to loopback only', async () => {
+  it('binds the npm emulator to loopback only', async (ctx) => {
+    ctx.skip(external === undefined, 'this machine has no non-loopback IPv4 address to try');
     const e = await start({ prefer: 'npm' });
     const port = portOf(e.host);
     expect(await listening(port)).toBe(true);
@@ -184,32 +185,30 @@ describe('startFirestoreEmulator', () => {
   // The gcloud path end to end, including that stop() leaves no java behind. Skipped where the
   // component is missing and in the run that proves the suite works on the npm emulator alone.
   const gcloud = findGcloudFirestoreEmulator();
-  it.skipIf(!gcloud.ok || firestoreEmulatorKind() === 'npm')(
-    'starts the gcloud emulator on a free port and stop() kills its whole process group',
-    async () => {
-      setEnv('BOOTWARDEN_FIRESTORE_EMULATOR', undefined);
-      const e = await start({ prefer: 'gcloud' });
-      expect(e.kind).toBe('gcloud');
-      expect(e.fallbackReason).toBeUndefined();
-      const port = portOf(e.host);
-      expect(port).not.toBe(portOf(process.env['FIRESTORE_EMULATOR_HOST']!));
-      const client = firestoreAt(e.host);
-      try {
-        await client.doc(`${prefix}g/one`).create({ ok: true });
-        expect((await client.doc(`${prefix}g/one`).get()).get('ok')).toBe(true);
-      } finally {
-        await client.terminate();
-      }
-      const javaOnPort = (): string =>
-        execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-          .split('\n')
-          .filter((l) => l.includes('CloudFirestore') && l.includes(`--port=${port}`))
-          .join('\n');
-      expect(javaOnPort()).not.toBe('');
-      await e.stop();
-      expect(javaOnPort()).toBe('');
-      expect(await listening(port)).toBe(false);
-    },
-    90_000,
-  );
+  it('starts the gcloud emulator on a free port and stop() kills its whole process group', async (ctx) => {
+    ctx.skip(!gcloud.ok, `the gcloud Firestore emulator is not installed here (${gcloud.ok ? '' : gcloud.reason})`);
+    ctx.skip(firestoreEmulatorKind() === 'npm', 'this run proves the suite on the npm emulator alone (BOOTWARDEN_FIRESTORE_EMULATOR=npm)');
+    setEnv('BOOTWARDEN_FIRESTORE_EMULATOR', undefined);
+    const e = await start({ prefer: 'gcloud' });
+    expect(e.kind).toBe('gcloud');
+    expect(e.fallbackReason).toBeUndefined();
+    const port = portOf(e.host);
+    expect(port).not.toBe(portOf(process.env['FIRESTORE_EMULATOR_HOST']!));
+    const client = firestoreAt(e.host);
+    try {
+      await client.doc(`${prefix}g/one`).create({ ok: true });
+      expect((await client.doc(`${prefix}g/one`).get()).get('ok')).toBe(true);
+    } finally {
+      await client.terminate();
+    }
+    const javaOnPort = (): string =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes('CloudFirestore') && l.includes(`--port=${port}`))
+        .join('\n');
+    expect(javaOnPort()).not.toBe('');
+    await e.stop();
+    expect(javaOnPort()).toBe('');
+    expect(await listening(port)).toBe(false);
+  }, 90_000);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newBaseline } from '../../core/baseline.js';
-import { computeRequestId, eventKeyOf, MAX_ARGUMENT_BYTES } from '../../core/contracts.js';
+import { MAX_ARGUMENT_BYTES } from '../../core/contracts.js';
 import { BootwardenError } from '../../core/errors.js';
 import { KNOWN_EVENT_KINDS } from '../../core/event.js';
 import { ingest, type IngestDeps, type IngestSettings } from '../../core/ingest.js';
@@ -56,7 +56,7 @@ function world(settings: Partial<IngestSettings> = {}, realTime = false) {
   };
 }
 
-const unknownEntry = (bootCounter = 7): JsonObject =>
+const unknownEntry = (bootCounter: number | string = 7): JsonObject =>
   bootReportEntry('lateBootReportEvent', { instance: LINUX_VM, bootCounter, actual: TAMPERED, policy: KERNEL_26 });
 
 describe('ingest', () => {
@@ -66,8 +66,10 @@ describe('ingest', () => {
     expect(r).toMatchObject({ status: 'decided', decision: { action: 'relearn' } });
     expect(w.starter.started).toHaveLength(1);
     const { argument, labels } = w.starter.started[0]!;
-    const { logName, insertId, timestamp } = failedLateBoot() as { logName: string; insertId: string; timestamp: string };
-    const eventKey = eventKeyOf({ logName, insertId, timestamp });
+    // Known answers, computed outside bootwarden: sha256 of logName, insertId and timestamp (one per
+    // line) for the event key; for a requestId, the UUID made of sha256("bootwarden-request\n" +
+    // eventKey + "\n" + action) (version 8, RFC 9562 variant).
+    const eventKey = '0e6da089bddaf525f71bd1bb8a53ee69bb78809bfb6a7e84d8e3e7aac2836e1f';
     expect(argument).toMatchObject({
       version: 1,
       eventKey,
@@ -77,8 +79,8 @@ describe('ingest', () => {
       decision: { action: 'relearn', reasonCode: 'known_good', dryRun: false },
       fingerprint: fingerprint(KERNEL_26),
       baselineId: fingerprint(KERNEL_26),
-      requestId: computeRequestId(eventKey, 'relearn'),
-      startRequestId: computeRequestId(eventKey, 'start'),
+      requestId: 'eb2a80a7-2f0a-86bb-b201-17e0ec8e1030',
+      startRequestId: 'fc95e540-27d7-8c0f-bb13-7970b46e76f1',
       // The workflow writes its audit record to the event's ledger document, and treats the
       // event as stale when the next boot of the VM is recorded.
       documents: {
@@ -87,8 +89,6 @@ describe('ingest', () => {
       },
       baselineDocument: null,
     });
-    expect(argument.startRequestId).not.toBe(argument.requestId);
-    expect(argument.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(labels).toEqual({
       app: 'bootwarden',
       event: eventKey.slice(0, 63),
@@ -165,6 +165,30 @@ describe('ingest', () => {
     await w.run(simpleEventEntry('startupEvent', { instance: LINUX_VM, bootCounter: 9 }));
     const r = await w.run(unknownEntry(8));
     expect(r).toEqual({ status: 'stale', eventKey: expect.any(String), bootCounter: '8', latestBoot: '9' });
+    expect(w.starter.started).toEqual([]);
+  });
+
+  it.each([
+    ['10', '9'],
+    ['100', '99'],
+    ['18446744073709551615', '18446744073709551614'],
+  ])('boot %s after boot %s is not stale: boot counters compare as numbers, not text', async (later, earlier) => {
+    const w = world();
+    await w.run(simpleEventEntry('startupEvent', { instance: LINUX_VM, bootCounter: earlier }));
+    const r = await w.run(unknownEntry(later));
+    expect(r).toMatchObject({ status: 'decided', decision: { action: 'stop' } });
+    expect(w.starter.started).toHaveLength(1);
+  });
+
+  it.each([
+    ['9', '10'],
+    ['99', '100'],
+    ['18446744073709551614', '18446744073709551615'],
+  ])('boot %s after boot %s is stale: boot counters compare as numbers, not text', async (earlier, later) => {
+    const w = world();
+    await w.run(simpleEventEntry('startupEvent', { instance: LINUX_VM, bootCounter: later }));
+    const r = await w.run(unknownEntry(earlier));
+    expect(r).toEqual({ status: 'stale', eventKey: expect.any(String), bootCounter: earlier, latestBoot: later });
     expect(w.starter.started).toEqual([]);
   });
 

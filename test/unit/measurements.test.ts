@@ -93,6 +93,13 @@ describe('exact-set matching', () => {
     expect(sameMeasurements(base, report)).toBe(expected);
     expect(fingerprint(report) === fingerprint(base)).toBe(expected);
   });
+
+  it('a list that repeats a PCR never matches, in either position (the parser refuses such lists)', () => {
+    const repeated = [m('PCR_0', V(0)), m('PCR_0', V(9)), m('PCR_4', V(4))];
+    const covering = [m('PCR_0', V(9)), m('PCR_4', V(4)), m('PCR_4', V(4))];
+    expect(sameMeasurements(covering, repeated)).toBe(false);
+    expect(sameMeasurements(repeated, covering)).toBe(false);
+  });
 });
 
 describe('diff against the policy', () => {

@@ -271,6 +271,15 @@ const BAD_INPUTS: Case[] = [
     'PCR_0 more than once',
   ],
   [
+    'the same PCR in two hash banks',
+    entryText((e) => {
+      const list = e.jsonPayload.lateBootReportEvent.actualMeasurements as object[];
+      list.push({ hashAlgo: 'SHA1', pcrNum: 'PCR_0', value: Buffer.alloc(20, 1).toString('base64') });
+    }),
+    'duplicate_pcr',
+    'actualMeasurements lists PCR_0 more than once',
+  ],
+  [
     'duplicate pcrNum in policyMeasurements',
     entryText((e) => (e.jsonPayload.lateBootReportEvent.policyMeasurements[1].pcrNum = 'PCR_0')),
     'duplicate_pcr',

@@ -117,6 +117,8 @@ export class WorkflowEngine {
   private readonly executions = new Map<string, Live>();
   private readonly writes = new Map<string, Promise<void>>();
   private readonly clock: Clock;
+  /** Who waits for an execution to enter a step (see `reached`). */
+  private readonly stepWaiters = new Map<string, { step: string; resolve: () => void; reject: (e: Error) => void }[]>();
 
   constructor(private readonly options: EngineOptions) {
     this.projectId = options.projectId ?? 'local-project';
@@ -210,6 +212,11 @@ export class WorkflowEngine {
       onLog: (r) => this.options.onLog?.(name, r),
       onStep: (s) => {
         record.currentStep = s;
+        const waiters = this.stepWaiters.get(name) ?? [];
+        for (const w of waiters.filter((w) => w.step === s.step)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
       },
     });
     record.billing = run.billing;
@@ -238,6 +245,9 @@ export class WorkflowEngine {
     record.stepsTruncated = run.stepsTruncated;
     record.endTime = new Date(this.clock.now()).toISOString();
     delete record.currentStep;
+    for (const w of this.stepWaiters.get(record.name) ?? [])
+      w.reject(new EngineError('failed_precondition', `execution ${record.name} ended (${record.state}) before step '${w.step}'`));
+    this.stepWaiters.delete(record.name);
     await this.persist(record);
     return record;
   }
@@ -269,6 +279,23 @@ export class WorkflowEngine {
     const live = this.executions.get(name);
     if (live === undefined) throw new EngineError('not_found', `no execution ${name}`);
     return live.record;
+  }
+
+  /**
+   * Resolves when the execution is in `step` (now, or once it enters it); rejects if the execution
+   * ends first. For tests and tools that must act while an execution waits, without polling.
+   */
+  reached(name: string, step: string): Promise<void> {
+    const live = this.executions.get(name);
+    if (live === undefined) return Promise.reject(new EngineError('not_found', `no execution ${name}`));
+    if (live.record.currentStep?.step === step) return Promise.resolve();
+    if (live.record.state !== 'ACTIVE')
+      return Promise.reject(new EngineError('failed_precondition', `execution ${name} has already ended (${live.record.state})`));
+    return new Promise((resolve, reject) => {
+      const waiters = this.stepWaiters.get(name) ?? [];
+      waiters.push({ step, resolve, reject });
+      this.stepWaiters.set(name, waiters);
+    });
   }
 
   /** Resolves when the execution has ended (and its record is written). */

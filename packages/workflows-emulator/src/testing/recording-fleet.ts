@@ -61,6 +61,8 @@ export interface NewInstance {
   readonly labels?: Readonly<Record<string, string>>;
   readonly shieldedInstanceConfig?: ShieldedInstanceConfig;
   readonly shieldedInstanceIntegrityPolicy?: ShieldedInstanceIntegrityPolicy;
+  /** When it last started (RFC 3339, as Compute writes it); a RUNNING instance defaults to its creation. */
+  readonly lastStartTimestamp?: string;
 }
 
 interface Vm {
@@ -148,18 +150,21 @@ export class RecordingComputeFleet implements ComputeFleet {
     if (this.vms.some((v) => v.project === spec.project && v.zone === spec.zone && (v.name === spec.name || v.id === id))) {
       throw new Error(`instance ${spec.name} (${id}) exists already in ${spec.project}/${spec.zone}`);
     }
+    const status = spec.status ?? 'RUNNING';
+    const createdAt = this.time();
     const vm: Vm = {
       project: spec.project,
       zone: spec.zone,
       name: spec.name,
       id,
-      status: spec.status ?? 'RUNNING',
+      status,
       labels: spec.labels,
       shieldedInstanceConfig: spec.shieldedInstanceConfig ?? { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
       policy: spec.shieldedInstanceIntegrityPolicy ?? {},
       relearns: 0,
-      createdAt: this.time(),
-      lastStartTimestamp: undefined,
+      createdAt,
+      // Compute reports lastStartTimestamp for any instance that has run; a RUNNING one has.
+      lastStartTimestamp: spec.lastStartTimestamp ?? (status === 'RUNNING' ? createdAt : undefined),
       lastStopTimestamp: undefined,
     };
     this.vms.push(vm);

@@ -37,15 +37,6 @@ const CALLBACK_WORKFLOW = [
   '',
 ].join('\n');
 
-async function until<T>(f: () => T | undefined, what: string): Promise<T> {
-  for (let i = 0; i < 500; i++) {
-    const v = f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('executions API', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'bootwarden-engine-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,11 +83,28 @@ describe('executions API', () => {
     const local = await engine();
     local.engine.deploy('cancel-me', loadLocalWorkflowText(CALLBACK_WORKFLOW, 'c.yaml'));
     const started = local.engine.startExecution('cancel-me', { argument: '{"timeout": 3600}' });
-    await until(() => (local.engine.getExecution(started.name).currentStep?.step === 'wait' ? true : undefined), 'the wait step');
+    await local.engine.reached(started.name, 'wait');
     local.engine.cancel(started.name);
     const done = await local.engine.wait(started.name);
     expect(done.state).toBe('CANCELLED');
     expect(() => local.engine.cancel(started.name)).toThrow(/already ended/);
+  });
+
+  it('reached: resolves when the execution enters the step, rejects when it ends without it', async () => {
+    const local = await engine();
+    local.engine.deploy('reach', loadLocalWorkflowText(CALLBACK_WORKFLOW, 'r.yaml'));
+    const started = local.engine.startExecution('reach', { argument: '{"timeout": 3600}' });
+    const neverReached = expect(local.engine.reached(started.name, 'no_such_step')).rejects.toThrow(
+      `execution ${started.name} ended (CANCELLED) before step 'no_such_step'`,
+    );
+    await local.engine.reached(started.name, 'wait');
+    expect(local.engine.getExecution(started.name).currentStep?.step).toBe('wait');
+    await expect(local.engine.reached(started.name, 'wait')).resolves.toBeUndefined();
+    local.engine.cancel(started.name);
+    await local.engine.wait(started.name);
+    await neverReached;
+    await expect(local.engine.reached(started.name, 'wait')).rejects.toThrow(/has already ended \(CANCELLED\)/);
+    await expect(local.engine.reached('projects/p/locations/l/workflows/reach/executions/nope', 'wait')).rejects.toThrow(/no execution/);
   });
 });
 
@@ -107,11 +115,9 @@ describe('callbacks through the workflow (https://cloud.google.com/workflows/doc
     const local = await engine();
     local.engine.deploy('callback', loadLocalWorkflowText(CALLBACK_WORKFLOW, 'cb.yaml'));
     const started = local.engine.startExecution('callback', { argument: '{"timeout": 60}' });
-    const url = await until(() => {
-      const log = local.engine.getExecution(started.name).logs[0];
-      return log === undefined ? undefined : (toPlain(log.payload) as { url: string }).url;
-    }, 'the callback URL');
-    await until(() => (local.engine.getExecution(started.name).currentStep?.step === 'wait' ? true : undefined), 'the wait step');
+    await local.engine.reached(started.name, 'wait');
+    const log = local.engine.getExecution(started.name).logs[0];
+    const url = (toPlain(log?.payload ?? null) as { url: string }).url;
     const token = await local.tokens.token('OAuth2', 'https://www.googleapis.com/auth/cloud-platform');
     const unauthenticated = await fetch(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     expect(unauthenticated.status).toBe(401);

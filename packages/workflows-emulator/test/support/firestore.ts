@@ -18,7 +18,7 @@ export interface TestFirestore {
 
 /**
  * Which emulator the run uses: `npm` ignores `lastUpdateTime` preconditions and lacks some RPCs, so
- * a test of those can `it.skipIf(firestoreEmulatorKind() === 'npm')`. `external` = FIRESTORE_EMULATOR_HOST
+ * a test of those calls `ctx.skip(firestoreEmulatorKind() === 'npm', why)`. `external` = FIRESTORE_EMULATOR_HOST
  * was set before the run.
  */
 export function firestoreEmulatorKind(): 'gcloud' | 'npm' | 'external' {

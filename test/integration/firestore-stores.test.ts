@@ -53,31 +53,39 @@ describe('FirestoreBaselineStore', () => {
 
 describe('FirestoreEventLedger', () => {
   const ledger = new FirestoreEventLedger(provider, names);
-  const record = {
-    eventKey: 'k'.repeat(64),
-    entry: { logName: 'l', insertId: 'i', timestamp: 't' },
+  let events = 0;
+  /** An event of its own per test, so that the tests hold in any order. */
+  const newRecord = () => ({
+    eventKey: `${++events}`.padStart(64, 'k'),
+    entry: { logName: 'l', insertId: `i${events}`, timestamp: 't' },
     instance: LINUX_VM,
     bootCounter: '7',
     eventKind: 'lateBootReportEvent',
-    messageIds: ['m1'],
+    messageIds: [`m${events}`],
     claimedAt: '2026-11-29T00:00:00.000Z',
-  };
+  });
 
   it('claims an event once, even when 20 claim at the same time', async () => {
+    const record = newRecord();
     const wins = await Promise.all(Array.from({ length: 20 }, () => ledger.claimEvent(record)));
     expect(wins.filter(Boolean)).toHaveLength(1);
     expect(await ledger.getEvent(record.eventKey)).toMatchObject({ state: 'processing', attempt: 1 });
   });
 
   it('lets exactly one caller take over each attempt', async () => {
+    const record = newRecord();
+    expect(await ledger.claimEvent(record)).toBe(true);
     const wins = await Promise.all(Array.from({ length: 10 }, () => ledger.takeOver(record.eventKey, 2, '2026-11-29T01:00:00.000Z')));
     expect(wins.filter(Boolean)).toHaveLength(1);
     expect(await ledger.getEvent(record.eventKey)).toMatchObject({ attempt: 2, claimedAt: '2026-11-29T01:00:00.000Z' });
   });
 
   it('records deliveries once and completes events', async () => {
-    expect(await ledger.recordDelivery('m1', record.eventKey, 'now')).toBe(true);
-    expect(await ledger.recordDelivery('m1', record.eventKey, 'now')).toBe(false);
+    const record = newRecord();
+    expect(await ledger.claimEvent(record)).toBe(true);
+    const messageId = record.messageIds[0]!;
+    expect(await ledger.recordDelivery(messageId, record.eventKey, 'now')).toBe(true);
+    expect(await ledger.recordDelivery(messageId, record.eventKey, 'now')).toBe(false);
     await ledger.completeEvent(record.eventKey, { outcome: 'stale', decision: null, executionName: null, completedAt: 'later' });
     expect(await ledger.getEvent(record.eventKey)).toMatchObject({ state: 'done', outcome: 'stale', completedAt: 'later' });
   });

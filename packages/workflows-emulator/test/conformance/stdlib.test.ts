@@ -8,7 +8,7 @@
  * have their own tests after the table.
  */
 import type { ServerResponse } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toPlain } from '../../src/run/values.js';
 import { InstantClock, runText, useEngine } from '../support/runs.js';
 import { startFake, type FakeServer, type RecordedRequest } from '../support/context.js';
@@ -720,8 +720,12 @@ describe('sys.log: the execution record', () => {
 });
 
 describe('the clock: sys.now, sys.sleep, sys.sleep_until, retry backoff', () => {
-  const clock = new InstantClock(Date.UTC(2024, 4, 8, 12, 1, 0, 250));
+  const clock = new InstantClock();
   const engine = useEngine({ clock });
+  // The clock moves with every sleep: each test sets it, so that the tests hold in any order.
+  beforeEach(() => {
+    clock.time = Date.UTC(2024, 4, 8, 12, 1, 0, 250);
+  });
   /** Runs `yaml` and gives the outcome with the sleeps it asked for. */
   const run = async (yaml: string) => {
     const before = clock.sleeps.length;

@@ -184,8 +184,8 @@ export class Fleet {
         .int(36 ** 8)
         .toString(36)
         .padStart(8, '0')}`,
-      // Cloud Logging writes microseconds.
-      timestamp: `${iso.slice(0, -1)}${String(this.rng.int(1000)).padStart(3, '0')}Z`,
+      // Cloud Logging writes nanoseconds.
+      timestamp: `${iso.slice(0, -1)}${String(this.rng.int(1_000_000)).padStart(6, '0')}Z`,
     };
   }
 }

@@ -19,7 +19,7 @@ async function heavyModulesOf(args: readonly string[]): Promise<string[]> {
     "import { createRequire } from 'node:module';",
     `const { run } = await import(${JSON.stringify(path.join(ROOT, 'dist', 'cli', 'main.js'))});`,
     'const sink = { write: () => true };',
-    `const code = await run(${JSON.stringify(args)}, { stdout: sink, stderr: sink, stdin: process.stdin, env: {}, now: () => new Date() });`,
+    `const code = await run(${JSON.stringify(args)}, { stdout: sink, stderr: sink, stdin: process.stdin, env: {}, now: () => new Date('2026-11-01T10:00:02.000Z') });`,
     `const loaded = Object.keys(createRequire(import.meta.url).cache).map((f) => f.match(${HEAVY.toString()})?.[1]).filter(Boolean);`,
     'process.stdout.write(JSON.stringify({ code, loaded: [...new Set(loaded)].sort() }));',
   ].join('\n');

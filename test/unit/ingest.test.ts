@@ -27,8 +27,8 @@ const SETTINGS: IngestSettings = {
   collections: { baselines: 'known_good_measurements', events: 'bootwarden_events', instances: 'bootwarden_instances' },
 };
 
-/** Ports as in-memory fakes; a fake clock that `sleep` advances, unless `realTime`. */
-function world(settings: Partial<IngestSettings> = {}, realTime = false) {
+/** Ports as in-memory fakes; a fake clock that `sleep` advances (never the current date). */
+function world(settings: Partial<IngestSettings> = {}) {
   let clock = Date.parse('2026-11-29T00:00:00Z');
   const parts = {
     baselines: new MemoryBaselines(newBaseline(KERNEL_26, { addedBy: 'a', addedAt: 'b', sourceEntry: null, note: null })),
@@ -40,9 +40,8 @@ function world(settings: Partial<IngestSettings> = {}, realTime = false) {
   };
   const deps: IngestDeps = {
     ...parts,
-    now: () => (realTime ? new Date() : new Date(clock)),
+    now: () => new Date(clock),
     sleep: (ms) => {
-      if (realTime) return new Promise((r) => setTimeout(r, ms));
       clock += ms;
       return new Promise((r) => setImmediate(r));
     },
@@ -152,7 +151,7 @@ describe('ingest', () => {
   });
 
   it('50 concurrent deliveries of one message start one execution', async () => {
-    const w = world({ pollMs: 5, waitForOwnerMs: 5_000 }, true);
+    const w = world({ pollMs: 5, waitForOwnerMs: 5_000 });
     const body = eventarcBody(unknownEntry(), 'm1');
     const results = await Promise.all(Array.from({ length: 50 }, () => w.run(body)));
     expect(results.filter((r) => r.status === 'decided')).toHaveLength(1);

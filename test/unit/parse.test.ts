@@ -347,10 +347,197 @@ const BAD_INPUTS: Case[] = [
   ],
 ];
 
+/**
+ * The exact rejection of each bad input: what an operator reads in the rejected-inputs record and
+ * the log. Messages that quote the JavaScript JSON parser are matched up to its text.
+ */
+const REJECTIONS: [name: string, message: string | RegExp, field: string | null][] = [
+  ['not JSON', /^input is not JSON: /, null],
+  ['empty input', /^input is not JSON: /, null],
+  ['a JSON array', 'input is a JSON array (a log export?); give one entry, or use `bootwarden replay` for exports', null],
+  ['a JSON string', 'input is "hello", not a JSON object', null],
+  ['an unrelated object', 'input is neither a LogEntry, a Pub/Sub message nor an Eventarc event (top-level keys: foo)', null],
+  ['oversized LogEntry', 'log entry is 308331 bytes; the limit is 262144', null],
+  ['oversized envelope', 'input is 614410 bytes; the limit is 524288', null],
+  ['absurd nesting', 'input nests deeper than 32 levels', null],
+  ['Pub/Sub data with garbage', "message.data has '!' at offset 40, which is not a base64 character", 'message.data'],
+  ['Pub/Sub data without padding', 'message.data has length 6, not a multiple of 4 (missing or extra padding)', 'message.data'],
+  ['Pub/Sub data that is not JSON', /^message\.data \(the LogEntry\) is not JSON: /, null],
+  [
+    'Pub/Sub data missing',
+    'input is neither a LogEntry, a Pub/Sub message nor an Eventarc event (top-level keys: messageId, attributes)',
+    null,
+  ],
+  ['Eventarc body with empty data', 'message.data is missing or empty', 'message.data'],
+  ['Eventarc data with whitespace', 'message.data has " " at offset 4, which is not a base64 character', 'message.data'],
+  [
+    'wrong @type',
+    'jsonPayload.@type is "type.googleapis.com/google.cloud.audit.AuditLog"; expected "type.googleapis.com/cloud_integrity.IntegrityEvent"',
+    'jsonPayload.@type',
+  ],
+  ['missing @type', 'jsonPayload.@type is missing; expected "type.googleapis.com/cloud_integrity.IntegrityEvent"', 'jsonPayload.@type'],
+  ['audit log (protoPayload)', 'the entry has a protoPayload (an audit log?); integrity events carry a jsonPayload', 'protoPayload'],
+  ['missing jsonPayload', 'jsonPayload is missing', 'jsonPayload'],
+  [
+    'another log',
+    'logName is "projects/acme-prod/logs/syslog"; expected projects/PROJECT/logs/compute.googleapis.com%2Fshielded_vm_integrity (check the log sink filter)',
+    'logName',
+  ],
+  ['missing logName', 'logName is missing', 'logName'],
+  ['missing insertId', 'insertId is missing', 'insertId'],
+  ['bad timestamp', 'timestamp is "yesterday"; expected an RFC 3339 timestamp', 'timestamp'],
+  ['missing resource', 'resource is missing', 'resource'],
+  ['wrong resource type', 'resource.type is "gce_disk"; integrity events come from "gce_instance"', 'resource.type'],
+  ['missing labels', 'resource.labels is missing', 'resource.labels'],
+  ['instance_id missing', 'resource.labels.instance_id is missing', 'resource.labels.instance_id'],
+  [
+    'instance_id as a number',
+    'resource.labels.instance_id is a JSON number; it must be a decimal string (numbers lose digits past 2^53)',
+    'resource.labels.instance_id',
+  ],
+  [
+    'instance_id not digits',
+    'resource.labels.instance_id is "12ab"; expected a decimal string of 1 to 20 digits',
+    'resource.labels.instance_id',
+  ],
+  [
+    'instance_id of 21 digits',
+    'resource.labels.instance_id is "111111111111111111111"; expected a decimal string of 1 to 20 digits',
+    'resource.labels.instance_id',
+  ],
+  ['project_id not a string', 'resource.labels.project_id must be a string, got ["acme"]', 'resource.labels.project_id'],
+  ['zone malformed', 'resource.labels.zone is "moon-1"; expected a zone like "us-central1-a"', 'resource.labels.zone'],
+  [
+    'policyEvaluationPassed a string',
+    'jsonPayload.lateBootReportEvent.policyEvaluationPassed must be true or false, got "false"',
+    'jsonPayload.lateBootReportEvent.policyEvaluationPassed',
+  ],
+  [
+    'policyEvaluationPassed missing',
+    'jsonPayload.lateBootReportEvent.policyEvaluationPassed is missing',
+    'jsonPayload.lateBootReportEvent.policyEvaluationPassed',
+  ],
+  ['boot report not an object', 'jsonPayload.lateBootReportEvent must be an object, got true', 'jsonPayload.lateBootReportEvent'],
+  [
+    'actualMeasurements missing',
+    'jsonPayload.lateBootReportEvent.actualMeasurements is missing',
+    'jsonPayload.lateBootReportEvent.actualMeasurements',
+  ],
+  [
+    'actualMeasurements empty',
+    'jsonPayload.lateBootReportEvent.actualMeasurements is empty; a boot report measures at least one PCR',
+    'jsonPayload.lateBootReportEvent.actualMeasurements',
+  ],
+  [
+    'actualMeasurements not a list',
+    'jsonPayload.lateBootReportEvent.actualMeasurements must be a list of measurements',
+    'jsonPayload.lateBootReportEvent.actualMeasurements',
+  ],
+  [
+    'measurement not an object',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0] must be an object {hashAlgo, pcrNum, value}',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0]',
+  ],
+  [
+    'empty pcrNum',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[1].pcrNum is empty',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[1].pcrNum',
+  ],
+  [
+    'missing pcrNum',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[1].pcrNum is missing',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[1].pcrNum',
+  ],
+  [
+    'pcrNum out of range',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[1].pcrNum is "PCR_24"; expected PCR_0 to PCR_23',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[1].pcrNum',
+  ],
+  [
+    'pcrNum __proto__',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[1].pcrNum is "__proto__", which is not allowed',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[1].pcrNum',
+  ],
+  [
+    'duplicate pcrNum',
+    'jsonPayload.lateBootReportEvent.actualMeasurements lists PCR_0 more than once',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[2].pcrNum',
+  ],
+  [
+    'the same PCR in two hash banks',
+    'jsonPayload.lateBootReportEvent.actualMeasurements lists PCR_0 more than once',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[3].pcrNum',
+  ],
+  [
+    'duplicate pcrNum in policyMeasurements',
+    'jsonPayload.lateBootReportEvent.policyMeasurements lists PCR_0 more than once',
+    'jsonPayload.lateBootReportEvent.policyMeasurements[1].pcrNum',
+  ],
+  ['__proto__ key in payload', 'jsonPayload has the key "__proto__", which is not allowed', 'jsonPayload.__proto__'],
+  [
+    'constructor key in a measurement',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0] has the key "constructor", which is not allowed',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0].constructor',
+  ],
+  [
+    'unsupported hashAlgo',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0].hashAlgo is "MD5"; expected one of SHA1, SHA256',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0].hashAlgo',
+  ],
+  [
+    'hash value not base64',
+    "jsonPayload.lateBootReportEvent.actualMeasurements[0].value has '*' at offset 2, which is not a base64 character",
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0].value',
+  ],
+  [
+    'hash value a number',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0].value must be a base64 string',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0].value',
+  ],
+  [
+    'SHA256 value of SHA1 length',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0].value decodes to 20 bytes; a SHA256 digest is 32 bytes',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0].value',
+  ],
+  [
+    'SHA1 value of SHA256 length',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0].value decodes to 32 bytes; a SHA1 digest is 20 bytes',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0].value',
+  ],
+  [
+    'non-canonical base64 value',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0].value is not canonical base64 (misplaced padding or non-zero trailing bits)',
+    'jsonPayload.lateBootReportEvent.actualMeasurements[0].value',
+  ],
+  [
+    'bootCounter negative',
+    'jsonPayload.bootCounter is "-1"; expected a non-negative integer as a decimal string',
+    'jsonPayload.bootCounter',
+  ],
+  [
+    'bootCounter missing on a boot report',
+    'jsonPayload.bootCounter is missing; a boot report needs it to tell boots apart',
+    'jsonPayload.bootCounter',
+  ],
+  ['bootCounter past uint64', 'jsonPayload.bootCounter is out of range', 'jsonPayload.bootCounter'],
+  ['two event kinds', 'jsonPayload has lateBootReportEvent and startupEvent; an integrity event carries exactly one', 'jsonPayload'],
+  [
+    'launch attestation verdict not boolean',
+    'jsonPayload.sevLaunchAttestationReportEvent.integrityEvaluationPassed must be true or false, got "no"',
+    'jsonPayload.sevLaunchAttestationReportEvent.integrityEvaluationPassed',
+  ],
+];
+const EXPECTED_REJECTIONS = new Map(REJECTIONS.map(([name, message, field]) => [name, [message, field] as const]));
+
 describe('bad input is rejected with a stable code naming the field', () => {
-  it.each(BAD_INPUTS)('%s', (_name, input, code, mentions) => {
+  it('every bad input has its exact rejection written down', () => {
+    expect([...EXPECTED_REJECTIONS.keys()]).toEqual(BAD_INPUTS.map(([name]) => name));
+  });
+
+  it.each(BAD_INPUTS)('%s', (name, input, code, mentions) => {
+    const [message, field] = EXPECTED_REJECTIONS.get(name) ?? ['(not written down)', null];
     const r = rejected(parseEnvelopeText(input));
-    expect(r.code).toBe(code);
+    expect(r).toEqual({ code, message: typeof message === 'string' ? message : expect.stringMatching(message), field });
     expect(r.message).toContain(mentions);
   });
 
@@ -377,10 +564,10 @@ describe('bad input is rejected with a stable code naming the field', () => {
     ]);
   });
 
-  it.each(logEntryRows)('%s, wrapped in an Eventarc event, is rejected the same way', (_name, input, code, mentions) => {
+  it.each(logEntryRows)('%s, wrapped in an Eventarc event, is rejected the same way', (name, input, code) => {
+    const [message, field] = EXPECTED_REJECTIONS.get(name) ?? ['(not written down)', null];
     const r = rejected(parseEnvelopeText(JSON.stringify(eventarcBody(JSON.parse(input) as JsonObject))));
-    expect(r.code).toBe(code);
-    expect(r.message).toContain(mentions);
+    expect(r).toEqual({ code, message: typeof message === 'string' ? message : expect.stringMatching(message), field });
   });
 
   it('an oversized LogEntry wrapped in an Eventarc event is refused by the LogEntry limit on message.data', () => {
@@ -427,5 +614,131 @@ describe('bad input is rejected with a stable code naming the field', () => {
   it('does not pollute Object.prototype', () => {
     parseEnvelopeText(JSON.stringify(good).replace('"bootCounter"', '"__proto__":{"polluted":1},"bootCounter"'));
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});
+
+describe('details an operator relies on', () => {
+  const good = failedLateBoot();
+  const message = (data: string) => ({ message: { messageId: 'm', data } });
+
+  it.each([
+    ['a bootCounter with leading zeros', edited(good, (e) => (e.jsonPayload.bootCounter = '007')), { bootCounter: '7' }],
+    ['a bootCounter of zeros', edited(good, (e) => (e.jsonPayload.bootCounter = '000')), { bootCounter: '0' }],
+    ['a bootCounter of JSON 0', edited(good, (e) => (e.jsonPayload.bootCounter = 0)), { bootCounter: '0' }],
+    [
+      'the largest bootCounter',
+      edited(good, (e) => (e.jsonPayload.bootCounter = '18446744073709551615')),
+      { bootCounter: '18446744073709551615' },
+    ],
+    [
+      'a logName with the log id unencoded',
+      edited(good, (e) => (e.logName = 'projects/acme-prod/logs/compute.googleapis.com/shielded_vm_integrity')),
+      { entry: { logName: 'projects/acme-prod/logs/compute.googleapis.com/shielded_vm_integrity' } },
+    ],
+    ['no severity', edited(good, (e) => delete e.severity), { severity: null }],
+    [
+      'no policyMeasurements',
+      edited(good, (e) => delete e.jsonPayload.lateBootReportEvent.policyMeasurements),
+      { report: { policyMeasurements: [] } },
+    ],
+    ['a protoPayload beside the jsonPayload', edited(good, (e) => (e.protoPayload = {})), { kind: 'lateBootReportEvent' }],
+    [
+      'an Eventarc body',
+      eventarcBody(good, 'm-1'),
+      {
+        delivery: {
+          messageId: 'm-1',
+          publishTime: '2026-11-01T10:00:00.723Z',
+          subscription: 'projects/my-project/subscriptions/eventarc-integrity-sub',
+        },
+      },
+    ],
+    [
+      'a bare Pub/Sub message',
+      pubsubMessage(good, 'p-1'),
+      { delivery: { messageId: 'p-1', publishTime: '2026-11-01T10:00:00.723Z', subscription: null } },
+    ],
+    [
+      'a structured CloudEvent whose message has no id (the CloudEvent id stands in)',
+      {
+        specversion: '1.0',
+        id: 'ce-7',
+        type: 'google.cloud.pubsub.topic.v1.messagePublished',
+        source: '//pubsub.googleapis.com/projects/acme-sec/topics/integrity',
+        data: { message: { data: b64(JSON.stringify(good)) }, subscription: 'projects/acme-sec/subscriptions/sub' },
+      },
+      { delivery: { messageId: 'ce-7', publishTime: null, subscription: 'projects/acme-sec/subscriptions/sub' } },
+    ],
+  ] as [string, JsonObject, object][])('accepts %s', (_name, input, expected) => {
+    const o = parseEnvelope(input);
+    if (!o.ok) throw new Error(`rejected: ${o.rejection.message}`);
+    expect(o.event).toMatchObject(expected);
+  });
+
+  it.each([
+    [
+      'a negative JSON bootCounter',
+      edited(good, (e) => (e.jsonPayload.bootCounter = -1)),
+      'jsonPayload.bootCounter is -1; expected a non-negative integer as a decimal string',
+      'jsonPayload.bootCounter',
+    ],
+    [
+      'a JSON bootCounter past 2^53',
+      edited(good, (e) => (e.jsonPayload.bootCounter = 2 ** 53)),
+      'jsonPayload.bootCounter is 9007199254740992; expected a non-negative integer as a decimal string',
+      'jsonPayload.bootCounter',
+    ],
+    [
+      'a fractional bootCounter',
+      edited(good, (e) => (e.jsonPayload.bootCounter = 1.5)),
+      'jsonPayload.bootCounter is 1.5; expected a non-negative integer as a decimal string',
+      'jsonPayload.bootCounter',
+    ],
+    [
+      'a long value, shown cut',
+      edited(good, (e) => (e.resource.type = 'x'.repeat(70))),
+      `resource.type is "${'x'.repeat(56)}...; integrity events come from "gce_instance"`,
+      'resource.type',
+    ],
+    ['an empty insertId', edited(good, (e) => (e.insertId = '')), 'insertId is empty', 'insertId'],
+    ['a logName that is not a string', edited(good, (e) => (e.logName = 5)), 'logName must be a string, got 5', 'logName'],
+    ['a severity that is not a string', edited(good, (e) => (e.severity = 5)), 'severity must be a string, got 5', 'severity'],
+    [
+      'an object of seven unknown keys (five are named)',
+      { a: 1, b: 1, c: 1, d: 1, e: 1, f: 1, g: 1 },
+      'input is neither a LogEntry, a Pub/Sub message nor an Eventarc event (top-level keys: a, b, c, d, e)',
+      null,
+    ],
+    ['an empty object', {}, 'input is neither a LogEntry, a Pub/Sub message nor an Eventarc event (top-level keys: none)', null],
+    [
+      'a data field alone (no Pub/Sub key)',
+      { data: b64(JSON.stringify(good)) },
+      'input is neither a LogEntry, a Pub/Sub message nor an Eventarc event (top-level keys: data)',
+      null,
+    ],
+    [
+      'a structured CloudEvent whose data is a string',
+      { specversion: '1.0', id: 'ce-1', data: 'x' },
+      'CloudEvent data must be an object {message, subscription}',
+      'data',
+    ],
+    ['an Eventarc body whose message is null', { message: null, subscription: 's' }, 'body.message is missing', 'body.message'],
+    [
+      'message.data that is a number',
+      { message: { messageId: 'm', data: 5 } },
+      'message.data must be a base64 string, got 5',
+      'message.data',
+    ],
+    ['message.data holding a JSON list', message(b64('[1]')), 'message.data must hold a LogEntry object', 'message.data'],
+    ['an entry with an insertId only', { insertId: 'x' }, 'logName is missing', 'logName'],
+    ['an entry with a protoPayload only', { protoPayload: {} }, 'logName is missing', 'logName'],
+  ] as [string, JsonObject, string, string | null][])('rejects %s', (name, input, messageText, field) => {
+    const code =
+      name.startsWith('an object') || name.startsWith('an empty object') || name.startsWith('a data field')
+        ? 'unrecognized_envelope'
+        : messageText.endsWith('is missing')
+          ? 'missing_field'
+          : 'invalid_field';
+    expect(rejected(parseEnvelope(input))).toEqual({ code, message: messageText, field });
   });
 });

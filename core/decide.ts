@@ -113,7 +113,8 @@ export function decide(event: IntegrityEvent, baselines: BaselineLookup, policy:
     return ignore('unknown_event_kind', `not an event kind bootwarden knows (payload keys: ${keys})`);
   }
   if (event.kind === 'sevLaunchAttestationReportEvent') {
-    const verdict = event.integrityEvaluationPassed === false ? 'failed' : 'passed';
+    const passed = event.integrityEvaluationPassed;
+    const verdict = passed === false ? 'failed' : passed === true ? 'passed' : 'reported without a verdict';
     return ignore('launch_attestation_not_handled', `Confidential VM launch attestation ${verdict}; bootwarden acts on boot reports only`);
   }
   if (!isBootReport(event)) return ignore('not_a_boot_report', `${event.kind} needs no action`);

@@ -7,7 +7,7 @@ import { fingerprint } from '../../core/measurements.js';
 import { parseEnvelope } from '../../core/parse.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
 import { bootReportEntry, simpleEventEntry } from '../../devstack/entries.js';
-import { KERNEL_25, KERNEL_26, LINUX_VM, TAMPERED, WINDOWS_NOV, WINDOWS_OCT } from '../support/fixtures.js';
+import { edited, KERNEL_25, KERNEL_26, LINUX_VM, TAMPERED, WINDOWS_NOV, WINDOWS_OCT } from '../support/fixtures.js';
 
 function event(entry: JsonObject): IntegrityEvent {
   const o = parseEnvelope(entry);
@@ -72,6 +72,79 @@ describe('decide', () => {
     expect(d.dryRun).toBe(policy.dryRun && action === 'notify');
   });
 
+  it.each([
+    ['known-good', late(), baselines, ENFORCE, 'late-boot measurements match known-good baseline 82f70914fc10… (PCR_4 changed)'],
+    ['unknown', late(TAMPERED, KERNEL_26), baselines, ENFORCE, 'late-boot measurements are not a known-good baseline (PCR_4 changed)'],
+    ['passed late boot', late(KERNEL_25, KERNEL_25), baselines, ENFORCE, 'late-boot report passed the integrity policy'],
+    ['passed early boot', early(KERNEL_25, KERNEL_25), baselines, EARLY_STOP, 'early-boot report passed the integrity policy'],
+    [
+      'failed early boot, deferred',
+      early(),
+      baselines,
+      ENFORCE,
+      'early-boot report failed (PCR_4 changed); acting on the late-boot report of this boot',
+    ],
+    [
+      'failed early boot, stopped',
+      early(),
+      baselines,
+      EARLY_STOP,
+      'early-boot report failed (PCR_4 changed) and the policy stops on early-boot failures',
+    ],
+    [
+      'dry-run',
+      late(),
+      baselines,
+      DRY,
+      'dry-run, would relearn: late-boot measurements match known-good baseline 82f70914fc10… (PCR_4 changed)',
+    ],
+    ['a startup event', simpleEventEntry('startupEvent', vm), baselines, ENFORCE, 'startupEvent needs no action'],
+    [
+      'an unknown kind',
+      simpleEventEntry('tdxQuoteEvent', vm),
+      baselines,
+      ENFORCE,
+      'not an event kind bootwarden knows (payload keys: tdxQuoteEvent)',
+    ],
+    [
+      'a payload without an event key',
+      edited(simpleEventEntry('startupEvent', vm), (e) => delete e.jsonPayload.startupEvent),
+      baselines,
+      ENFORCE,
+      'not an event kind bootwarden knows (payload keys: none)',
+    ],
+    [
+      'a failed launch attestation',
+      simpleEventEntry('sevLaunchAttestationReportEvent', vm, { integrityEvaluationPassed: false }),
+      baselines,
+      ENFORCE,
+      'Confidential VM launch attestation failed; bootwarden acts on boot reports only',
+    ],
+    [
+      'a passed launch attestation',
+      simpleEventEntry('sevLaunchAttestationReportEvent', vm, { integrityEvaluationPassed: true }),
+      baselines,
+      ENFORCE,
+      'Confidential VM launch attestation passed; bootwarden acts on boot reports only',
+    ],
+    [
+      'a launch attestation without a verdict',
+      simpleEventEntry('sevLaunchAttestationReportEvent', vm, {}),
+      baselines,
+      ENFORCE,
+      'Confidential VM launch attestation reported without a verdict; bootwarden acts on boot reports only',
+    ],
+    [
+      'a baseline filed under another id (the tutorial console)',
+      late(),
+      lookupOf({ id: known26.id, baseline: { ...known26, id: 'baseline1' } }),
+      ENFORCE,
+      'late-boot measurements match known-good baseline baseline1 (PCR_4 changed)',
+    ],
+  ] as const)('the reason for %s is exact', (_name, entry, lookup, policy, reason) => {
+    expect(decide(event(entry), lookup, policy).reason).toBe(reason);
+  });
+
   it('dry-run says what it would have done', () => {
     const d = decide(event(late(TAMPERED, KERNEL_26)), baselines, DRY);
     expect(d).toMatchObject({ action: 'notify', intendedAction: 'stop', dryRun: true });
@@ -95,7 +168,9 @@ describe('decide', () => {
     const misfiled = { ...newBaseline(KERNEL_25, meta), id: fingerprint(TAMPERED) };
     const d = decide(event(late(TAMPERED, KERNEL_26)), lookupOf(stored(misfiled)));
     expect(d).toMatchObject({ action: 'stop', reasonCode: 'baseline_document_invalid', baselineId: null });
-    expect(d.reason).toContain('holds other measurements');
+    expect(d.reason).toBe(
+      `late-boot report failed (PCR_4 changed); baseline document ${fingerprint(TAMPERED)} is filed under this fingerprint but holds other measurements`,
+    );
   });
 
   it('stops when the document filed under the fingerprint is invalid', () => {
@@ -103,6 +178,10 @@ describe('decide', () => {
     if (bad.ok) throw new Error('expected invalid');
     const d = decide(event(late(TAMPERED, KERNEL_26)), lookupOf({ id: bad.id, invalid: bad.rejection }));
     expect(d).toMatchObject({ action: 'stop', reasonCode: 'baseline_document_invalid' });
+    const id = fingerprint(TAMPERED);
+    expect(d.reason).toBe(
+      `late-boot report failed (PCR_4 changed); baseline document ${id} is invalid (${id}.PCR_0 must be an object {hashAlgo, pcrNum, value})`,
+    );
   });
 });
 

@@ -157,10 +157,6 @@ export function diffMeasurements(before: readonly Measurement[], after: readonly
   return { added, removed, changed, unchanged };
 }
 
-export function diffIsEmpty(d: MeasurementDiff): boolean {
-  return d.added.length === 0 && d.removed.length === 0 && d.changed.length === 0;
-}
-
 /** One line for people: "PCR_4 changed, PCR_14 added". */
 export function describeDiff(d: MeasurementDiff): string {
   const parts = [

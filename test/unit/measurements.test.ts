@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodeBase64Strict } from '../../core/base64.js';
+import { InputRejected } from '../../core/errors.js';
+import type { JsonValue } from '../../core/json.js';
 import {
   canonicalMeasurements,
+  compareMeasurements,
   describeDiff,
   diffMeasurements,
   fingerprint,
   isFingerprint,
+  parseMeasurement,
   sameMeasurements,
   type Measurement,
 } from '../../core/measurements.js';
@@ -128,5 +132,85 @@ describe('diff against the policy', () => {
 
   it('says so when nothing differs', () => {
     expect(describeDiff(diffMeasurements(KERNEL_25, [...KERNEL_25].reverse()))).toBe('no PCR differs from the policy');
+  });
+});
+
+describe('measurement details', () => {
+  const reason = (raw: unknown): unknown => {
+    try {
+      parseMeasurement(raw as JsonValue, 'm');
+    } catch (e) {
+      if (e instanceof InputRejected) return e.rejection;
+      throw e;
+    }
+    return 'accepted';
+  };
+  it.each([
+    ['not an object', 'PCR_0', { code: 'invalid_field', message: 'm must be an object {hashAlgo, pcrNum, value}', field: 'm' }],
+    [
+      'pcrNum not a string',
+      { pcrNum: 0, hashAlgo: 'SHA256', value: V(0) },
+      { code: 'invalid_field', message: 'm.pcrNum must be a string like "PCR_0"', field: 'm.pcrNum' },
+    ],
+    [
+      'hashAlgo missing',
+      { pcrNum: 'PCR_0', value: V(0) },
+      { code: 'missing_field', message: 'm.hashAlgo is missing', field: 'm.hashAlgo' },
+    ],
+    ['value missing', { pcrNum: 'PCR_0', hashAlgo: 'SHA256' }, { code: 'missing_field', message: 'm.value is missing', field: 'm.value' }],
+    [
+      'a forbidden key',
+      JSON.parse('{"pcrNum":"PCR_0","hashAlgo":"SHA256","value":"' + V(0) + '","__proto__":{}}') as unknown,
+      { code: 'forbidden_key', message: 'm has the key "__proto__", which is not allowed', field: 'm.__proto__' },
+    ],
+    [
+      'a long pcrNum, shown cut to 40 characters',
+      { pcrNum: `PCR_${'9'.repeat(60)}`, hashAlgo: 'SHA256', value: V(0) },
+      { code: 'invalid_field', message: `m.pcrNum is "PCR_${'9'.repeat(36)}"; expected PCR_0 to PCR_23`, field: 'm.pcrNum' },
+    ],
+    [
+      'a long hashAlgo, shown cut to 40 characters',
+      { pcrNum: 'PCR_0', hashAlgo: 'S'.repeat(50), value: V(0) },
+      { code: 'unsupported_hash_algo', message: `m.hashAlgo is "${'S'.repeat(40)}"; expected one of SHA1, SHA256`, field: 'm.hashAlgo' },
+    ],
+    [
+      'a hashAlgo that is not a string',
+      { pcrNum: 'PCR_0', hashAlgo: 256, value: V(0) },
+      { code: 'unsupported_hash_algo', message: 'm.hashAlgo is 256; expected one of SHA1, SHA256', field: 'm.hashAlgo' },
+    ],
+    [
+      'an empty value',
+      { pcrNum: 'PCR_0', hashAlgo: 'SHA256', value: '' },
+      { code: 'invalid_hash_value', message: 'm.value is empty', field: 'm.value' },
+    ],
+    ['PCR_23 is the last', { pcrNum: 'PCR_23', hashAlgo: 'SHA1', value: V(1, 20) }, 'accepted'],
+  ])('%s', (_name, raw, expected) => {
+    expect(reason(raw)).toEqual(expected);
+  });
+
+  it('orders the same PCR by hash bank (SHA1 before SHA256), PCRs by number first', () => {
+    const sha1 = m('PCR_4', V(1, 20), 'SHA1');
+    const sha256 = m('PCR_4', V(1));
+    expect(compareMeasurements(sha1, sha256)).toBe(-1);
+    expect(compareMeasurements(sha256, sha1)).toBe(1);
+    expect(compareMeasurements(sha1, { ...sha1 })).toBe(0);
+    expect(canonicalMeasurements([sha256, m('PCR_0', V(0)), sha1]).map((x) => `${x.pcrNum}/${x.hashAlgo}`)).toEqual([
+      'PCR_0/SHA256',
+      'PCR_4/SHA1',
+      'PCR_4/SHA256',
+    ]);
+  });
+
+  it('a diff sorts each PCR into exactly one of added, removed, changed (value or bank) and unchanged', () => {
+    const before = [m('PCR_0', V(0)), m('PCR_4', V(4)), m('PCR_7', V(7)), m('PCR_8', V(8))];
+    const after = [m('PCR_0', V(0)), m('PCR_4', V(5)), m('PCR_7', V(7, 20), 'SHA1'), m('PCR_14', V(14))];
+    const d = diffMeasurements(before, after);
+    expect(d.added.map((x) => x.pcrNum)).toEqual(['PCR_14']);
+    expect(d.removed.map((x) => x.pcrNum)).toEqual(['PCR_8']);
+    expect(d.changed.map((c) => [c.pcrNum, c.from.value, c.to.value])).toEqual([
+      ['PCR_4', V(4), V(5)],
+      ['PCR_7', V(7), V(7, 20)],
+    ]);
+    expect(d.unchanged).toEqual(['PCR_0']);
   });
 });

@@ -277,3 +277,181 @@ describe('ingest', () => {
     expect(w.starter.started).toEqual([]);
   });
 });
+
+describe('what ingest records and logs', () => {
+  it('a rejected message: one record under msg-<id>, the whole payload kept, one ERROR line naming the record', async () => {
+    const w = world();
+    const text = JSON.stringify({ message: { messageId: 'm77', data: '!!!!' }, subscription: 's' });
+    const r = await w.run(text);
+    expect(r).toEqual({
+      status: 'rejected',
+      rejection: {
+        code: 'invalid_base64',
+        message: "message.data has '!' at offset 0, which is not a base64 character",
+        field: 'message.data',
+      },
+      context: { messageId: 'm77', logName: null, insertId: null, timestamp: null, instanceId: null },
+      recordId: 'msg-m77',
+    });
+    expect([...w.rejected.records.entries()]).toEqual([
+      [
+        'msg-m77',
+        {
+          rejection: r.status === 'rejected' ? r.rejection : null,
+          context: { messageId: 'm77', logName: null, insertId: null, timestamp: null, instanceId: null },
+          raw: text,
+          rawBytes: text.length,
+          truncated: false,
+          receivedAt: '2026-11-29T00:00:00.000Z',
+        },
+      ],
+    ]);
+    expect(w.logger.lines).toEqual([
+      {
+        severity: 'ERROR',
+        message: "rejected input: invalid_base64: message.data has '!' at offset 0, which is not a base64 character",
+        fields: { code: 'invalid_base64', field: 'message.data', recordId: 'msg-m77', messageId: 'm77', insertId: null, instanceId: null },
+      },
+    ]);
+  });
+
+  it('a rejected input without a message id is recorded under raw-<sha256 of the payload>', async () => {
+    const w = world();
+    const r = await w.run('{"nonsense": 1}');
+    // sha256 of the 15 bytes {"nonsense": 1}, computed outside bootwarden.
+    expect(r).toMatchObject({ recordId: 'raw-03c077e9b081c0ebddb55c71e337e843a452b320188f5887c9732303822b2af7' });
+  });
+
+  it('keeps exactly 16 KiB when the payload is one byte over, and all of it at 16 KiB', async () => {
+    const w = world();
+    const at = JSON.stringify({ nonsense: 'x'.repeat(16 * 1024 - 15) });
+    const over = JSON.stringify({ nonsense: 'y'.repeat(16 * 1024 - 14) });
+    expect(Buffer.byteLength(at)).toBe(16 * 1024);
+    await w.run(at);
+    await w.run(over);
+    const [first, second] = [...w.rejected.records.values()];
+    expect([first?.truncated, first?.rawBytes, first?.raw.length]).toEqual([false, 16 * 1024, 16 * 1024]);
+    expect([second?.truncated, second?.rawBytes, second?.raw.length]).toEqual([true, 16 * 1024 + 1, 16 * 1024]);
+  });
+
+  it('a project that is not allowed: the rejection names the project and the allowed list', async () => {
+    const w = world({ allowedProjects: ['acme-dev', 'acme-test'] });
+    const r = await w.run(eventarcBody(unknownEntry(), 'm5'));
+    expect(r).toMatchObject({
+      status: 'rejected',
+      recordId: 'msg-m5',
+      rejection: {
+        code: 'project_not_allowed',
+        message: 'project acme-prod is not in BOOTWARDEN_ALLOWED_PROJECTS (acme-dev, acme-test)',
+        field: 'resource.labels.project_id',
+      },
+      context: { messageId: 'm5', instanceId: LINUX_VM.id, insertId: unknownEntry()['insertId'] },
+    });
+  });
+
+  it('a decision: the ledger holds the message id, the outcome and the decision; one INFO line says what and why', async () => {
+    const w = world();
+    const r = await w.run(eventarcBody(unknownEntry(), 'm6'));
+    if (r.status !== 'decided') throw new Error(r.status);
+    const stored = w.ledger.events.get(r.eventKey);
+    expect(stored).toMatchObject({ messageIds: ['m6'], state: 'done', outcome: 'decided', executionName: w.starter.started[0]?.name });
+    expect(stored?.decision).toMatchObject({ action: 'stop', reasonCode: 'unknown_measurements' });
+    expect(w.instances.decisions).toEqual([
+      {
+        instance: LINUX_VM,
+        summary: {
+          eventKey: r.eventKey,
+          bootCounter: '7',
+          action: 'stop',
+          reasonCode: 'unknown_measurements',
+          executionName: w.starter.started[0]?.name,
+          at: '2026-11-29T00:00:00.000Z',
+        },
+      },
+    ]);
+    expect(w.logger.lines).toEqual([
+      {
+        severity: 'INFO',
+        message: `lateBootReportEvent of instance ${LINUX_VM.id}: stop (late-boot measurements are not a known-good baseline (PCR_4 changed))`,
+        fields: {
+          eventKey: r.eventKey,
+          messageId: 'm6',
+          instanceId: LINUX_VM.id,
+          project: 'acme-prod',
+          zone: 'us-central1-a',
+          bootCounter: '7',
+          action: 'stop',
+          reasonCode: 'unknown_measurements',
+          fingerprint: r.decision.fingerprint,
+          baselineId: null,
+          executionName: w.starter.started[0]?.name,
+        },
+      },
+    ]);
+  });
+
+  it('an ignored event is recorded as ignored, and a direct LogEntry has no message id', async () => {
+    const w = world();
+    const r = await w.run(
+      bootReportEntry('lateBootReportEvent', { instance: LINUX_VM, bootCounter: 7, actual: KERNEL_25, policy: KERNEL_25 }),
+    );
+    if (r.status !== 'decided') throw new Error(r.status);
+    expect(w.ledger.events.get(r.eventKey)).toMatchObject({ messageIds: [], outcome: 'ignored', executionName: null });
+    expect(w.ledger.deliveries.size).toBe(0);
+  });
+
+  it('a duplicate and a stale report are logged at INFO with what identifies them', async () => {
+    const w = world();
+    const body = eventarcBody(unknownEntry(), 'm1');
+    const first = await w.run(body);
+    await w.run(body);
+    await w.run(simpleEventEntry('startupEvent', { instance: LINUX_VM, bootCounter: 9 }));
+    const stale = await w.run(eventarcBody(unknownEntry(8), 'm2'));
+    if (first.status !== 'decided' || stale.status !== 'stale') throw new Error('unexpected statuses');
+    const lines = w.logger.lines.filter((l) => l.message.startsWith('duplicate') || l.message.startsWith('stale'));
+    expect(lines).toEqual([
+      {
+        severity: 'INFO',
+        message: `duplicate delivery of event ${first.eventKey} ignored`,
+        fields: { eventKey: first.eventKey, messageId: 'm1', executionName: first.executionName },
+      },
+      {
+        severity: 'INFO',
+        message: `stale report dropped: instance ${LINUX_VM.id} has booted again (boot 9 > 8)`,
+        fields: { eventKey: stale.eventKey, instanceId: LINUX_VM.id, bootCounter: '8', latestBoot: '9' },
+      },
+    ]);
+  });
+
+  it('a claim older than the lease is taken over exactly at the lease, with a WARNING naming the attempt', async () => {
+    const w = world();
+    const body = eventarcBody(unknownEntry(), 'm1');
+    w.starter.failNext = new BootwardenError('store_unavailable', 'Workflows 503', { retryable: true });
+    await expect(w.run(body)).rejects.toMatchObject({ retryable: true });
+    w.advance(SETTINGS.claimLeaseMs - SETTINGS.waitForOwnerMs - 1);
+    await expect(w.run(body)).rejects.toMatchObject({
+      code: 'event_in_progress',
+      message: expect.stringMatching(/^event [0-9a-f]{64} is being processed by another delivery; asking for redelivery$/) as unknown,
+    });
+    const r = await w.run(body);
+    if (r.status !== 'decided') throw new Error(r.status);
+    expect(w.logger.lines.filter((l) => l.severity === 'WARNING')).toEqual([
+      {
+        severity: 'WARNING',
+        message: `took over abandoned event ${r.eventKey} (attempt 2)`,
+        fields: { eventKey: r.eventKey, attempt: 2, previousClaim: '2026-11-29T00:00:00.000Z' },
+      },
+    ]);
+  });
+
+  it('a claimed event whose record cannot be read asks for redelivery', async () => {
+    const w = world();
+    const body = eventarcBody(unknownEntry(), 'm1');
+    w.ledger.claimEvent = () => Promise.resolve(false);
+    await expect(w.run(body)).rejects.toMatchObject({
+      code: 'store_unavailable',
+      retryable: true,
+      message: expect.stringMatching(/^event [0-9a-f]{64} was claimed but its record cannot be read$/) as unknown,
+    });
+  });
+});

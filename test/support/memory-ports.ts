@@ -13,6 +13,18 @@ import type {
 } from '../../core/ports/event-ledger.port.js';
 import type { ExecutionStarter, StartedExecution } from '../../core/ports/execution-starter.port.js';
 import type { Logger } from '../../core/ports/logger.port.js';
+import type { IngestSettings } from '../../core/ingest.js';
+
+/** Ingest settings for tests: the defaults, a short poll, the default collection names. */
+export const INGEST_SETTINGS: IngestSettings = {
+  dryRun: false,
+  stopOnEarlyBootFailure: false,
+  allowedProjects: null,
+  claimLeaseMs: 60_000,
+  waitForOwnerMs: 1_000,
+  pollMs: 100,
+  collections: { baselines: 'known_good_measurements', events: 'bootwarden_events', instances: 'bootwarden_instances' },
+};
 
 export class MemoryBaselines implements BaselineStore {
   readonly gets: string[] = [];

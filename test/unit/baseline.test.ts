@@ -84,6 +84,15 @@ describe('baseline ids', () => {
   });
 });
 
+const EVERY_FIELD = {
+  fingerprint: 'f1',
+  addedBy: 'alice',
+  addedAt: '2026-11-01T00:00:00Z',
+  sourceEntry: { logName: 'projects/acme-prod/logs/x', insertId: 'i1', timestamp: '2026-10-31T23:59:00Z', instanceId: '435' },
+  importedFrom: ['baseline1', 'baseline2'],
+  note: 'kernel 25',
+};
+
 describe('baseline metadata', () => {
   const withMetadata = (metadata: JsonValue): JsonObject => ({ ...tutorialDoc, [METADATA_FIELD]: metadata });
 
@@ -95,25 +104,7 @@ describe('baseline metadata', () => {
       { fingerprint: null, addedBy: null, addedAt: null, sourceEntry: null, importedFrom: null, note: null },
       { fingerprint: '', addedBy: '', addedAt: '', sourceEntry: null, importedFrom: [], note: null },
     ],
-    [
-      'every field',
-      {
-        fingerprint: 'f1',
-        addedBy: 'alice',
-        addedAt: '2026-11-01T00:00:00Z',
-        sourceEntry: { logName: 'projects/acme-prod/logs/x', insertId: 'i1', timestamp: '2026-10-31T23:59:00Z', instanceId: '435' },
-        importedFrom: ['baseline1', 'baseline2'],
-        note: 'kernel 25',
-      },
-      {
-        fingerprint: 'f1',
-        addedBy: 'alice',
-        addedAt: '2026-11-01T00:00:00Z',
-        sourceEntry: { logName: 'projects/acme-prod/logs/x', insertId: 'i1', timestamp: '2026-10-31T23:59:00Z', instanceId: '435' },
-        importedFrom: ['baseline1', 'baseline2'],
-        note: 'kernel 25',
-      },
-    ],
+    ['every field, read as written', EVERY_FIELD, EVERY_FIELD],
     [
       'non-string sourceEntry fields and importedFrom items',
       {

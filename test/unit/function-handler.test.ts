@@ -8,13 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.js';
 import { newBaseline } from '../../core/baseline.js';
 import { BootwardenError } from '../../core/errors.js';
-import type { IngestSettings } from '../../core/ingest.js';
 import type { JsonObject } from '../../core/json.js';
 import { fingerprint } from '../../core/measurements.js';
 import { createHandler, type IncomingCloudEvent } from '../../functions/handler.js';
 import { settingsFrom, type Wiring } from '../../functions/wiring.js';
 import { failedLateBoot, KERNEL_26, LINUX_VM } from '../support/fixtures.js';
 import {
+  INGEST_SETTINGS,
   MemoryBaselines,
   MemoryInstances,
   MemoryLedger,
@@ -23,15 +23,7 @@ import {
   RecordingStarter,
 } from '../support/memory-ports.js';
 
-const SETTINGS: IngestSettings = {
-  dryRun: false,
-  stopOnEarlyBootFailure: false,
-  allowedProjects: null,
-  claimLeaseMs: 60_000,
-  waitForOwnerMs: 1_000,
-  pollMs: 100,
-  collections: { baselines: 'known_good_measurements', events: 'bootwarden_events', instances: 'bootwarden_instances' },
-};
+const SETTINGS = INGEST_SETTINGS;
 
 /** A Pub/Sub message as Eventarc hands it to functions-framework: `data` is the message. */
 function messageOf(entry: JsonObject, messageId: string): JsonObject {

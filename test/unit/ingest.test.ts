@@ -9,6 +9,7 @@ import { fingerprint } from '../../core/measurements.js';
 import { bootReportEntry, eventarcBody, simpleEventEntry } from '../../devstack/entries.js';
 import { edited, failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM, TAMPERED } from '../support/fixtures.js';
 import {
+  INGEST_SETTINGS,
   MemoryBaselines,
   MemoryInstances,
   MemoryLedger,
@@ -17,15 +18,7 @@ import {
   RecordingStarter,
 } from '../support/memory-ports.js';
 
-const SETTINGS: IngestSettings = {
-  dryRun: false,
-  stopOnEarlyBootFailure: false,
-  allowedProjects: null,
-  claimLeaseMs: 60_000,
-  waitForOwnerMs: 1_000,
-  pollMs: 100,
-  collections: { baselines: 'known_good_measurements', events: 'bootwarden_events', instances: 'bootwarden_instances' },
-};
+const SETTINGS = INGEST_SETTINGS;
 
 /** Ports as in-memory fakes; a fake clock that `sleep` advances (never the current date). */
 function world(settings: Partial<IngestSettings> = {}) {

@@ -19,9 +19,18 @@ const EXTERNAL_PRICE = 0.025 / 1000;
 const TARGETS: Readonly<Record<string, number>> = { relearn: 12, 'stop+approve': 30 };
 
 type Path = 'relearn' | 'stop+approve' | 'stop+reject' | 'stop+timeout';
+/** What each path must end in: a cheaper count from another path (a stale skip) is no measurement. */
+const OUTCOME: Readonly<Record<Path, string>> = {
+  relearn: 'relearned',
+  'stop+approve': 'promoted_and_started',
+  'stop+reject': 'rejected',
+  'stop+timeout': 'expired',
+};
+/** The scenarios' reports are from 2026-11-01T10:00:00Z (devstack/entries.ts); the VMs started just before. */
+const STARTED_BEFORE_REPORT = '2026-11-01T01:59:40.872-08:00';
 
 export async function benchResponse(): Promise<Metric[]> {
-  const stack = await startLocalStack({ projectId: PROJECT });
+  const stack = await startLocalStack({ projectId: PROJECT, clockStart: Date.parse('2026-11-01T10:00:05Z') });
   try {
     const id = randomBytes(4).toString('hex');
     const collections: CollectionNames = {
@@ -34,12 +43,21 @@ export async function benchResponse(): Promise<Metric[]> {
     for (const path of ['relearn', 'stop+approve', 'stop+reject', 'stop+timeout'] as const) {
       log(`response: running the ${path} path`);
       const vm = { project: PROJECT, zone: 'us-central1-a', id: String(1_000_000_000_000_000n + BigInt(++n)) };
-      stack.fleet.addInstance({ project: vm.project, zone: vm.zone, name: `bench-${n}`, id: vm.id });
+      stack.fleet.addInstance({
+        project: vm.project,
+        zone: vm.zone,
+        name: `bench-${n}`,
+        id: vm.id,
+        lastStartTimestamp: STARTED_BEFORE_REPORT,
+      });
       stack.deploy(path === 'stop+timeout' ? 1 : 3600);
       const s = scenario(path === 'relearn' ? 'relearn' : 'stop', { instance: vm, bootCounter: 7, collections });
       const decision = path === 'stop+approve' ? 'approve' : path === 'stop+reject' ? 'reject' : undefined;
       const done = await stack.run(s.argument, decision === undefined ? undefined : { decision });
       if (done.state !== 'SUCCEEDED') throw new Error(`the ${path} path ended ${done.state}: ${done.error?.payload ?? ''}`);
+      const outcome = (JSON.parse(done.result ?? '{}') as { outcome?: string }).outcome;
+      if (outcome !== OUTCOME[path])
+        throw new Error(`the ${path} path ended in ${String(outcome)}, not ${OUTCOME[path]}: its steps would measure another path`);
       results.set(path, done);
     }
     const metrics: Metric[] = [];

@@ -669,6 +669,41 @@ describe('details an operator relies on', () => {
       },
       { delivery: { messageId: 'ce-7', publishTime: null, subscription: 'projects/acme-sec/subscriptions/sub' } },
     ],
+    [
+      'a Pub/Sub message known by its attributes alone',
+      { data: b64(JSON.stringify(good)), attributes: {} },
+      { delivery: { messageId: null, publishTime: null, subscription: null } },
+    ],
+    [
+      'a Pub/Sub message known by publish_time alone',
+      { data: b64(JSON.stringify(good)), publish_time: '2026-11-01T10:00:00.540Z' },
+      { delivery: { messageId: null, publishTime: '2026-11-01T10:00:00.540Z', subscription: null } },
+    ],
+    [
+      'a Pub/Sub message known by publishTime alone',
+      { data: b64(JSON.stringify(good)), publishTime: '2026-11-01T10:00:00.540Z' },
+      { delivery: { messageId: null, publishTime: '2026-11-01T10:00:00.540Z', subscription: null } },
+    ],
+    [
+      'a Pub/Sub message known by message_id alone',
+      { data: b64(JSON.stringify(good)), message_id: '46' },
+      { delivery: { messageId: '46', publishTime: null, subscription: null } },
+    ],
+    [
+      'an Eventarc body in snake_case, with an empty subscription',
+      { message: { message_id: '47', publish_time: '2026-11-01T10:00:00.540Z', data: b64(JSON.stringify(good)) }, subscription: '' },
+      { delivery: { messageId: '47', publishTime: '2026-11-01T10:00:00.540Z', subscription: null } },
+    ],
+    [
+      'an empty message id (no id, not an empty one)',
+      { message: { messageId: '', data: b64(JSON.stringify(good)) } },
+      { delivery: { messageId: null } },
+    ],
+    [
+      'an empty CloudEvent id',
+      { specversion: '1.0', id: '', data: { message: { data: b64(JSON.stringify(good)) } } },
+      { delivery: { messageId: null } },
+    ],
   ] as [string, JsonObject, object][])('accepts %s', (_name, input, expected) => {
     const o = parseEnvelope(input);
     if (!o.ok) throw new Error(`rejected: ${o.rejection.message}`);
@@ -732,6 +767,13 @@ describe('details an operator relies on', () => {
     ['message.data holding a JSON list', message(b64('[1]')), 'message.data must hold a LogEntry object', 'message.data'],
     ['an entry with an insertId only', { insertId: 'x' }, 'logName is missing', 'logName'],
     ['an entry with a protoPayload only', { protoPayload: {} }, 'logName is missing', 'logName'],
+    ['an entry with a jsonPayload only', { jsonPayload: {} }, 'logName is missing', 'logName'],
+    [
+      'an entry with a logName only',
+      { logName: 'projects/acme-prod/logs/compute.googleapis.com%2Fshielded_vm_integrity' },
+      'insertId is missing',
+      'insertId',
+    ],
   ] as [string, JsonObject, string, string | null][])('rejects %s', (name, input, messageText, field) => {
     const code =
       name.startsWith('an object') || name.startsWith('an empty object') || name.startsWith('a data field')

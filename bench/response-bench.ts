@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CollectionNames } from '../core/contracts.js';
-import { scenario } from '../devstack/response-scenarios.js';
+import { scenario, SCENARIO_CLOCK_START, SCENARIO_VM_STARTED } from '../devstack/response-scenarios.js';
 import { startLocalStack } from '../devstack/stack.js';
 import type { ExecutionRecord } from '@bootwarden/workflows-emulator';
 import { info, log, metric, type Metric } from './metrics.js';
@@ -26,11 +26,9 @@ const OUTCOME: Readonly<Record<Path, string>> = {
   'stop+reject': 'rejected',
   'stop+timeout': 'expired',
 };
-/** The scenarios' reports are from 2026-11-01T10:00:00Z (devstack/entries.ts); the VMs started just before. */
-const STARTED_BEFORE_REPORT = '2026-11-01T01:59:40.872-08:00';
 
 export async function benchResponse(): Promise<Metric[]> {
-  const stack = await startLocalStack({ projectId: PROJECT, clockStart: Date.parse('2026-11-01T10:00:05Z') });
+  const stack = await startLocalStack({ projectId: PROJECT, clockStart: SCENARIO_CLOCK_START });
   try {
     const id = randomBytes(4).toString('hex');
     const collections: CollectionNames = {
@@ -48,7 +46,7 @@ export async function benchResponse(): Promise<Metric[]> {
         zone: vm.zone,
         name: `bench-${n}`,
         id: vm.id,
-        lastStartTimestamp: STARTED_BEFORE_REPORT,
+        lastStartTimestamp: SCENARIO_VM_STARTED,
       });
       stack.deploy(path === 'stop+timeout' ? 1 : 3600);
       const s = scenario(path === 'relearn' ? 'relearn' : 'stop', { instance: vm, bootCounter: 7, collections });

@@ -37,8 +37,8 @@ export class ApprovalsStandIn {
   private server: http.Server | undefined;
   private origin: string | undefined;
   private failures: { path: string; status: number; remaining: number }[] = [];
-  private waiters: { path: string; count: number; resolve: () => void }[] = [];
-  private approvalWaiters: { matches: (a: ApprovalRequest) => boolean; resolve: (a: ApprovalRequest) => void }[] = [];
+  /** Who waits for a request: each check resolves its promise and says so once what it waits for arrived. */
+  private waiters: (() => boolean)[] = [];
 
   /** Auto-decisions sent (their callback's HTTP status), in order: a failure here is visible, not lost. */
   readonly autoDecisions: Promise<number>[] = [];
@@ -81,16 +81,26 @@ export class ApprovalsStandIn {
   }
 
   /** Resolves once `count` requests to `path` have been answered (successfully or not). */
-  received(path: string, count = 1): Promise<void> {
-    if (this.requests.filter((r) => r.path === path).length >= count) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ path, count, resolve }));
+  async received(path: string, count = 1): Promise<void> {
+    await this.until(() => (this.requests.filter((r) => r.path === path).length >= count ? true : undefined));
   }
 
   /** Resolves with the first approval request (received already, or later) that `matches`. */
   approval(matches: (a: ApprovalRequest) => boolean): Promise<ApprovalRequest> {
-    const found = this.approvals.find(matches);
-    if (found !== undefined) return Promise.resolve(found);
-    return new Promise((resolve) => this.approvalWaiters.push({ matches, resolve }));
+    return this.until(() => this.approvals.find(matches));
+  }
+
+  /** Resolves with what `find` gives: now, or after the request that makes it give something. */
+  private until<T>(find: () => T | undefined): Promise<T> {
+    const now = find();
+    if (now !== undefined) return Promise.resolve(now);
+    return new Promise((resolve) =>
+      this.waiters.push(() => {
+        const found = find();
+        if (found !== undefined) resolve(found);
+        return found !== undefined;
+      }),
+    );
   }
 
   /** Sends a decision to the execution that asked, as the Slack app does; the HTTP status. */
@@ -135,10 +145,7 @@ export class ApprovalsStandIn {
       this.requests.push({ path, status, body: parsed, audience });
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
-      for (const w of this.waiters.filter((w) => w.path === path && this.requests.filter((r) => r.path === path).length >= w.count)) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve();
-      }
+      this.waiters = this.waiters.filter((arrived) => !arrived());
     };
     let audience: string | null = null;
     const token = bearerToken(req.headers.authorization);
@@ -168,10 +175,6 @@ export class ApprovalsStandIn {
       }
       this.approvals.push(request);
       answer(200, { groupId: groupIdOf(request) });
-      for (const w of this.approvalWaiters.filter((w) => w.matches(request))) {
-        this.approvalWaiters.splice(this.approvalWaiters.indexOf(w), 1);
-        w.resolve(request);
-      }
       // A callback sent before the execution awaits it is kept until it does (events.await_callback).
       const auto = this.autoDecide;
       if (auto !== undefined) this.autoDecisions.push(this.decide(request, auto.decision, auto.approver));

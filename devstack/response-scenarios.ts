@@ -25,6 +25,14 @@ export function responseWorkflowFile(): string {
   throw new Error(`workflows/${RESPONSE_WORKFLOW_ID}.workflows.yaml not found above ${fileURLToPath(import.meta.url)}`);
 }
 
+/**
+ * The scenarios' reports are logged at 2026-11-01T10:00:00.123456789Z (devstack/entries.ts). A run
+ * of them starts its clock a little after, and its VMs started a little before, as Compute writes
+ * `lastStartTimestamp` (a VM started after a report makes the report stale).
+ */
+export const SCENARIO_CLOCK_START = Date.parse('2026-11-01T10:00:05Z');
+export const SCENARIO_VM_STARTED = '2026-11-01T01:59:40.872-08:00';
+
 export const POLICY_BOOT = linuxBoot('linux-6.1.0-25-amd64');
 export const NEW_BOOT = linuxBoot('linux-6.1.0-26-amd64');
 

@@ -13,7 +13,7 @@ import { decide, lookupOf } from '../../core/decide.js';
 import type { InstanceRef } from '../../core/event.js';
 import { ApprovalsStandIn, groupIdOf } from '../../devstack/approvals-stand-in.js';
 import { linuxBoot } from '../../devstack/entries.js';
-import { responseWorkflowFile, scenario } from '../../devstack/response-scenarios.js';
+import { responseWorkflowFile, scenario, SCENARIO_CLOCK_START, SCENARIO_VM_STARTED } from '../../devstack/response-scenarios.js';
 import { type ExecutionRecord, loadLocalWorkflow } from '@bootwarden/workflows-emulator';
 import { TEST_PROJECT_ID, useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { InstantClock, outcomeOf, useEngine, type Outcome } from '../../packages/workflows-emulator/test/support/runs.js';
@@ -24,12 +24,10 @@ const collections: CollectionNames = {
   events: `${fs.prefix}events`,
   instances: `${fs.prefix}instances`,
 };
-// The engine and the fleet share one clock, which starts a little after the reports the scenarios
-// make (devstack/entries.ts: 2026-11-01T10:00:00.123456789Z), never at today's date.
-const clock = new InstantClock(Date.parse('2026-11-01T10:00:05Z'));
+// The engine and the fleet share one clock, which starts a little after the scenarios' reports,
+// never at today's date.
+const clock = new InstantClock(SCENARIO_CLOCK_START);
 const fleet = new RecordingComputeFleet({ now: () => clock.now() });
-/** When every test VM last started, as Compute writes it: shortly before the reports. */
-const STARTED_BEFORE_REPORT = '2026-11-01T01:59:40.872-08:00';
 let vms = 0;
 const engine = useEngine({ clock, instances: fleet, firestore: () => fs.db(), projectId: TEST_PROJECT_ID });
 let slackApp: ApprovalsStandIn;
@@ -41,7 +39,7 @@ let slackApp: ApprovalsStandIn;
 function newVm(
   status: 'RUNNING' | 'TERMINATED' = 'RUNNING',
   labels?: Record<string, string>,
-  lastStartTimestamp = STARTED_BEFORE_REPORT,
+  lastStartTimestamp = SCENARIO_VM_STARTED,
 ): InstanceRef {
   const id = String(6_932_172_544_103_618_000n + BigInt(++vms));
   const vm: InstanceRef = { project: TEST_PROJECT_ID, zone: 'us-central1-a', id };

@@ -160,3 +160,14 @@ export class RecordingLogger implements Logger {
   warn = this.add('WARNING');
   error = this.add('ERROR');
 }
+
+/** The stores and the starter of ingest, empty but for `known` baselines. */
+export function memoryPorts(...known: Baseline[]) {
+  return {
+    baselines: new MemoryBaselines(...known),
+    ledger: new MemoryLedger(),
+    instances: new MemoryInstances(),
+    rejected: new MemoryRejected(),
+    starter: new RecordingStarter(),
+  };
+}

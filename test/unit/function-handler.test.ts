@@ -12,35 +12,12 @@ import type { JsonObject } from '../../core/json.js';
 import { fingerprint } from '../../core/measurements.js';
 import { createHandler, type IncomingCloudEvent } from '../../functions/handler.js';
 import { settingsFrom, type Wiring } from '../../functions/wiring.js';
+import { eventarcBody } from '../../devstack/entries.js';
 import { failedLateBoot, KERNEL_26, LINUX_VM } from '../support/fixtures.js';
-import {
-  INGEST_SETTINGS,
-  MemoryBaselines,
-  MemoryInstances,
-  MemoryLedger,
-  MemoryRejected,
-  RecordingLogger,
-  RecordingStarter,
-} from '../support/memory-ports.js';
-
-const SETTINGS = INGEST_SETTINGS;
-
-/** A Pub/Sub message as Eventarc hands it to functions-framework: `data` is the message. */
-function messageOf(entry: JsonObject, messageId: string): JsonObject {
-  return {
-    message: { data: Buffer.from(JSON.stringify(entry)).toString('base64'), messageId, publishTime: '2026-11-01T10:00:00.723Z' },
-    subscription: 'projects/acme-prod/subscriptions/eventarc-us-central1-integrity-sub',
-  };
-}
+import { INGEST_SETTINGS, memoryPorts, RecordingLogger } from '../support/memory-ports.js';
 
 function world(options: { deadlineMs?: number; wiringError?: Error } = {}) {
-  const parts = {
-    baselines: new MemoryBaselines(newBaseline(KERNEL_26, { addedBy: 'a', addedAt: 'b', sourceEntry: null, note: null })),
-    ledger: new MemoryLedger(),
-    instances: new MemoryInstances(),
-    rejected: new MemoryRejected(),
-    starter: new RecordingStarter(),
-  };
+  const parts = memoryPorts(newBaseline(KERNEL_26, { addedBy: 'a', addedAt: 'b', sourceEntry: null, note: null }));
   const loggers: { traceparent: string | undefined; logger: RecordingLogger }[] = [];
   const wiring: Wiring = {
     deps: {
@@ -48,7 +25,7 @@ function world(options: { deadlineMs?: number; wiringError?: Error } = {}) {
       now: () => new Date('2026-11-01T10:00:02.000Z'),
       sleep: () => new Promise((r) => setImmediate(r)),
     },
-    settings: SETTINGS,
+    settings: INGEST_SETTINGS,
     deadlineMs: options.deadlineMs ?? 30_000,
   };
   const handler = createHandler(
@@ -81,7 +58,7 @@ describe('createHandler', () => {
     ['a Buffer of JSON', (b: JsonObject): unknown => Buffer.from(JSON.stringify(b))],
   ])('reads data given as %s and starts the relearn', async (_name, shape) => {
     const w = world();
-    const result = await w.handler(ce(shape(messageOf(failedLateBoot(), 'msg-1'))));
+    const result = await w.handler(ce(shape(eventarcBody(failedLateBoot(), 'msg-1'))));
     expect(result).toMatchObject({ status: 'decided', decision: { action: 'relearn', baselineId: fingerprint(KERNEL_26) } });
     expect(w.starter.started.map((s) => s.argument.instance)).toEqual([LINUX_VM]);
     expect(w.starter.started[0]?.argument.messageId).toBe('msg-1');
@@ -109,15 +86,17 @@ describe('createHandler', () => {
 
   it('passes the trace header to the logger only when it is a string', async () => {
     const w = world();
-    await w.handler(ce(messageOf(failedLateBoot(), 'msg-2'), { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }));
-    await w.handler(ce(messageOf(failedLateBoot({ bootCounter: 8 }), 'msg-3'), { traceparent: 42 }));
+    await w.handler(
+      ce(eventarcBody(failedLateBoot(), 'msg-2'), { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }),
+    );
+    await w.handler(ce(eventarcBody(failedLateBoot({ bootCounter: 8 }), 'msg-3'), { traceparent: 42 }));
     expect(w.loggers.map((l) => l.traceparent)).toEqual(['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', undefined]);
   });
 
   it('a retryable failure is logged once with its code and rethrown, so Eventarc redelivers', async () => {
     const w = world();
     w.ledger.down = true;
-    const delivery = ce(messageOf(failedLateBoot(), 'msg-4'));
+    const delivery = ce(eventarcBody(failedLateBoot(), 'msg-4'));
     await expect(w.handler(delivery)).rejects.toMatchObject({ code: 'store_unavailable', retryable: true });
     expect(w.lines()).toEqual([
       {
@@ -130,7 +109,7 @@ describe('createHandler', () => {
 
   it('a configuration error says the event waits for the configuration to be fixed', async () => {
     const w = world({ wiringError: new BootwardenError('config_invalid', 'BOOTWARDEN_WORKFLOW is not set', { retryable: false }) });
-    await expect(w.handler(ce(messageOf(failedLateBoot(), 'msg-5')))).rejects.toMatchObject({ code: 'config_invalid' });
+    await expect(w.handler(ce(eventarcBody(failedLateBoot(), 'msg-5')))).rejects.toMatchObject({ code: 'config_invalid' });
     expect(w.lines()).toEqual([
       {
         severity: 'ERROR',
@@ -144,7 +123,7 @@ describe('createHandler', () => {
   it('an unexpected error is logged as internal, with its stack, and rethrown', async () => {
     const w = world();
     w.starter.start = () => Promise.reject(new TypeError('boom'));
-    await expect(w.handler(ce(messageOf(failedLateBoot(), 'msg-6'), { id: undefined }))).rejects.toThrow('boom');
+    await expect(w.handler(ce(eventarcBody(failedLateBoot(), 'msg-6'), { id: undefined }))).rejects.toThrow('boom');
     const [line, ...more] = w.lines().filter((l) => l.severity === 'ERROR');
     expect(more).toEqual([]);
     expect(line?.message).toBe('event ? not processed (internal error, will be redelivered): boom');
@@ -155,7 +134,7 @@ describe('createHandler', () => {
   it('a delivery not handled within the deadline fails as retryable, naming the event', async () => {
     const w = world({ deadlineMs: 20 });
     w.starter.start = () => new Promise(() => undefined);
-    await expect(w.handler(ce(messageOf(failedLateBoot(), 'msg-7')))).rejects.toMatchObject({
+    await expect(w.handler(ce(eventarcBody(failedLateBoot(), 'msg-7')))).rejects.toMatchObject({
       code: 'store_unavailable',
       retryable: true,
       message: 'event 4356841712468193571 not handled within 0.02 s (Firestore or Workflows unreachable?)',

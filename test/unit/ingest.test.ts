@@ -8,27 +8,13 @@ import type { JsonObject } from '../../core/json.js';
 import { fingerprint } from '../../core/measurements.js';
 import { bootReportEntry, eventarcBody, simpleEventEntry } from '../../devstack/entries.js';
 import { edited, failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM, TAMPERED } from '../support/fixtures.js';
-import {
-  INGEST_SETTINGS,
-  MemoryBaselines,
-  MemoryInstances,
-  MemoryLedger,
-  MemoryRejected,
-  RecordingLogger,
-  RecordingStarter,
-} from '../support/memory-ports.js';
-
-const SETTINGS = INGEST_SETTINGS;
+import { INGEST_SETTINGS, memoryPorts, RecordingLogger } from '../support/memory-ports.js';
 
 /** Ports as in-memory fakes; a fake clock that `sleep` advances (never the current date). */
 function world(settings: Partial<IngestSettings> = {}) {
   let clock = Date.parse('2026-11-29T00:00:00Z');
   const parts = {
-    baselines: new MemoryBaselines(newBaseline(KERNEL_26, { addedBy: 'a', addedAt: 'b', sourceEntry: null, note: null })),
-    ledger: new MemoryLedger(),
-    instances: new MemoryInstances(),
-    rejected: new MemoryRejected(),
-    starter: new RecordingStarter(),
+    ...memoryPorts(newBaseline(KERNEL_26, { addedBy: 'a', addedAt: 'b', sourceEntry: null, note: null })),
     logger: new RecordingLogger(),
   };
   const deps: IngestDeps = {
@@ -42,9 +28,9 @@ function world(settings: Partial<IngestSettings> = {}) {
   return {
     ...parts,
     deps,
-    settings: { ...SETTINGS, ...settings },
+    settings: { ...INGEST_SETTINGS, ...settings },
     advance: (ms: number) => (clock += ms),
-    run: (input: JsonObject | string) => ingest(input, deps, { ...SETTINGS, ...settings }),
+    run: (input: JsonObject | string) => ingest(input, deps, { ...INGEST_SETTINGS, ...settings }),
   };
 }
 
@@ -202,7 +188,7 @@ describe('ingest', () => {
     await expect(w.run(body)).rejects.toMatchObject({ retryable: true });
     // Within the lease: the claim may still be alive, so ask for redelivery later.
     await expect(w.run(body)).rejects.toMatchObject({ code: 'event_in_progress', retryable: true });
-    w.advance(SETTINGS.claimLeaseMs);
+    w.advance(INGEST_SETTINGS.claimLeaseMs);
     expect((await w.run(body)).status).toBe('decided');
     expect(w.starter.lookups).toHaveLength(1);
     expect(w.starter.started).toHaveLength(1);
@@ -215,7 +201,7 @@ describe('ingest', () => {
     w.ledger.completeEvent = () => Promise.reject(new BootwardenError('store_unavailable', 'lost', { retryable: true }));
     await expect(w.run(body)).rejects.toMatchObject({ retryable: true });
     w.ledger.completeEvent = complete;
-    w.advance(SETTINGS.claimLeaseMs + 1);
+    w.advance(INGEST_SETTINGS.claimLeaseMs + 1);
     const r = await w.run(body);
     expect(r).toMatchObject({ status: 'decided', executionName: w.starter.started[0]?.name });
     expect(w.starter.started).toHaveLength(1);
@@ -421,7 +407,7 @@ describe('what ingest records and logs', () => {
     const body = eventarcBody(unknownEntry(), 'm1');
     w.starter.failNext = new BootwardenError('store_unavailable', 'Workflows 503', { retryable: true });
     await expect(w.run(body)).rejects.toMatchObject({ retryable: true });
-    w.advance(SETTINGS.claimLeaseMs - SETTINGS.waitForOwnerMs - 1);
+    w.advance(INGEST_SETTINGS.claimLeaseMs - INGEST_SETTINGS.waitForOwnerMs - 1);
     await expect(w.run(body)).rejects.toMatchObject({
       code: 'event_in_progress',
       message: expect.stringMatching(/^event [0-9a-f]{64} is being processed by another delivery; asking for redelivery$/) as unknown,

@@ -4,7 +4,8 @@
  * function under functions-framework against a Firestore emulator (import time, cold start,
  * throughput, lost events, duplicate executions, peak memory), and the local Workflows engine
  * (interpreter steps per second, memory per execution waiting on a callback), and the response
- * workflow's billable steps and cost per path.
+ * workflow's billable steps and cost per path, and the Slack app's answer to a click with 50
+ * waiting executions.
  *
  *   npm run bench                 a table on stdout
  *   npm run bench -- --json       {"metrics": [{name, value, unit, target, ok}]} on stdout
@@ -30,9 +31,10 @@ import { log, seconds, toJson, toTable, type Metric } from './metrics.js';
 import { benchReplay } from './replay-bench.js';
 import { benchStoreReads } from './store-reads.js';
 import { benchResponse } from './response-bench.js';
+import { benchSlack } from './slack-bench.js';
 import { benchWorkflows } from './workflows-bench.js';
 
-const SECTIONS = ['cli', 'decisions', 'store', 'replay', 'function', 'workflows', 'response'] as const;
+const SECTIONS = ['cli', 'decisions', 'store', 'replay', 'function', 'workflows', 'response', 'slack'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `Usage: npm run bench [-- [--json] [--quick] [--only <section>[,<section>...]]]
@@ -53,6 +55,7 @@ interface Options {
   readonly functionDeliveries: number;
   readonly workflowIterations: number;
   readonly waitingExecutions: number;
+  readonly slackGroups: number;
   readonly sections: ReadonlySet<Section>;
 }
 
@@ -104,6 +107,7 @@ function options(argv: string[], env: NodeJS.ProcessEnv): Options | 'help' {
     functionDeliveries: quick ? 1_000 : 10_000,
     workflowIterations: quick ? 20_000 : 200_000,
     waitingExecutions: quick ? 200 : 1_000,
+    slackGroups: quick ? 5 : 20,
     sections: sections.size === 0 ? new Set(SECTIONS) : sections,
   };
 }
@@ -171,6 +175,11 @@ async function main(): Promise<number> {
       t = performance.now();
       metrics.push(...(await benchResponse()));
       log(`response done in ${seconds(t).toFixed(1)} s`);
+    }
+    if (opts.sections.has('slack')) {
+      t = performance.now();
+      metrics.push(...(await benchSlack(opts.slackGroups)));
+      log(`slack done in ${seconds(t).toFixed(1)} s`);
     }
     const missed = metrics.filter((m) => !m.ok).map((m) => m.name);
     log(`finished in ${seconds(started).toFixed(1)} s; ${missed.length === 0 ? 'every target met' : `missed: ${missed.join(', ')}`}`);

@@ -27,6 +27,8 @@ export interface ApprovalRequest {
   /** Where the decision goes: the execution's callback endpoint. Secret-ish: never put it in a Slack message. */
   readonly callbackUrl: string;
   readonly instance: InstanceRef;
+  /** The instance's name, as the workflow read it from Compute (people recognise names, not ids). */
+  readonly instanceName: string | null;
   readonly fingerprint: string;
   readonly bootCounter: string | null;
   readonly eventTimestamp: string;
@@ -117,4 +119,189 @@ export function checkApprovalCallback(body: unknown, groupId: string): CallbackC
       decidedAt: b['decidedAt'],
     },
   };
+}
+
+/** The Slack button action ids: the decision is the button the signed payload says was clicked, never a value in it. */
+export const APPROVAL_ACTIONS = { approve: 'bootwarden_approve', reject: 'bootwarden_reject' } as const satisfies Record<
+  ApprovalDecision,
+  string
+>;
+
+/** Identifiers the internal API accepts: bounded, so that no caller can make a record or a message unbounded. */
+const EXECUTION_NAME =
+  /^projects\/[a-z0-9.:-]{1,100}\/locations\/[a-z0-9-]{1,63}\/workflows\/[A-Za-z0-9_-]{1,64}\/executions\/[A-Za-z0-9_-]{1,128}$/;
+const EVENT_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
+const INSTANCE_ID = /^[0-9]{1,20}$/;
+const PROJECT_ID = /^[a-z][a-z0-9.:-]{0,99}$/;
+const ZONE = /^[a-z0-9-]{1,63}$/;
+const INSTANCE_NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+const PCR_NUM = /^PCR_[0-9]{1,2}$/;
+const BOOT_COUNTER = /^[0-9]{1,20}$/;
+const FINGERPRINT_HEX = /^[0-9a-f]{64}$/;
+/** RFC 3339 as Workflows' time.format and Cloud Logging write it (up to nanoseconds, Z or an offset). */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+const MAX_DIFF_ENTRIES = 24;
+const MAX_DETAIL_CHARS = 2000;
+
+export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+
+class ContractViolation extends Error {}
+
+function fail(reason: string): never {
+  throw new ContractViolation(reason);
+}
+
+function object(v: unknown, path: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`${path} must be a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+function text(o: Record<string, unknown>, key: string, pattern: RegExp, what: string, path = key): string {
+  const v = o[key];
+  if (typeof v !== 'string' || !pattern.test(v)) fail(`${path} must be ${what}`);
+  return v;
+}
+
+function nullable<T>(o: Record<string, unknown>, key: string, read: () => T): T | null {
+  return o[key] === null || o[key] === undefined ? null : read();
+}
+
+function instanceOf(v: unknown, path: string): InstanceRef {
+  const o = object(v, path);
+  return {
+    id: text(o, 'id', INSTANCE_ID, 'a decimal instance id of up to 20 digits (a string)', `${path}.id`),
+    project: text(o, 'project', PROJECT_ID, 'a project id', `${path}.project`),
+    zone: text(o, 'zone', ZONE, 'a zone like us-central1-a', `${path}.zone`),
+  };
+}
+
+function measurementOf(v: unknown, path: string): { pcrNum: string; hashAlgo: string; value: string } {
+  const o = object(v, path);
+  return {
+    pcrNum: text(o, 'pcrNum', PCR_NUM, 'PCR_n', `${path}.pcrNum`),
+    hashAlgo: text(o, 'hashAlgo', /^(SHA1|SHA256)$/, 'SHA1 or SHA256', `${path}.hashAlgo`),
+    value: text(o, 'value', /^[A-Za-z0-9+/]{1,88}={0,2}$/, 'a base64 digest', `${path}.value`),
+  };
+}
+
+function listOf<T>(v: unknown, path: string, item: (x: unknown, p: string) => T): T[] {
+  if (!Array.isArray(v)) fail(`${path} must be a list`);
+  if (v.length > MAX_DIFF_ENTRIES) fail(`${path} has ${v.length} entries; at most ${MAX_DIFF_ENTRIES}`);
+  return v.map((x, i) => item(x, `${path}[${i}]`));
+}
+
+function diffOf(v: unknown): ApprovalRequest['diff'] {
+  if (v === null || v === undefined) return null;
+  const o = object(v, 'diff');
+  return {
+    changed: listOf(o['changed'], 'diff.changed', (x, p) => {
+      const c = object(x, p);
+      return {
+        pcrNum: text(c, 'pcrNum', PCR_NUM, 'PCR_n', `${p}.pcrNum`),
+        from: measurementOf(c['from'], `${p}.from`),
+        to: measurementOf(c['to'], `${p}.to`),
+      };
+    }),
+    added: listOf(o['added'], 'diff.added', measurementOf),
+    removed: listOf(o['removed'], 'diff.removed', measurementOf),
+  } as ApprovalRequest['diff'];
+}
+
+function checked<T>(read: () => T): Checked<T> {
+  try {
+    return { ok: true, value: read() };
+  } catch (e) {
+    if (e instanceof ContractViolation) return { ok: false, reason: e.message };
+    throw e;
+  }
+}
+
+/**
+ * Is `body` an ApprovalRequest? Even an authenticated caller's fields are checked: each has a
+ * shape and a length bound, and the callback URL must be one of the execution's own endpoints
+ * (see callbackUrlProblem), so that no request can make the app send a token elsewhere.
+ */
+export function checkApprovalRequest(body: unknown): Checked<ApprovalRequest> {
+  return checked(() => {
+    const o = object(body, 'the body');
+    if (o['version'] !== APPROVAL_CONTRACT_VERSION) fail(`version must be ${APPROVAL_CONTRACT_VERSION}`);
+    return {
+      version: APPROVAL_CONTRACT_VERSION,
+      eventKey: text(o, 'eventKey', EVENT_KEY, 'an event key (letters, digits, _ . : -, at most 128)'),
+      execution: text(o, 'execution', EXECUTION_NAME, 'a Workflows execution name (projects/P/locations/L/workflows/W/executions/E)'),
+      callbackUrl: text(o, 'callbackUrl', /^https?:\/\/[^\s]{1,1000}$/, 'an http(s) URL of at most 1000 characters'),
+      instance: instanceOf(o['instance'], 'instance'),
+      instanceName: nullable(o, 'instanceName', () => text(o, 'instanceName', INSTANCE_NAME, 'a Compute instance name')),
+      fingerprint: text(o, 'fingerprint', FINGERPRINT_HEX, 'a 64-hex-digit fingerprint'),
+      bootCounter: nullable(o, 'bootCounter', () => text(o, 'bootCounter', BOOT_COUNTER, 'a decimal boot counter (a string)')),
+      eventTimestamp: text(o, 'eventTimestamp', TIMESTAMP, 'an RFC 3339 timestamp'),
+      diff: diffOf(o['diff']),
+      requestedAt: text(o, 'requestedAt', TIMESTAMP, 'an RFC 3339 timestamp'),
+      expiresAt: text(o, 'expiresAt', TIMESTAMP, 'an RFC 3339 timestamp'),
+    };
+  });
+}
+
+/** Is `body` an OutcomeReport? Same bounds as approval requests; `detail` is cut to 2,000 characters. */
+export function checkOutcomeReport(body: unknown): Checked<OutcomeReport> {
+  return checked(() => {
+    const o = object(body, 'the body');
+    if (o['version'] !== APPROVAL_CONTRACT_VERSION) fail(`version must be ${APPROVAL_CONTRACT_VERSION}`);
+    const outcome = o['outcome'];
+    if (!OUTCOMES.includes(outcome as OutcomeKind)) fail(`outcome must be one of ${OUTCOMES.join(', ')}`);
+    const detail = o['detail'];
+    if (typeof detail !== 'string' && detail !== null) fail('detail must be a string');
+    return {
+      version: APPROVAL_CONTRACT_VERSION,
+      eventKey: text(o, 'eventKey', EVENT_KEY, 'an event key (letters, digits, _ . : -, at most 128)'),
+      execution: text(o, 'execution', EXECUTION_NAME, 'a Workflows execution name (projects/P/locations/L/workflows/W/executions/E)'),
+      instance: instanceOf(o['instance'], 'instance'),
+      fingerprint: nullable(o, 'fingerprint', () => text(o, 'fingerprint', FINGERPRINT_HEX, 'a 64-hex-digit fingerprint')),
+      groupId: nullable(o, 'groupId', () => text(o, 'groupId', GROUP_ID, 'a group id from an approval answer')),
+      outcome: outcome as OutcomeKind,
+      intendedAction: nullable(o, 'intendedAction', () => text(o, 'intendedAction', /^[a-z_]{1,32}$/, 'an action name')),
+      detail: (detail ?? '').slice(0, MAX_DETAIL_CHARS),
+      at: text(o, 'at', TIMESTAMP, 'an RFC 3339 timestamp'),
+    };
+  });
+}
+
+/** Group ids are random (128 bits), so a button's value names a group and says nothing else. */
+export const GROUP_ID = /^grp_[0-9a-f]{32}$/;
+
+export function isGroupId(s: unknown): s is string {
+  return typeof s === 'string' && GROUP_ID.test(s);
+}
+
+/** Where callbacks may go: Google's Workflows Executions API, or (local tokens) a loopback listener. */
+export type CallbackTarget = 'google' | 'loopback';
+
+export const WORKFLOW_EXECUTIONS_ORIGIN = 'https://workflowexecutions.googleapis.com';
+
+/**
+ * Why `url` cannot be the callback endpoint of `execution`, or null when it can. The app sends an
+ * OAuth2 access token with each callback: a URL anywhere else would hand that token out. In the
+ * cloud only the execution's own endpoint on the Workflows Executions API qualifies; with local
+ * (unsigned) tokens, any loopback URL.
+ */
+export function callbackUrlProblem(url: string, execution: string, target: CallbackTarget): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'callbackUrl is not a URL';
+  }
+  if (u.username !== '' || u.password !== '' || u.search !== '' || u.hash !== '')
+    return 'callbackUrl must not carry credentials, a query or a fragment';
+  if (target === 'loopback') {
+    // Local tokens: any loopback listener (the local engine's, or a test's own), never another host.
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname))
+      return 'callbackUrl must be on a loopback address (local tokens are accepted)';
+    return null;
+  }
+  if (u.origin !== WORKFLOW_EXECUTIONS_ORIGIN) return `callbackUrl must be on ${WORKFLOW_EXECUTIONS_ORIGIN}`;
+  const prefix = `/v1/${execution}/callbacks/`;
+  if (!u.pathname.startsWith(prefix) || !/^[A-Za-z0-9_-]{1,128}$/.test(u.pathname.slice(prefix.length)))
+    return `callbackUrl must be a callback endpoint of the execution (${prefix}<id>)`;
+  return null;
 }

@@ -33,7 +33,7 @@ export class ConfigError extends BootwardenError {
 }
 
 /** Who reads a variable. */
-export type ConfigReader = 'function' | 'cli' | 'workflow' | 'local stack';
+export type ConfigReader = 'function' | 'cli' | 'workflow' | 'slack app' | 'local stack';
 
 export interface ConfigVariable {
   readonly readers: readonly ConfigReader[];
@@ -45,7 +45,7 @@ export interface ConfigVariable {
 /** Every variable bootwarden reads. docs/configuration.md is generated from this table (`npm run docs`). */
 export const CONFIG_VARIABLES = {
   GOOGLE_CLOUD_PROJECT: {
-    readers: ['function', 'cli'],
+    readers: ['function', 'cli', 'slack app'],
     meaning: 'project of the workflow and the Firestore database (set by Cloud Run functions)',
     default: null,
   },
@@ -66,15 +66,19 @@ export const CONFIG_VARIABLES = {
     default: '.bootwarden/executions.jsonl',
   },
   GCLOUD_PROJECT: { readers: ['function', 'cli'], meaning: 'older name of `GOOGLE_CLOUD_PROJECT`, read when that is unset', default: null },
-  BOOTWARDEN_FIRESTORE_DATABASE: { readers: ['function', 'cli', 'workflow'], meaning: 'Firestore database id', default: '(default)' },
+  BOOTWARDEN_FIRESTORE_DATABASE: {
+    readers: ['function', 'cli', 'workflow', 'slack app'],
+    meaning: 'Firestore database id',
+    default: '(default)',
+  },
   BOOTWARDEN_BASELINE_COLLECTION: {
-    readers: ['function', 'cli'],
+    readers: ['function', 'cli', 'slack app'],
     meaning: 'collection of known-good baselines',
     default: 'known_good_measurements',
   },
   BOOTWARDEN_COLLECTION_PREFIX: {
-    readers: ['function'],
-    meaning: "prefix of bootwarden's own collections: events, deliveries, instances, rejected_inputs",
+    readers: ['function', 'slack app'],
+    meaning: "prefix of bootwarden's own collections: events, deliveries, instances, rejected_inputs, approval_*",
     default: 'bootwarden_',
   },
   BOOTWARDEN_DRY_RUN: { readers: ['function'], meaning: '`true`: decide and notify, never stop or relearn', default: 'false' },
@@ -104,7 +108,7 @@ export const CONFIG_VARIABLES = {
     default: '50',
   },
   FIRESTORE_EMULATOR_HOST: {
-    readers: ['function', 'cli'],
+    readers: ['function', 'cli', 'slack app'],
     meaning: 'host:port of a Firestore emulator: the Firestore client talks to it instead of Google',
     default: null,
   },
@@ -121,8 +125,8 @@ export const CONFIG_VARIABLES = {
   BOOTWARDEN_DEBUG: { readers: ['cli'], meaning: '`1`: print the stack trace of an internal error', default: null },
   USER: { readers: ['cli'], meaning: '`addedBy` of baselines added or imported without `--added-by`', default: 'unknown' },
   BOOTWARDEN_SLACK_APP_URL: {
-    readers: ['workflow'],
-    meaning: "base URL of the Slack app's internal endpoints (the workflow calls it with an OIDC token)",
+    readers: ['workflow', 'slack app'],
+    meaning: "base URL of the Slack app's internal endpoints: the workflow calls it with an OIDC token for this audience",
     default: null,
   },
   BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: {
@@ -130,7 +134,58 @@ export const CONFIG_VARIABLES = {
     meaning: 'how long a stopped VM waits for a decision before its approval expires',
     default: '86400',
   },
-  PORT: { readers: ['local stack'], meaning: 'port of `npm run function` (and where `npm run post-event` posts)', default: '8080' },
+  SLACK_SIGNING_SECRET: {
+    readers: ['slack app'],
+    meaning: "the Slack app's signing secret: every request to `/slack/events` must be signed with it (Secret Manager in the cloud)",
+    default: null,
+  },
+  SLACK_BOT_TOKEN: { readers: ['slack app'], meaning: "the app's bot token, `xoxb-…` (Secret Manager in the cloud)", default: null },
+  SLACK_API_URL: {
+    readers: ['slack app'],
+    meaning: 'base URL of the Slack Web API (a stand-in locally)',
+    default: 'https://slack.com/api/',
+  },
+  BOOTWARDEN_SLACK_CHANNEL: { readers: ['slack app'], meaning: 'id of the channel approval messages go to (`C…`)', default: null },
+  BOOTWARDEN_APPROVERS: {
+    readers: ['slack app'],
+    meaning: 'who may approve or reject: comma-separated `TEAM_ID:USER_ID` pairs',
+    default: null,
+  },
+  BOOTWARDEN_APPROVER_GROUPS: {
+    readers: ['slack app'],
+    meaning: "comma-separated user-group ids (`S…`) of the app's workspace whose members may approve or reject",
+    default: null,
+  },
+  BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT: {
+    readers: ['slack app'],
+    meaning: "e-mail of the workflow's service account: the only identity the internal endpoints accept (required unless local tokens)",
+    default: null,
+  },
+  BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT: {
+    readers: ['slack app'],
+    meaning: 'e-mail of the Cloud Scheduler job that calls `/internal/deliver` (unset: only the workflow may)',
+    default: null,
+  },
+  BOOTWARDEN_LOCAL_TOKENS: {
+    readers: ['slack app'],
+    meaning: "`1`: accept the local Workflows engine's unsigned tokens (loopback only; refused on Cloud Run)",
+    default: null,
+  },
+  K_SERVICE: {
+    readers: ['slack app'],
+    meaning: 'set by Cloud Run: with it, `BOOTWARDEN_LOCAL_TOKENS` is refused',
+    default: null,
+  },
+  HOST: {
+    readers: ['slack app'],
+    meaning: 'address `npm run slack-app` listens on (`127.0.0.1` with local tokens, which refuse any other)',
+    default: '0.0.0.0',
+  },
+  PORT: {
+    readers: ['slack app', 'local stack'],
+    meaning: 'port of `npm run slack-app` (default 3000) and of `npm run function` (default 8080, where `npm run post-event` posts)',
+    default: null,
+  },
   BOOTWARDEN_FIRESTORE_EMULATOR: {
     readers: ['local stack'],
     meaning: 'Firestore emulator the local stack, tests and bench start: `gcloud` or `npm` (unset: gcloud if installed)',
@@ -275,6 +330,144 @@ export function loadCliConfig(env: Env = process.env): CliConfig {
     executionsDir: value(env, 'BOOTWARDEN_EXECUTIONS_DIR') ?? '.bootwarden/executions',
     debug: debug === '1' || debug?.toLowerCase() === 'true',
     operator: value(env, 'USER') ?? 'unknown',
+  };
+}
+
+/** The Slack app's configuration (slack-app/). */
+export interface SlackAppConfig {
+  readonly project: string;
+  readonly firestoreDatabase: string;
+  readonly firestoreEmulatorHost: string | null;
+  readonly collectionPrefix: string;
+  readonly baselineCollection: string;
+  readonly signingSecret: string;
+  readonly botToken: string;
+  /** With a trailing slash, as the Web API client wants it. */
+  readonly slackApiUrl: string;
+  readonly channel: string;
+  readonly approvers: { readonly users: readonly { teamId: string; userId: string }[]; readonly userGroups: readonly string[] };
+  /** The OIDC audience of the internal endpoints: the app's base URL, without a trailing slash. */
+  readonly appUrl: string;
+  /** Identities (service-account e-mails) the internal endpoints accept. */
+  readonly workflowServiceAccount: string;
+  readonly schedulerServiceAccount: string | null;
+  readonly localTokens: boolean;
+  readonly host: string;
+  readonly port: number;
+}
+
+const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
+/** The local engine's service account (`sub` of its tokens). */
+export const LOCAL_WORKFLOW_SERVICE_ACCOUNT = 'workflows-local@bootwarden.local';
+
+function list(env: Env, name: VariableName, pattern: RegExp, expected: string): string[] {
+  const items = (value(env, name) ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+  for (const x of items) if (!pattern.test(x)) throw new ConfigError(`${name} has ${JSON.stringify(x)}, which is not ${expected}`);
+  return items;
+}
+
+function url(env: Env, name: VariableName, fallback: string | undefined): string | undefined {
+  const v = value(env, name) ?? fallback;
+  if (v === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got ${JSON.stringify(v)}`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new ConfigError(`${name} must be an http(s) URL, got ${JSON.stringify(v)}`);
+  if (u.search !== '' || u.hash !== '' || u.username !== '')
+    throw new ConfigError(`${name} must not have a query, fragment or user, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const EMAIL = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,255}$/;
+
+export function loadSlackAppConfig(env: Env = process.env): SlackAppConfig {
+  const project = projectOf(env);
+  if (project === undefined) throw new ConfigError('GOOGLE_CLOUD_PROJECT is not set: give the project of the Firestore database');
+  const signingSecret = value(env, 'SLACK_SIGNING_SECRET');
+  if (signingSecret === undefined)
+    throw new ConfigError(
+      "SLACK_SIGNING_SECRET is not set: copy it from the Slack app's Basic Information page (Secret Manager in the cloud)",
+    );
+  const botToken = value(env, 'SLACK_BOT_TOKEN');
+  if (botToken === undefined) throw new ConfigError("SLACK_BOT_TOKEN is not set: the app's Bot User OAuth Token, xoxb-…");
+  if (!/^xoxb-[A-Za-z0-9-]{1,250}$/.test(botToken)) throw new ConfigError('SLACK_BOT_TOKEN must be a bot token (xoxb-…)');
+  const channel = value(env, 'BOOTWARDEN_SLACK_CHANNEL');
+  if (channel === undefined) throw new ConfigError('BOOTWARDEN_SLACK_CHANNEL is not set: give the id of the approvals channel (C…)');
+  if (!/^[CG][A-Z0-9]{2,20}$/.test(channel))
+    throw new ConfigError(`BOOTWARDEN_SLACK_CHANNEL must be a channel id like C024BE91L (not a #name), got ${JSON.stringify(channel)}`);
+  const users = list(
+    env,
+    'BOOTWARDEN_APPROVERS',
+    /^T[A-Z0-9]{2,20}:[UW][A-Z0-9]{2,20}$/,
+    'a TEAM_ID:USER_ID pair like T024BE7LD:U024BE7LH',
+  ).map((pair) => {
+    const [teamId = '', userId = ''] = pair.split(':');
+    return { teamId, userId };
+  });
+  const userGroups = list(env, 'BOOTWARDEN_APPROVER_GROUPS', /^S[A-Z0-9]{2,20}$/, 'a user-group id like S0614TZR7');
+  if (users.length === 0 && userGroups.length === 0)
+    throw new ConfigError('neither BOOTWARDEN_APPROVERS nor BOOTWARDEN_APPROVER_GROUPS is set: nobody could approve or reject');
+  const localTokens = value(env, 'BOOTWARDEN_LOCAL_TOKENS') === '1';
+  if (value(env, 'BOOTWARDEN_LOCAL_TOKENS') !== undefined && !localTokens)
+    throw new ConfigError(`BOOTWARDEN_LOCAL_TOKENS must be 1 or unset, got ${JSON.stringify(value(env, 'BOOTWARDEN_LOCAL_TOKENS'))}`);
+  const port = Number(value(env, 'PORT') ?? '3000');
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new ConfigError(`PORT must be a port number, got ${JSON.stringify(value(env, 'PORT'))}`);
+  const host = value(env, 'HOST') ?? (localTokens ? '127.0.0.1' : '0.0.0.0');
+  if (localTokens) {
+    if (value(env, 'K_SERVICE') !== undefined)
+      throw new ConfigError(
+        'BOOTWARDEN_LOCAL_TOKENS=1 on Cloud Run (K_SERVICE is set): unsigned local tokens are never accepted in the cloud',
+      );
+    if (!LOOPBACK_HOSTS.includes(host))
+      throw new ConfigError(
+        `BOOTWARDEN_LOCAL_TOKENS=1 needs a loopback listener: HOST must be 127.0.0.1, ::1 or localhost, got ${JSON.stringify(host)}`,
+      );
+  }
+  const appUrl = url(env, 'BOOTWARDEN_SLACK_APP_URL', localTokens ? `http://127.0.0.1:${port}` : undefined);
+  if (appUrl === undefined)
+    throw new ConfigError("BOOTWARDEN_SLACK_APP_URL is not set: give the app's base URL (the audience of the workflow's OIDC tokens)");
+  const workflowServiceAccount =
+    value(env, 'BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT') ?? (localTokens ? LOCAL_WORKFLOW_SERVICE_ACCOUNT : undefined);
+  if (workflowServiceAccount === undefined)
+    throw new ConfigError("BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT is not set: give the e-mail of the workflow's service account");
+  if (!EMAIL.test(workflowServiceAccount))
+    throw new ConfigError(
+      `BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT must be a service-account e-mail, got ${JSON.stringify(workflowServiceAccount)}`,
+    );
+  const scheduler = value(env, 'BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT') ?? null;
+  if (scheduler !== null && !EMAIL.test(scheduler))
+    throw new ConfigError(`BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT must be a service-account e-mail, got ${JSON.stringify(scheduler)}`);
+  const api = url(env, 'SLACK_API_URL', 'https://slack.com/api/') ?? 'https://slack.com/api/';
+  return {
+    project,
+    firestoreDatabase: firestoreDatabase(env),
+    firestoreEmulatorHost: emulatorHost(env),
+    collectionPrefix: matching(
+      env,
+      'BOOTWARDEN_COLLECTION_PREFIX',
+      'bootwarden_',
+      /^[a-z][a-z0-9_]{0,40}$/,
+      'lowercase letters, digits and _',
+    ),
+    baselineCollection: baselineCollection(env),
+    signingSecret,
+    botToken,
+    slackApiUrl: api.endsWith('/') ? api : `${api}/`,
+    channel,
+    approvers: { users, userGroups },
+    appUrl: appUrl.replace(/\/+$/, ''),
+    workflowServiceAccount,
+    schedulerServiceAccount: scheduler,
+    localTokens,
+    host,
+    port,
   };
 }
 

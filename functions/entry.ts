@@ -8,7 +8,7 @@ import type { ExecutionStarter } from '../core/ports/execution-starter.port.js';
 import type { FirestoreProvider } from '../adapters/gcp/firestore-client.js';
 import { loadConfig, type FunctionConfig } from '../core/config.js';
 import { createHandler } from './handler.js';
-import { jsonLogger } from './logger.js';
+import { jsonLogger } from '../adapters/gcp/json-logger.js';
 import { wire, type Wiring } from './wiring.js';
 
 /** The function's entry point name (`--target` / `--entry-point`). */

@@ -4,7 +4,7 @@
  * only updated by the owner of their claim, so nothing depends on transaction isolation.
  */
 import type { DocumentSnapshot } from '@google-cloud/firestore';
-import { baselineFromDocument, baselineToDocument, type Baseline } from '../../core/baseline.js';
+import { baselineFromDocument, baselineToDocument, METADATA_FIELD, type Baseline } from '../../core/baseline.js';
 import type { JsonValue } from '../../core/json.js';
 import { bootOrder, instanceStateId } from '../../core/contracts.js';
 import type { InstanceRef } from '../../core/event.js';
@@ -100,6 +100,16 @@ export class FirestoreBaselineStore implements BaselineStore {
       for (const d of docs) yield stored(d);
       if (docs.length < pageSize) return;
       last = docs[docs.length - 1] ?? null;
+    }
+  }
+
+  /** The most recently added baselines (by bootwarden's `addedAt`); documents without it are not listed. */
+  async recent(limit: number): Promise<StoredBaseline[]> {
+    try {
+      const q = (await this.db()).collection(this.collection).orderBy(`${METADATA_FIELD}.addedAt`, 'desc').limit(limit);
+      return (await q.get()).docs.map(stored);
+    } catch (e) {
+      throw firestoreError(`list recent baselines of ${this.collection}`, e);
     }
   }
 

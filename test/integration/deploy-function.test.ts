@@ -26,6 +26,7 @@ const work = mkdtempSync(path.join(tmpdir(), 'bootwarden-deploy-run-'));
 const EXPECTED_MODULES = [
   'adapters/gcp/firestore-client.js',
   'adapters/gcp/firestore-stores.js',
+  'adapters/gcp/json-logger.js',
   'adapters/gcp/workflows-execution-starter.js',
   'adapters/local/recording-execution-starter.js',
   'core/base64.js',
@@ -43,7 +44,6 @@ const EXPECTED_MODULES = [
   'functions/entry.js',
   'functions/handler.js',
   'functions/index.js',
-  'functions/logger.js',
   'functions/wiring.js',
 ];
 

@@ -260,8 +260,8 @@ const RULES: Record<
   functions: { areas: ['core', 'adapters', 'functions'], packages: true, emulator: 'no' },
   cli: { areas: ['core', 'adapters', 'cli'], packages: true, emulator: 'lazy' },
   'slack-app': { areas: ['core', 'adapters', 'slack-app'], packages: true, emulator: 'no' },
-  devstack: { areas: ['core', 'adapters', 'functions', 'devstack'], packages: true, emulator: 'yes' },
-  bench: { areas: ['core', 'adapters', 'functions', 'cli', 'devstack', 'bench'], packages: true, emulator: 'yes' },
+  devstack: { areas: ['core', 'adapters', 'functions', 'slack-app', 'devstack'], packages: true, emulator: 'yes' },
+  bench: { areas: ['core', 'adapters', 'functions', 'cli', 'slack-app', 'devstack', 'bench'], packages: true, emulator: 'yes' },
   test: {
     areas: ['core', 'adapters', 'functions', 'cli', 'slack-app', 'devstack', 'bench', 'test', 'emulator-test'],
     packages: true,

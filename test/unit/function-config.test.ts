@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../core/config.js';
-import { jsonLogger } from '../../functions/logger.js';
+import { jsonLogger } from '../../adapters/gcp/json-logger.js';
 
 const BASE = { GOOGLE_CLOUD_PROJECT: 'acme-sec', BOOTWARDEN_WORKFLOW_LOCATION: 'europe-west1' };
 

@@ -1,5 +1,5 @@
 /** Cloud Logging structured logs: one JSON object per line on stdout, with `severity`. */
-import type { LogFields, Logger } from '../core/ports/logger.port.js';
+import type { LogFields, Logger } from '../../core/ports/logger.port.js';
 
 export interface JsonLoggerOptions {
   readonly component: string;

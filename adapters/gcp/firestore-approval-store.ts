@@ -1,0 +1,306 @@
+/**
+ * The Slack app's records in Firestore (collection names from the prefix, `bootwarden_` by default):
+ * - `approval_open/{fingerprint}`: which group is open for a fingerprint (create-once; deleted, with
+ *   a precondition, once that group is decided);
+ * - `approval_groups/{groupId}`: the group and its Slack message;
+ * - `approval_members/{groupId}_{hash of the execution}`: one waiting execution and its callback;
+ * - `approval_decisions/{groupId}`: the decision (create-once: the first one wins);
+ * - `approval_draws/{groupId}`: who redraws the group's message now (a lease, create-once);
+ * - `approval_audit/{auto id}`: the audit trail.
+ * The queries are single-field equalities and ranges, which Firestore indexes without a composite index.
+ */
+import { createHash } from 'node:crypto';
+import type { DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
+import type { ApprovalGroup, DecisionRecord, GroupMember } from '../../core/approval-groups.js';
+import type { ApprovalAuditRecord, ApprovalStore } from '../../core/ports/approval-store.port.js';
+import { firestoreError, isAlreadyExists, isNotFound, type FirestoreProvider } from './firestore-client.js';
+
+export interface ApprovalCollections {
+  readonly open: string;
+  readonly draws: string;
+  readonly groups: string;
+  readonly members: string;
+  readonly decisions: string;
+  readonly audit: string;
+}
+
+export function approvalCollections(prefix: string): ApprovalCollections {
+  return {
+    open: `${prefix}approval_open`,
+    draws: `${prefix}approval_draws`,
+    groups: `${prefix}approval_groups`,
+    members: `${prefix}approval_members`,
+    decisions: `${prefix}approval_decisions`,
+    audit: `${prefix}approval_audit`,
+  };
+}
+
+function memberId(groupId: string, execution: string): string {
+  return `${groupId}_${createHash('sha256').update(execution).digest('hex').slice(0, 32)}`;
+}
+
+/** Firestore keeps what we wrote; these read it back with the types the port promises. */
+const asGroup = (snap: DocumentSnapshot): ApprovalGroup => snap.data() as ApprovalGroup;
+const asMember = (snap: DocumentSnapshot): GroupMember => snap.data() as GroupMember;
+
+export class FirestoreApprovalStore implements ApprovalStore {
+  constructor(
+    private readonly db: FirestoreProvider,
+    readonly names: ApprovalCollections,
+  ) {}
+
+  private async col(name: keyof ApprovalCollections) {
+    return (await this.db()).collection(this.names[name]);
+  }
+
+  private async guard<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      throw firestoreError(what, e);
+    }
+  }
+
+  openGroup(fingerprint: string, createdAt: string, newId: string): Promise<{ group: ApprovalGroup; created: boolean }> {
+    return this.guard(`open the approval group of ${fingerprint}`, async () => {
+      const pointer = (await this.col('open')).doc(fingerprint);
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const snap = await pointer.get();
+        if (!snap.exists) {
+          const group: ApprovalGroup = { id: newId, fingerprint, createdAt, message: null };
+          // The group first, so that a pointer never names a group that does not exist.
+          await (
+            await this.col('groups')
+          )
+            .doc(newId)
+            .create(group)
+            .catch((e: unknown) => {
+              if (!isAlreadyExists(e)) throw e; // ours, from an earlier turn of this loop
+            });
+          try {
+            await pointer.create({ groupId: newId, createdAt });
+            return { group, created: true };
+          } catch (e) {
+            if (!isAlreadyExists(e)) throw e;
+            continue; // another request opened one first: join theirs
+          }
+        }
+        const groupId = String(snap.get('groupId'));
+        const decided = await (await this.col('decisions')).doc(groupId).get();
+        if (decided.exists) {
+          // Decided groups are closed: whoever sees one still named here retires the pointer.
+          await pointer.delete({ lastUpdateTime: snap.updateTime! }).catch((e: unknown) => {
+            if (!isNotFound(e) && !isFailedPrecondition(e)) throw e;
+          });
+          continue;
+        }
+        const group = await (await this.col('groups')).doc(groupId).get();
+        if (!group.exists) throw new Error(`the open-group pointer of ${fingerprint} names group ${groupId}, which does not exist`);
+        return { group: asGroup(group), created: false };
+      }
+      throw new Error(`could not open an approval group for ${fingerprint} in 5 attempts (heavy contention)`);
+    });
+  }
+
+  getGroup(groupId: string): Promise<ApprovalGroup | null> {
+    return this.guard(`read approval group ${groupId}`, async () => {
+      const snap = await (await this.col('groups')).doc(groupId).get();
+      return snap.exists ? asGroup(snap) : null;
+    });
+  }
+
+  setMessage(groupId: string, message: { channel: string; ts: string }): Promise<void> {
+    return this.guard(`record the Slack message of group ${groupId}`, async () => {
+      await (await this.col('groups')).doc(groupId).update({ message });
+    });
+  }
+
+  /** The write time of each lease this process holds: releasing it is one delete with that precondition. */
+  private readonly leases = new Map<string, Timestamp>();
+
+  takeDrawLease(groupId: string, holder: string, now: string, expiresAt: string): Promise<boolean> {
+    return this.guard(`take the drawing lease of group ${groupId}`, async () => {
+      const ref = (await this.col('draws')).doc(groupId);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          const written = await ref.create({ holder, expiresAt });
+          this.leases.set(`${groupId} ${holder}`, written.writeTime);
+          return true;
+        } catch (e) {
+          if (!isAlreadyExists(e)) throw e;
+        }
+        const snap = await ref.get();
+        if (!snap.exists) continue;
+        if (Date.parse(String(snap.get('expiresAt'))) > Date.parse(now)) return false;
+        // The holder died: its lease is retired once, by whoever sees it first.
+        await ref.delete({ lastUpdateTime: snap.updateTime! }).catch((e: unknown) => {
+          if (!isNotFound(e) && !isFailedPrecondition(e)) throw e;
+        });
+      }
+      return false;
+    });
+  }
+
+  releaseDrawLease(groupId: string, holder: string): Promise<void> {
+    return this.guard(`release the drawing lease of group ${groupId}`, async () => {
+      const key = `${groupId} ${holder}`;
+      const writeTime = this.leases.get(key);
+      this.leases.delete(key);
+      if (writeTime === undefined) return;
+      // Only the lease this holder wrote: one that expired and was taken over is the new holder's.
+      await (
+        await this.col('draws')
+      )
+        .doc(groupId)
+        .delete({ lastUpdateTime: writeTime })
+        .catch((e: unknown) => {
+          if (!isNotFound(e) && !isFailedPrecondition(e)) throw e;
+        });
+    });
+  }
+
+  markStale(groupId: string, stale: boolean): Promise<void> {
+    return this.guard(`mark the message of group ${groupId} ${stale ? 'stale' : 'drawn'}`, async () => {
+      await (await this.col('groups')).doc(groupId).update({ messageStale: stale });
+    });
+  }
+
+  staleGroups(limit: number): Promise<ApprovalGroup[]> {
+    return this.guard('list groups with a stale message', async () => {
+      const q = await (await this.col('groups')).where('messageStale', '==', true).limit(limit).get();
+      return q.docs.map(asGroup);
+    });
+  }
+
+  addMember(member: GroupMember): Promise<boolean> {
+    return this.guard(`add execution ${member.execution} to group ${member.groupId}`, async () => {
+      try {
+        await (await this.col('members')).doc(memberId(member.groupId, member.execution)).create(member);
+        return true;
+      } catch (e) {
+        if (isAlreadyExists(e)) return false;
+        throw e;
+      }
+    });
+  }
+
+  getMember(groupId: string, execution: string): Promise<GroupMember | null> {
+    return this.guard(`read member ${execution} of group ${groupId}`, async () => {
+      const snap = await (await this.col('members')).doc(memberId(groupId, execution)).get();
+      return snap.exists ? asMember(snap) : null;
+    });
+  }
+
+  members(groupId: string): Promise<GroupMember[]> {
+    return this.guard(`list the members of group ${groupId}`, async () => {
+      const q = await (await this.col('members')).where('groupId', '==', groupId).get();
+      return q.docs.map(asMember);
+    });
+  }
+
+  decide(record: DecisionRecord): Promise<boolean> {
+    return this.guard(`record the decision on group ${record.groupId}`, async () => {
+      try {
+        await (await this.col('decisions')).doc(record.groupId).create(record);
+        return true;
+      } catch (e) {
+        if (isAlreadyExists(e)) return false;
+        throw e;
+      }
+    });
+  }
+
+  closeGroup(group: ApprovalGroup): Promise<void> {
+    return this.guard(`close group ${group.id}`, async () => {
+      const pointer = (await this.col('open')).doc(group.fingerprint);
+      const snap = await pointer.get();
+      if (!snap.exists || snap.get('groupId') !== group.id) return;
+      await pointer.delete({ lastUpdateTime: snap.updateTime! }).catch((e: unknown) => {
+        if (!isNotFound(e) && !isFailedPrecondition(e)) throw e;
+      });
+    });
+  }
+
+  decision(groupId: string): Promise<DecisionRecord | null> {
+    return this.guard(`read the decision on group ${groupId}`, async () => {
+      const snap = await (await this.col('decisions')).doc(groupId).get();
+      return snap.exists ? (snap.data() as DecisionRecord) : null;
+    });
+  }
+
+  markPending(groupId: string, executions: readonly string[]): Promise<void> {
+    return this.guard(`mark the callbacks of group ${groupId} pending`, async () => {
+      const db = await this.db();
+      const col = await this.col('members');
+      for (let i = 0; i < executions.length; i += 400) {
+        const batch = db.batch();
+        for (const e of executions.slice(i, i + 400)) batch.update(col.doc(memberId(groupId, e)), { 'callback.state': 'pending' });
+        await batch.commit();
+      }
+    });
+  }
+
+  updateCallbacks(updates: readonly { groupId: string; execution: string; callback: GroupMember['callback'] }[]): Promise<void> {
+    return this.guard(`record ${updates.length} callback attempt(s)`, async () => {
+      const db = await this.db();
+      const col = await this.col('members');
+      for (let i = 0; i < updates.length; i += 400) {
+        const batch = db.batch();
+        for (const u of updates.slice(i, i + 400)) batch.update(col.doc(memberId(u.groupId, u.execution)), { callback: u.callback });
+        await batch.commit();
+      }
+    });
+  }
+
+  pendingCallbacks(limit: number): Promise<GroupMember[]> {
+    return this.guard('list pending callbacks', async () => {
+      const q = await (await this.col('members')).where('callback.state', '==', 'pending').limit(limit).get();
+      return q.docs.map(asMember);
+    });
+  }
+
+  decisionsSince(since: string, limit: number): Promise<DecisionRecord[]> {
+    return this.guard('list recent decisions', async () => {
+      const q = await (await this.col('decisions')).where('decidedAt', '>=', since).orderBy('decidedAt', 'desc').limit(limit).get();
+      return q.docs.map((d) => d.data() as DecisionRecord);
+    });
+  }
+
+  recordOutcome(groupId: string, execution: string, outcome: NonNullable<GroupMember['outcome']>): Promise<boolean> {
+    return this.guard(`record the outcome of ${execution}`, async () => {
+      try {
+        await (await this.col('members')).doc(memberId(groupId, execution)).update({ outcome });
+        return true;
+      } catch (e) {
+        if (isNotFound(e)) return false;
+        throw e;
+      }
+    });
+  }
+
+  openGroups(limit: number): Promise<ApprovalGroup[]> {
+    return this.guard('list open approval groups', async () => {
+      const pointers = await (await this.col('open')).limit(limit).get();
+      const groups = await Promise.all(pointers.docs.map((p) => this.getGroup(String(p.get('groupId')))));
+      return groups.filter((g): g is ApprovalGroup => g !== null);
+    });
+  }
+
+  audit(record: ApprovalAuditRecord): Promise<void> {
+    return this.guard(`write an audit record (${record.kind})`, async () => {
+      await (await this.col('audit')).add(record);
+    });
+  }
+
+  auditTrail(limit: number): Promise<ApprovalAuditRecord[]> {
+    return this.guard('read the approval audit trail', async () => {
+      const q = await (await this.col('audit')).orderBy('at', 'desc').limit(limit).get();
+      return q.docs.map((d) => d.data() as ApprovalAuditRecord);
+    });
+  }
+}
+
+/** gRPC FAILED_PRECONDITION: a precondition (here, the document's update time) no longer holds. */
+function isFailedPrecondition(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && 'code' in e && e.code === 9;
+}

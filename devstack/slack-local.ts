@@ -1,0 +1,180 @@
+/**
+ * The Slack side of the local stack: the real Slack app (slack-app/app.ts) with local tokens,
+ * configured through its documented environment, talking to the Slack Web API stand-in; the
+ * local workspace's ids; and real-shaped approval requests (19-digit instance ids, nanosecond
+ * timestamps, the engine's execution names) for the tests and the benchmark.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ApprovalRequest, OutcomeReport } from '../core/approvals.js';
+import { loadSlackAppConfig } from '../core/config.js';
+import { createSlackApp, type SlackAppDeps, type SlackAppServer } from '../slack-app/app.js';
+import type { CallbackReceiver } from './callback-receiver.js';
+import { SlackWebApiStandIn, type SlackUser } from './slack-web-api.js';
+
+export const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
+export const BOT_TOKEN = 'xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy';
+export const TEAM = 'T0BOOTWRDN';
+export const CHANNEL = 'C0APPROVALS';
+export const APPROVER: SlackUser = { id: 'U0APPROVER1', teamId: TEAM, name: 'alice' };
+export const SECOND_APPROVER: SlackUser = { id: 'U0APPROVER2', teamId: TEAM, name: 'bob' };
+export const BYSTANDER: SlackUser = { id: 'U0BYSTANDER', teamId: TEAM, name: 'mallory' };
+export const PROJECT = 'demo-bootwarden';
+
+/** A port nobody listens on now: the app's URL (its OIDC audience) must be known before it listens. */
+export async function freePort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+const hex = (n: number): string => randomBytes(n).toString('hex');
+
+/** A 19-digit instance id, as Compute gives them. */
+export function instanceId(): string {
+  return `${1 + (randomBytes(1)[0]! % 8)}${BigInt(`0x${hex(8)}`)
+    .toString()
+    .padStart(18, '0')
+    .slice(0, 18)}`;
+}
+
+export function fingerprintOf(seed: string): string {
+  return createHash('sha256').update(seed).digest('hex');
+}
+
+const digest = (seed: string, bytes: number): string => createHash('sha256').update(seed).digest().subarray(0, bytes).toString('base64');
+
+/** A stopped VM's approval request, as the response workflow sends it. */
+export function approvalRequest(
+  receiver: CallbackReceiver,
+  fingerprint: string,
+  overrides: Partial<ApprovalRequest> & { n?: number } = {},
+): ApprovalRequest {
+  const execution = `projects/${PROJECT}/locations/us-central1/workflows/integrity-response/executions/${hex(16)}`;
+  const { n = 0, ...rest } = overrides;
+  return {
+    version: 1,
+    eventKey: hex(32),
+    execution,
+    callbackUrl: `${receiver.url}/v1/${execution}/callbacks/${hex(8)}_${hex(4)}`,
+    instance: { id: instanceId(), project: PROJECT, zone: 'us-central1-a' },
+    instanceName: `web-${String(n).padStart(3, '0')}`,
+    fingerprint,
+    bootCounter: String(4 + n),
+    eventTimestamp: `2026-12-02T09:${String(10 + (n % 50)).padStart(2, '0')}:07.${String(123_456_789 + n).padStart(9, '0')}Z`,
+    diff: {
+      changed: [
+        {
+          pcrNum: 'PCR_4',
+          from: { pcrNum: 'PCR_4', hashAlgo: 'SHA256', value: digest('old kernel', 32) },
+          to: { pcrNum: 'PCR_4', hashAlgo: 'SHA256', value: digest(`kernel ${fingerprint}`, 32) },
+        },
+      ],
+      added: [],
+      removed: [],
+    },
+    requestedAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+    ...rest,
+  };
+}
+
+export function outcomeReport(
+  request: ApprovalRequest,
+  groupId: string | null,
+  outcome: OutcomeReport['outcome'],
+  detail: string,
+): OutcomeReport {
+  return {
+    version: 1,
+    eventKey: request.eventKey,
+    execution: request.execution,
+    instance: request.instance,
+    fingerprint: request.fingerprint,
+    groupId,
+    outcome,
+    intendedAction: null,
+    detail,
+    at: new Date().toISOString(),
+  };
+}
+
+/** The environment of the app under test: local tokens, the stand-in's URL, this test's collections. */
+export function appEnv(port: number, slackApiUrl: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    GOOGLE_CLOUD_PROJECT: PROJECT,
+    FIRESTORE_EMULATOR_HOST: process.env['FIRESTORE_EMULATOR_HOST'] ?? '',
+    METADATA_SERVER_DETECTION: 'none',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_API_URL: slackApiUrl,
+    BOOTWARDEN_SLACK_CHANNEL: CHANNEL,
+    BOOTWARDEN_APPROVERS: `${TEAM}:${APPROVER.id},${TEAM}:${SECOND_APPROVER.id}`,
+    BOOTWARDEN_LOCAL_TOKENS: '1',
+    BOOTWARDEN_COLLECTION_PREFIX: prefix,
+    PORT: String(port),
+    ...extra,
+  };
+}
+
+export interface LocalSlackApp {
+  readonly url: string;
+  readonly app: SlackAppServer;
+  readonly slack: SlackWebApiStandIn;
+  close(): Promise<void>;
+}
+
+/** The Slack app on a loopback port, with the stand-in as its Web API; `env` adds to or overrides appEnv(). */
+export async function startLocalSlackApp(
+  prefix: string,
+  opts: { env?: Record<string, string>; deps?: SlackAppDeps } = {},
+): Promise<LocalSlackApp> {
+  const slack = new SlackWebApiStandIn({ token: BOT_TOKEN, teamId: TEAM, userGroups: { S0ONCALL: [SECOND_APPROVER.id, 'U0ONCALL9'] } });
+  await slack.start();
+  try {
+    const port = await freePort();
+    const app = await createSlackApp(loadSlackAppConfig(appEnv(port, slack.url, prefix, opts.env)), opts.deps);
+    const url = await app.listen(port, '127.0.0.1');
+    return {
+      url,
+      app,
+      slack,
+      close: async () => {
+        await app.close();
+        await slack.close();
+      },
+    };
+  } catch (e) {
+    await slack.close();
+    throw e;
+  }
+}
+
+/** A local engine's OIDC token for `audience`, as the workflow's `http.post` with `auth: {type: OIDC}` sends it. */
+export function localIdToken(audience: string, subject = 'workflows-local@bootwarden.local', nowMs = Date.now()): string {
+  const iat = Math.floor(nowMs / 1000);
+  return `bootwarden-local.OIDC.${Buffer.from(JSON.stringify({ aud: audience, sub: subject, iat, exp: iat + 3600 })).toString('base64url')}`;
+}
+
+/** POSTs JSON to the app's internal API as the workflow does; the status and the parsed answer. */
+export async function postInternal(
+  appUrl: string,
+  path: string,
+  body: unknown,
+  token: string | null = localIdToken(appUrl),
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${appUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) as unknown };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}

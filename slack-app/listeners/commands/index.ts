@@ -1,0 +1,76 @@
+/**
+ * `/bootwarden pending | baselines | history [instance id | fingerprint] | help`, for approvers,
+ * answered ephemerally. The answer is the acknowledgement itself (Firestore reads only), so it
+ * arrives within Slack's 3 seconds without work after the response.
+ */
+import type { App } from '@slack/bolt';
+import { authorize, type ApproverPolicy } from '../../../core/approval-groups.js';
+import type { StoredBaseline } from '../../../core/ports/baseline-store.port.js';
+import type { ApprovalStore } from '../../../core/ports/approval-store.port.js';
+import type { SlackMessenger } from '../../../core/ports/slack.port.js';
+import type { Approvals } from '../../approvals.js';
+import { escape, listMessage, openGroupsMessage } from '../../message.js';
+
+export const COMMAND = '/bootwarden';
+
+export interface CommandDeps {
+  readonly approvals: Approvals;
+  readonly store: ApprovalStore;
+  readonly slack: SlackMessenger;
+  readonly approvers: ApproverPolicy;
+  readonly recentBaselines: (limit: number) => Promise<StoredBaseline[]>;
+}
+
+const HELP = [
+  '`/bootwarden pending`: approval groups waiting for a decision',
+  '`/bootwarden baselines`: the most recent baselines and who promoted them',
+  '`/bootwarden history [instance id | fingerprint]`: recent approvals, outcomes and refusals',
+];
+
+export function register(app: App, deps: CommandDeps): void {
+  app.command(COMMAND, async ({ ack, command }) => {
+    const allowed = await authorize(
+      deps.approvers,
+      { teamId: command.team_id, userId: command.user_id },
+      await deps.slack.teamId().catch(() => null),
+      (g) => deps.slack.userGroupMembers(g),
+    );
+    if (!allowed.ok) {
+      await ack({ response_type: 'ephemeral', text: '/bootwarden answers configured approvers only.' });
+      return;
+    }
+    const [sub = 'help', arg] = command.text.trim().split(/\s+/);
+    const answer = await respond(deps, sub, arg);
+    await ack({ response_type: 'ephemeral', text: answer.text, blocks: answer.blocks as never });
+  });
+}
+
+async function respond(
+  deps: CommandDeps,
+  sub: string,
+  arg: string | undefined,
+): Promise<{ text: string; blocks: readonly Record<string, unknown>[] }> {
+  if (sub === 'pending') return openGroupsMessage(await deps.approvals.openGroups());
+  if (sub === 'baselines') {
+    const lines = (await deps.recentBaselines(10)).map((b) =>
+      'baseline' in b
+        ? `• \`${b.id.slice(0, 16)}…\` added by ${escape(b.baseline.metadata?.addedBy ?? 'unknown')} at ${b.baseline.metadata?.addedAt ?? '?'}`
+        : `• \`${escape(b.id)}\`: not a valid baseline (${escape(b.invalid.message)})`,
+    );
+    return listMessage('Recent baselines', lines, 'No baseline was added by bootwarden yet.');
+  }
+  if (sub === 'history') {
+    const filter = arg?.toLowerCase();
+    const trail = await deps.store.auditTrail(500);
+    // An instance id or fingerprint names records directly, and through them their groups' decisions.
+    const named = (r: (typeof trail)[number]): boolean =>
+      filter === undefined || r.detail.toLowerCase().includes(filter) || r.groupId === filter;
+    const groups = new Set(trail.filter(named).map((r) => r.groupId));
+    const lines = trail
+      .filter((r) => named(r) || (r.groupId !== null && groups.has(r.groupId)))
+      .slice(0, 25)
+      .map((r) => `• ${r.at} ${r.kind.replace(/_/g, ' ')}${r.actor === null ? '' : ` by ${escape(r.actor)}`}: ${escape(r.detail)}`);
+    return listMessage(`History${arg === undefined ? '' : ` of ${escape(arg)}`}`, lines, 'Nothing recorded yet.');
+  }
+  return listMessage('bootwarden commands', HELP, '');
+}

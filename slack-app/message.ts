@@ -1,0 +1,112 @@
+/**
+ * Block Kit for the Slack app: the one message of an approval group (redrawn from the records
+ * after every change), outcome notices, and the answers of `/bootwarden`. Everything shown comes
+ * from validated records; names from Slack are escaped. The buttons carry only the group id.
+ */
+import { APPROVAL_ACTIONS, type OutcomeKind, type OutcomeReport } from '../core/approvals.js';
+import type { ApprovalGroup, GroupSummary } from '../core/approval-groups.js';
+import type { SlackMessage } from '../core/ports/slack.port.js';
+
+type Block = Record<string, unknown>;
+
+/** Slack's mrkdwn control characters. */
+export function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+const md = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text } });
+const context = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+
+const OUTCOME_WORDS: Record<OutcomeKind, string> = {
+  relearned: 'relearned',
+  relearn_skipped: 'relearn skipped',
+  stopped: 'stopped',
+  stop_skipped: 'not stopped (gone)',
+  approval_request_failed: 'approval request failed',
+  promoted_and_started: 'started',
+  rejected: 'kept stopped (rejected)',
+  expired: 'kept stopped (expired)',
+  dry_run: 'dry run',
+  failed: 'FAILED',
+};
+
+export function groupMessage(s: GroupSummary, now: Date): SlackMessage {
+  const vms = `${s.vmCount} VM${s.vmCount === 1 ? '' : 's'}`;
+  const expired = s.decision === null && s.vmCount > 0 && Date.parse(s.expiresAt) <= now.getTime();
+  const state =
+    s.decision !== null
+      ? `${s.decision.decision === 'approve' ? ':white_check_mark: Approved' : ':no_entry: Rejected'} by <@${s.decision.approver.userId}> (${escape(s.decision.approver.name)}) at ${s.decision.decidedAt}`
+      : expired
+        ? `:hourglass: Expired at ${s.expiresAt}: nobody decided, the VMs stay stopped`
+        : `Waiting for a decision until ${s.expiresAt}. Approve promotes the measurements to a baseline and starts the VMs; reject keeps them stopped.`;
+  const pcrs =
+    s.pcrs.length === 0 ? 'no PCR differs from the policies' : s.pcrs.map((p) => `${p.pcrNum} ${p.how} on ${p.vms} of ${vms}`).join('\n');
+  const sample = s.sample
+    .map((m) => {
+      const name = m.instanceName ?? `id ${m.instance.id}`;
+      const outcome = m.outcome === null ? 'stopped' : OUTCOME_WORDS[m.outcome.kind];
+      return `• \`${name}\` ${m.instance.project}/${m.instance.zone}, boot ${m.bootCounter ?? '?'}: ${outcome}`;
+    })
+    .join('\n');
+  const more = s.vmCount > s.sample.length ? `\n…and ${s.vmCount - s.sample.length} more` : '';
+  const blocks: Block[] = [
+    md(`:rotating_light: *Unknown boot measurements on ${vms}*: stopped by bootwarden until someone decides.`),
+    md(`*Fingerprint* \`${s.fingerprint.slice(0, 16)}…\`\n*First seen* ${s.firstSeen}   *Last seen* ${s.lastSeen}`),
+    md(`*PCRs that differ from each VM's policy*\n${pcrs}`),
+    md(`*VMs*\n${sample}${more}`),
+    md(state),
+  ];
+  if (s.decision === null && !expired) {
+    blocks.push({
+      type: 'actions',
+      block_id: 'bootwarden_decision',
+      elements: [
+        {
+          type: 'button',
+          action_id: APPROVAL_ACTIONS.approve,
+          style: 'primary',
+          text: { type: 'plain_text', text: 'Approve' },
+          value: s.groupId,
+          confirm: {
+            title: { type: 'plain_text', text: 'Trust these measurements?' },
+            text: { type: 'mrkdwn', text: `Promote them to a baseline and start ${vms}.` },
+            confirm: { type: 'plain_text', text: 'Approve' },
+            deny: { type: 'plain_text', text: 'Cancel' },
+          },
+        },
+        {
+          type: 'button',
+          action_id: APPROVAL_ACTIONS.reject,
+          style: 'danger',
+          text: { type: 'plain_text', text: 'Reject' },
+          value: s.groupId,
+        },
+      ],
+    });
+  }
+  blocks.push(context(`group ${s.groupId} · fingerprint ${s.fingerprint}`));
+  return { text: `Unknown boot measurements on ${vms} (fingerprint ${s.fingerprint.slice(0, 16)}…): ${state}`, blocks };
+}
+
+/** An outcome outside any group (a dry run, a failure, a VM that could not be stopped). */
+export function outcomeMessage(r: OutcomeReport): SlackMessage {
+  const what =
+    r.outcome === 'dry_run' ? ':test_tube: *DRY RUN*' : r.outcome === 'failed' ? ':x: *Failed*' : `*${OUTCOME_WORDS[r.outcome]}*`;
+  const text = `${what} instance ${r.instance.id} (${r.instance.project}/${r.instance.zone}): ${escape(r.detail)}`;
+  return { text, blocks: [md(text), context(`execution ${r.execution}`)] };
+}
+
+export function openGroupsMessage(groups: readonly { group: ApprovalGroup; summary: GroupSummary }[]): SlackMessage {
+  if (groups.length === 0) return { text: 'No approval is pending.', blocks: [md('No approval is pending.')] };
+  const lines = groups.map(
+    ({ summary: s }) =>
+      `• \`${s.fingerprint.slice(0, 16)}…\` ${s.vmCount} VM${s.vmCount === 1 ? '' : 's'}, first seen ${s.firstSeen}, expires ${s.expiresAt}`,
+  );
+  const text = `*${groups.length} pending approval${groups.length === 1 ? '' : 's'}*\n${lines.join('\n')}`;
+  return { text, blocks: [md(text)] };
+}
+
+export function listMessage(title: string, lines: readonly string[], empty: string): SlackMessage {
+  const text = lines.length === 0 ? empty : `*${title}*\n${lines.join('\n')}`;
+  return { text, blocks: [md(text.slice(0, 2900))] };
+}

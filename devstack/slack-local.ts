@@ -5,12 +5,11 @@
  * timestamps, the engine's execution names) for the tests and the benchmark.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ApprovalRequest, OutcomeReport } from '../core/approvals.js';
 import { loadSlackAppConfig } from '../core/config.js';
 import { createSlackApp, type SlackAppDeps, type SlackAppServer } from '../slack-app/app.js';
 import type { CallbackReceiver } from './callback-receiver.js';
+import { freePort } from './eventarc.js';
 import { SlackWebApiStandIn, type SlackUser } from './slack-web-api.js';
 
 export const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
@@ -21,15 +20,6 @@ export const APPROVER: SlackUser = { id: 'U0APPROVER1', teamId: TEAM, name: 'ali
 export const SECOND_APPROVER: SlackUser = { id: 'U0APPROVER2', teamId: TEAM, name: 'bob' };
 export const BYSTANDER: SlackUser = { id: 'U0BYSTANDER', teamId: TEAM, name: 'mallory' };
 export const PROJECT = 'demo-bootwarden';
-
-/** A port nobody listens on now: the app's URL (its OIDC audience) must be known before it listens. */
-export async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
 

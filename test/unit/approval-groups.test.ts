@@ -1,0 +1,354 @@
+import { describe, expect, it } from 'vitest';
+import {
+  callbackUrlProblem,
+  checkApprovalRequest,
+  checkOutcomeReport,
+  isGroupId,
+  WORKFLOW_EXECUTIONS_ORIGIN,
+  type ApprovalRequest,
+} from '../../core/approvals.js';
+import {
+  authorize,
+  classifyCallbackStatus,
+  isExpired,
+  newMember,
+  retryDelayMs,
+  summarize,
+  type ApprovalGroup,
+  type ApproverPolicy,
+} from '../../core/approval-groups.js';
+import { loadSlackAppConfig, LOCAL_WORKFLOW_SERVICE_ACCOUNT } from '../../core/config.js';
+
+const EXECUTION =
+  'projects/demo-bootwarden/locations/us-central1/workflows/integrity-response/executions/9d4e5b1c-7a1f-4c2e-8f0a-3b6c2d1e0f9a';
+const FP = 'a'.repeat(64);
+const M = (pcrNum: string, value: string) => ({ pcrNum, hashAlgo: 'SHA256' as const, value });
+
+const REQUEST: ApprovalRequest = {
+  version: 1,
+  eventKey: 'b'.repeat(64),
+  execution: EXECUTION,
+  callbackUrl: `http://127.0.0.1:4711/v1/${EXECUTION}/callbacks/cb_1`,
+  instance: { id: '4527193840196655321', project: 'demo-bootwarden', zone: 'us-central1-a' },
+  instanceName: 'web-001',
+  fingerprint: FP,
+  bootCounter: '7',
+  eventTimestamp: '2026-12-02T09:10:07.123456789Z',
+  diff: { changed: [{ pcrNum: 'PCR_4', from: M('PCR_4', 'AAAA'), to: M('PCR_4', 'BBBB') }], added: [M('PCR_14', 'CCCC')], removed: [] },
+  requestedAt: '2026-12-02T09:10:09.5Z',
+  expiresAt: '2026-12-03T09:10:09.5Z',
+};
+
+describe('checkApprovalRequest', () => {
+  it('accepts what the workflow sends, and a null instance name, boot counter and diff', () => {
+    expect(checkApprovalRequest(REQUEST)).toEqual({ ok: true, value: REQUEST });
+    expect(checkApprovalRequest({ ...REQUEST, instanceName: null, bootCounter: null, diff: null })).toEqual({
+      ok: true,
+      value: { ...REQUEST, instanceName: null, bootCounter: null, diff: null },
+    });
+  });
+
+  it.each([
+    [[], 'the body must be a JSON object'],
+    [{ ...REQUEST, version: 2 }, 'version must be 1'],
+    [{ ...REQUEST, eventKey: 'x'.repeat(129) }, 'eventKey must be an event key (letters, digits, _ . : -, at most 128)'],
+    [
+      { ...REQUEST, execution: 'projects/p/../executions/e' },
+      'execution must be a Workflows execution name (projects/P/locations/L/workflows/W/executions/E)',
+    ],
+    [{ ...REQUEST, callbackUrl: `ftp://127.0.0.1/x` }, 'callbackUrl must be an http(s) URL of at most 1000 characters'],
+    [
+      { ...REQUEST, instance: { ...REQUEST.instance, id: 4527193840196655321 } },
+      'instance.id must be a decimal instance id of up to 20 digits (a string)',
+    ],
+    [
+      { ...REQUEST, instance: { ...REQUEST.instance, id: '123456789012345678901' } },
+      'instance.id must be a decimal instance id of up to 20 digits (a string)',
+    ],
+    [{ ...REQUEST, instance: null }, 'instance must be a JSON object'],
+    [{ ...REQUEST, instanceName: 'Web 1' }, 'instanceName must be a Compute instance name'],
+    [{ ...REQUEST, fingerprint: FP.toUpperCase() }, 'fingerprint must be a 64-hex-digit fingerprint'],
+    [{ ...REQUEST, bootCounter: 7 }, 'bootCounter must be a decimal boot counter (a string)'],
+    [{ ...REQUEST, eventTimestamp: '2026-12-02 09:10:07' }, 'eventTimestamp must be an RFC 3339 timestamp'],
+    [
+      { ...REQUEST, diff: { changed: [], added: [{ pcrNum: 'PCR_4', hashAlgo: 'MD5', value: 'AAAA' }], removed: [] } },
+      'diff.added[0].hashAlgo must be SHA1 or SHA256',
+    ],
+    [
+      { ...REQUEST, diff: { changed: [], added: Array.from({ length: 25 }, () => M('PCR_1', 'AAAA')), removed: [] } },
+      'diff.added has 25 entries; at most 24',
+    ],
+    [{ ...REQUEST, diff: { changed: {}, added: [], removed: [] } }, 'diff.changed must be a list'],
+    [{ ...REQUEST, expiresAt: null }, 'expiresAt must be an RFC 3339 timestamp'],
+  ])('%#: %s', (body, reason) => {
+    expect(checkApprovalRequest(body)).toEqual({ ok: false, reason });
+  });
+});
+
+describe('checkOutcomeReport', () => {
+  const report = {
+    version: 1,
+    eventKey: REQUEST.eventKey,
+    execution: EXECUTION,
+    instance: REQUEST.instance,
+    fingerprint: FP,
+    groupId: `grp_${'0'.repeat(32)}`,
+    outcome: 'promoted_and_started',
+    intendedAction: null,
+    detail: 'approved',
+    at: '2026-12-02T09:20:00Z',
+  };
+
+  it('accepts a report and cuts a long detail to 2,000 characters', () => {
+    expect(checkOutcomeReport(report)).toEqual({ ok: true, value: report });
+    const long = checkOutcomeReport({ ...report, detail: 'x'.repeat(5000), fingerprint: null, groupId: null });
+    expect(long.ok && long.value.detail.length).toBe(2000);
+  });
+
+  it.each([
+    [{ ...report, outcome: 'deleted_everything' }, /^outcome must be one of relearned, relearn_skipped, stopped, /],
+    [{ ...report, groupId: 'group-1' }, /^groupId must be a group id from an approval answer$/],
+    [{ ...report, detail: 42 }, /^detail must be a string$/],
+    [{ ...report, intendedAction: 'Stop Now' }, /^intendedAction must be an action name$/],
+  ])('%#: refused', (body, reason) => {
+    const r = checkOutcomeReport(body);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toMatch(reason);
+  });
+});
+
+describe('callbackUrlProblem', () => {
+  it.each([
+    [`${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION}/callbacks/4a7c_9`, 'google', null],
+    [
+      `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION}/callbacks/`,
+      'google',
+      `callbackUrl must be a callback endpoint of the execution (/v1/${EXECUTION}/callbacks/<id>)`,
+    ],
+    [
+      `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION.replace('9d4e', 'ffff')}/callbacks/x`,
+      'google',
+      `callbackUrl must be a callback endpoint of the execution (/v1/${EXECUTION}/callbacks/<id>)`,
+    ],
+    [
+      `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION}/callbacks/x/../../y`,
+      'google',
+      `callbackUrl must be a callback endpoint of the execution (/v1/${EXECUTION}/callbacks/<id>)`,
+    ],
+    [
+      `http://workflowexecutions.googleapis.com/v1/${EXECUTION}/callbacks/x`,
+      'google',
+      `callbackUrl must be on ${WORKFLOW_EXECUTIONS_ORIGIN}`,
+    ],
+    [
+      `https://workflowexecutions.googleapis.com.evil.example/v1/${EXECUTION}/callbacks/x`,
+      'google',
+      `callbackUrl must be on ${WORKFLOW_EXECUTIONS_ORIGIN}`,
+    ],
+    [
+      `https://user:pw@workflowexecutions.googleapis.com/v1/${EXECUTION}/callbacks/x`,
+      'google',
+      'callbackUrl must not carry credentials, a query or a fragment',
+    ],
+    [
+      `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION}/callbacks/x?redirect=1`,
+      'google',
+      'callbackUrl must not carry credentials, a query or a fragment',
+    ],
+    ['http://127.0.0.1:8080/anything', 'loopback', null],
+    ['http://[::1]:8080/cb', 'loopback', null],
+    ['http://localhost:8080/cb', 'loopback', null],
+    ['http://169.254.169.254/computeMetadata/v1/', 'loopback', 'callbackUrl must be on a loopback address (local tokens are accepted)'],
+    ['http://127.0.0.1.nip.io/cb', 'loopback', 'callbackUrl must be on a loopback address (local tokens are accepted)'],
+    ['not a url', 'loopback', 'callbackUrl is not a URL'],
+  ] as const)('%s (%s)', (url, target, problem) => {
+    expect(callbackUrlProblem(url, EXECUTION, target)).toBe(problem);
+  });
+});
+
+describe('authorize', () => {
+  const policy: ApproverPolicy = { users: [{ teamId: 'T1', userId: 'U1' }], userGroups: ['S1'] };
+  const members = (g: string): Promise<string[]> => Promise.resolve(g === 'S1' ? ['U2'] : []);
+  it.each([
+    [{ teamId: 'T1', userId: 'U1' }, 'T1', { ok: true, via: 'approver T1:U1' }],
+    [{ teamId: 'T2', userId: 'U1' }, 'T1', { ok: false, reason: 'T2:U1 is not a configured approver' }],
+    [{ teamId: 'T1', userId: 'U2' }, 'T1', { ok: true, via: 'member of user group S1' }],
+    [{ teamId: 'T2', userId: 'U2' }, 'T1', { ok: false, reason: 'T2:U2 is not a configured approver' }],
+    [{ teamId: 'T1', userId: 'U2' }, null, { ok: false, reason: 'T1:U2 is not a configured approver' }],
+    [{ teamId: 'T1', userId: 'U3' }, 'T1', { ok: false, reason: 'T1:U3 is not a configured approver' }],
+  ])('%o in workspace %s', async (actor, team, expected) => {
+    expect(await authorize(policy, actor, team, members)).toEqual(expected);
+  });
+});
+
+describe('callback delivery', () => {
+  it.each([
+    [200, '', { kind: 'delivered' }],
+    [204, '', { kind: 'delivered' }],
+    [404, '{"error":"NOT_FOUND"}', { kind: 'gone', detail: 'HTTP 404: {"error":"NOT_FOUND"}' }],
+    [403, '', { kind: 'retry', detail: 'HTTP 403' }],
+    [429, 'slow down', { kind: 'retry', detail: 'HTTP 429: slow down' }],
+    [503, '', { kind: 'retry', detail: 'HTTP 503' }],
+    [302, '', { kind: 'retry', detail: 'HTTP 302' }],
+  ])('HTTP %i is %o', (status, body, expected) => {
+    expect(classifyCallbackStatus(status, body)).toEqual(expected);
+  });
+
+  it.each([
+    [0, 1000],
+    [1, 1000],
+    [2, 2000],
+    [4, 8000],
+    [9, 256_000],
+    [10, 300_000],
+    [60, 300_000],
+  ])('after %i attempts the next waits %i ms', (attempts, ms) => {
+    expect(retryDelayMs(attempts)).toBe(ms);
+  });
+});
+
+describe('summarize', () => {
+  const group: ApprovalGroup = { id: `grp_${'1'.repeat(32)}`, fingerprint: FP, createdAt: '2026-12-02T09:00:00Z', message: null };
+  const member = (n: number, at: string, expires: string) =>
+    newMember(group.id, { ...REQUEST, execution: `${EXECUTION}${n}`, instanceName: `web-${n}`, eventTimestamp: at, expiresAt: expires });
+
+  it('counts VMs and PCRs, orders by event time (nanoseconds compare as instants), takes the latest expiry', () => {
+    const members = [
+      member(2, '2026-12-02T09:10:07.5Z', '2026-12-03T09:00:00Z'),
+      member(1, '2026-12-02T09:10:07.123456789Z', '2026-12-03T10:00:00+02:00'),
+      member(3, '2026-12-02T10:00:00Z', '2026-12-03T08:30:00Z'),
+    ];
+    const s = summarize(group, members, null, 2);
+    expect(s.vmCount).toBe(3);
+    expect(s.sample.map((m) => m.instanceName)).toEqual(['web-1', 'web-2']);
+    expect(s.pcrs).toEqual([
+      { pcrNum: 'PCR_4', how: 'changed', vms: 3 },
+      { pcrNum: 'PCR_14', how: 'added', vms: 3 },
+    ]);
+    expect([s.firstSeen, s.lastSeen, s.expiresAt]).toEqual([
+      '2026-12-02T09:10:07.123456789Z',
+      '2026-12-02T10:00:00Z',
+      '2026-12-03T09:00:00Z',
+    ]);
+    expect(isExpired(s, new Date('2026-12-03T08:59:59Z'))).toBe(false);
+    expect(isExpired(s, new Date('2026-12-03T09:00:00Z'))).toBe(true);
+  });
+
+  it('an empty group never expires and shows the creation time', () => {
+    const s = summarize(group, [], null);
+    expect([s.vmCount, s.firstSeen, s.expiresAt]).toEqual([0, group.createdAt, group.createdAt]);
+    expect(isExpired(s, new Date('2030-01-01T00:00:00Z'))).toBe(false);
+  });
+
+  it('group ids are grp_ and 32 hex digits, nothing else', () => {
+    expect([`grp_${'a'.repeat(32)}`, `grp_${'a'.repeat(31)}`, `grp_${'A'.repeat(32)}`, '{"groupId":"x"}', 7].map(isGroupId)).toEqual([
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
+  });
+});
+
+describe('loadSlackAppConfig', () => {
+  const base = {
+    GOOGLE_CLOUD_PROJECT: 'demo-bootwarden',
+    SLACK_SIGNING_SECRET: 's3cr3t',
+    SLACK_BOT_TOKEN: 'xoxb-1-2-abc',
+    BOOTWARDEN_SLACK_CHANNEL: 'C0APPROVALS',
+    BOOTWARDEN_APPROVERS: 'T0TEAM:U0ALICE, T0TEAM:W0BOB',
+    BOOTWARDEN_SLACK_APP_URL: 'https://bootwarden-slack-abc123-uc.a.run.app/',
+    BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT: 'bootwarden-workflow@demo-bootwarden.iam.gserviceaccount.com',
+  };
+
+  it('reads the deployed configuration', () => {
+    expect(loadSlackAppConfig(base)).toMatchObject({
+      approvers: {
+        users: [
+          { teamId: 'T0TEAM', userId: 'U0ALICE' },
+          { teamId: 'T0TEAM', userId: 'W0BOB' },
+        ],
+        userGroups: [],
+      },
+      appUrl: 'https://bootwarden-slack-abc123-uc.a.run.app',
+      slackApiUrl: 'https://slack.com/api/',
+      localTokens: false,
+      host: '0.0.0.0',
+      port: 3000,
+      collectionPrefix: 'bootwarden_',
+    });
+  });
+
+  it('local tokens default the URL, the service account and the host to the loopback ones', () => {
+    const c = loadSlackAppConfig({
+      ...base,
+      BOOTWARDEN_SLACK_APP_URL: '',
+      BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT: '',
+      BOOTWARDEN_LOCAL_TOKENS: '1',
+      PORT: '3999',
+      SLACK_API_URL: 'http://127.0.0.1:9/api',
+    });
+    expect([c.appUrl, c.workflowServiceAccount, c.host, c.slackApiUrl]).toEqual([
+      'http://127.0.0.1:3999',
+      LOCAL_WORKFLOW_SERVICE_ACCOUNT,
+      '127.0.0.1',
+      'http://127.0.0.1:9/api/',
+    ]);
+  });
+
+  it.each([
+    [{ GOOGLE_CLOUD_PROJECT: '' }, 'GOOGLE_CLOUD_PROJECT is not set: give the project of the Firestore database'],
+    [
+      { SLACK_SIGNING_SECRET: ' ' },
+      "SLACK_SIGNING_SECRET is not set: copy it from the Slack app's Basic Information page (Secret Manager in the cloud)",
+    ],
+    [{ SLACK_BOT_TOKEN: 'xoxp-user-token' }, 'SLACK_BOT_TOKEN must be a bot token (xoxb-…)'],
+    [
+      { BOOTWARDEN_SLACK_CHANNEL: 'approvals' },
+      'BOOTWARDEN_SLACK_CHANNEL must be a channel id like C024BE91L (not a #name), got "approvals"',
+    ],
+    [
+      { BOOTWARDEN_APPROVERS: 'U0ALICE' },
+      'BOOTWARDEN_APPROVERS has "U0ALICE", which is not a TEAM_ID:USER_ID pair like T024BE7LD:U024BE7LH',
+    ],
+    [
+      { BOOTWARDEN_APPROVERS: 'T0TEAM:alice' },
+      'BOOTWARDEN_APPROVERS has "T0TEAM:alice", which is not a TEAM_ID:USER_ID pair like T024BE7LD:U024BE7LH',
+    ],
+    [
+      { BOOTWARDEN_APPROVERS: '', BOOTWARDEN_APPROVER_GROUPS: 'oncall' },
+      'BOOTWARDEN_APPROVER_GROUPS has "oncall", which is not a user-group id like S0614TZR7',
+    ],
+    [{ BOOTWARDEN_APPROVERS: '' }, 'neither BOOTWARDEN_APPROVERS nor BOOTWARDEN_APPROVER_GROUPS is set: nobody could approve or reject'],
+    [{ BOOTWARDEN_LOCAL_TOKENS: 'true' }, 'BOOTWARDEN_LOCAL_TOKENS must be 1 or unset, got "true"'],
+    [
+      { BOOTWARDEN_LOCAL_TOKENS: '1', K_SERVICE: 'bootwarden-slack' },
+      'BOOTWARDEN_LOCAL_TOKENS=1 on Cloud Run (K_SERVICE is set): unsigned local tokens are never accepted in the cloud',
+    ],
+    [
+      { BOOTWARDEN_LOCAL_TOKENS: '1', HOST: '0.0.0.0' },
+      'BOOTWARDEN_LOCAL_TOKENS=1 needs a loopback listener: HOST must be 127.0.0.1, ::1 or localhost, got "0.0.0.0"',
+    ],
+    [{ PORT: '70000' }, 'PORT must be a port number, got "70000"'],
+    [
+      { BOOTWARDEN_SLACK_APP_URL: '' },
+      "BOOTWARDEN_SLACK_APP_URL is not set: give the app's base URL (the audience of the workflow's OIDC tokens)",
+    ],
+    [{ BOOTWARDEN_SLACK_APP_URL: 'bootwarden.run.app' }, 'BOOTWARDEN_SLACK_APP_URL must be an http(s) URL, got "bootwarden.run.app"'],
+    [
+      { SLACK_API_URL: 'https://slack.com/api/?x=1' },
+      'SLACK_API_URL must not have a query, fragment or user, got "https://slack.com/api/?x=1"',
+    ],
+    [
+      { BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT: '' },
+      "BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT is not set: give the e-mail of the workflow's service account",
+    ],
+    [
+      { BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT: 'scheduler' },
+      'BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT must be a service-account e-mail, got "scheduler"',
+    ],
+  ])('%o: %s', (change, message) => {
+    expect(() => loadSlackAppConfig({ ...base, ...change })).toThrow(message);
+  });
+});

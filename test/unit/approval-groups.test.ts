@@ -58,7 +58,7 @@ describe('checkApprovalRequest', () => {
     ],
     [{ ...REQUEST, callbackUrl: `ftp://127.0.0.1/x` }, 'callbackUrl must be an http(s) URL of at most 1000 characters'],
     [
-      { ...REQUEST, instance: { ...REQUEST.instance, id: 4527193840196655321 } },
+      { ...REQUEST, instance: { ...REQUEST.instance, id: 4527193840 } },
       'instance.id must be a decimal instance id of up to 20 digits (a string)',
     ],
     [

@@ -1,7 +1,7 @@
 /**
  * The response workflow's cost: billable steps per path (relearn, stop+approve, stop+reject,
  * stop+timeout) counted by the local engine running the deployed YAML against the Firestore
- * emulator, a recording Compute fleet and the Slack app stand-in; and what 1,000,000 events of
+ * emulator, a recording Compute fleet and the Slack app (with its Web API stand-in); and what 1,000,000 events of
  * each path cost at Google's published prices (https://cloud.google.com/workflows/pricing:
  * internal steps USD 0.01 per 1,000, external USD 0.025 per 1,000, beyond the free tier).
  */
@@ -68,7 +68,7 @@ export async function benchResponse(): Promise<Metric[]> {
           : metric(`response: ${path} billable steps (excluding polls)`, steps, 'steps', `<= ${target}`, steps <= target),
       );
       metrics.push(info(`response: ${path} operation polls`, r.billing.polls, 'steps'));
-      // Locally the Slack app stand-in is on 127.0.0.1, an external host; deployed on Cloud Run
+      // Locally the Slack app is on 127.0.0.1, an external host; deployed on Cloud Run
       // (*.run.app) its calls are internal steps. Both figures, polls included.
       const asCounted = (r.billing.internal * INTERNAL_PRICE + r.billing.external * EXTERNAL_PRICE) * 1_000_000;
       const onCloudRun = (r.billing.internal + r.billing.external) * INTERNAL_PRICE * 1_000_000;

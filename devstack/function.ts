@@ -2,8 +2,9 @@
  * `npm run function [-- --decide approve|reject|none]`: the local stack, serving the function on
  * $PORT (default 8080) until Ctrl-C. Post entries with `npm run -s post-event -- <file>`; each
  * delivery goes through the function (functions-framework, `ingest`) into the response workflow in
- * the local Workflows engine, and each execution's end is printed here. The Slack app stand-in
- * approves (default), rejects, or leaves approvals waiting for their timeout.
+ * the local Workflows engine, and each execution's end is printed here. The real Slack app posts
+ * to the Slack Web API stand-in, where a local operator clicks Approve (default) or Reject on each
+ * approval message, or leaves approvals waiting for their timeout.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { ApprovalDecision } from '../core/approvals.js';
 import { ConfigError, loadConfig } from '../core/config.js';
 import { loadFleet, seedBaselines } from './seed.js';
+import { APPROVER } from './slack-local.js';
 import { localFunctionEnv, startLocalStack } from './stack.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -51,14 +53,16 @@ async function main(): Promise<number> {
   }
   const stack = await startLocalStack({
     projectId: config.project,
-    ...(decide === 'none' ? {} : { autoDecide: { decision: decide, approver: { id: 'U0LOCALOPS', name: 'local operator' } } }),
+    ...(decide === 'none' ? {} : { autoDecide: { decision: decide } }),
     function: { env, port },
   });
   const seeded = await seedBaselines(stack.db, path.join(root, 'examples', 'baselines'), config.baselineCollection);
   const vms = await loadFleet(stack.fleet, path.join(root, 'examples', 'fleet.json'));
   say(`serving onIntegrityEvent on ${stack.functionUrl ?? ''} (functions-framework), executions run in the local Workflows engine`);
   say(`Firestore: ${stack.emulator.kind} emulator at ${stack.emulator.host}, ${seeded.copied.length} baselines from examples/baselines`);
-  say(`Compute: ${vms} VMs from examples/fleet.json; approvals: ${decide === 'none' ? 'left waiting' : `${decide}d by the stand-in`}`);
+  say(
+    `Compute: ${vms} VMs from examples/fleet.json; approvals: ${decide === 'none' ? 'left waiting' : `${decide}d in Slack (the stand-in) by ${APPROVER.name}`}; Slack app on ${stack.slackApp.url}`,
+  );
   say(`post an event: PORT=${port} npm run -s post-event -- examples/entries/unknown-measurements.pubsub.json`);
   const reported = new Set<string>();
   const timer = setInterval(() => {

@@ -5,12 +5,12 @@
  * timestamps, the engine's execution names) for the tests and the benchmark.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { ApprovalRequest, OutcomeReport } from '../core/approvals.js';
+import { APPROVAL_ACTIONS, type ApprovalDecision, type ApprovalRequest, type OutcomeReport } from '../core/approvals.js';
 import { loadSlackAppConfig } from '../core/config.js';
 import { createSlackApp, type SlackAppDeps, type SlackAppServer } from '../slack-app/app.js';
 import type { CallbackReceiver } from './callback-receiver.js';
 import { freePort } from './eventarc.js';
-import { SlackWebApiStandIn, type SlackUser } from './slack-web-api.js';
+import { buttonsOf, clickButton, SlackWebApiStandIn, type SlackUser, type StoredMessage } from './slack-web-api.js';
 
 export const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 export const BOT_TOKEN = 'xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy';
@@ -114,13 +114,21 @@ export interface LocalSlackApp {
   readonly url: string;
   readonly app: SlackAppServer;
   readonly slack: SlackWebApiStandIn;
+  /** The HTTP status of each automatic click (autoDecide), in order: a failure is visible, not lost. */
+  readonly autoDecisions: Promise<number>[];
   close(): Promise<void>;
+}
+
+/** An operator who clicks every new approval message as soon as it is posted. */
+export interface AutoDecision {
+  readonly decision: ApprovalDecision;
+  readonly user?: SlackUser;
 }
 
 /** The Slack app on a loopback port, with the stand-in as its Web API; `env` adds to or overrides appEnv(). */
 export async function startLocalSlackApp(
   prefix: string,
-  opts: { env?: Record<string, string>; deps?: SlackAppDeps } = {},
+  opts: { env?: Record<string, string>; deps?: SlackAppDeps; autoDecide?: AutoDecision } = {},
 ): Promise<LocalSlackApp> {
   const slack = new SlackWebApiStandIn({ token: BOT_TOKEN, teamId: TEAM, userGroups: { S0ONCALL: [SECOND_APPROVER.id, 'U0ONCALL9'] } });
   await slack.start();
@@ -128,10 +136,19 @@ export async function startLocalSlackApp(
     const port = await freePort();
     const app = await createSlackApp(loadSlackAppConfig(appEnv(port, slack.url, prefix, opts.env)), opts.deps);
     const url = await app.listen(port, '127.0.0.1');
+    const autoDecisions: Promise<number>[] = [];
+    const auto = opts.autoDecide;
+    if (auto !== undefined) {
+      slack.onPost.push((message) => {
+        const button = buttonsOf(message).find((b) => b.actionId === APPROVAL_ACTIONS[auto.decision]);
+        if (button !== undefined) autoDecisions.push(click(url, app, message, button, auto.user ?? APPROVER));
+      });
+    }
     return {
       url,
       app,
       slack,
+      autoDecisions,
       close: async () => {
         await app.close();
         await slack.close();
@@ -167,4 +184,37 @@ export async function postInternal(
   } catch {
     return { status: res.status, body: text };
   }
+}
+
+async function click(
+  url: string,
+  app: SlackAppServer,
+  message: StoredMessage,
+  button: { actionId: string; value: string },
+  user: SlackUser,
+): Promise<number> {
+  const res = await clickButton(url, SIGNING_SECRET, message, button, user);
+  await res.arrayBuffer();
+  await app.approvals.settled();
+  return res.status;
+}
+
+/**
+ * Clicks `decision` on the message of the group `execution` waits in, as `user` (a signed
+ * interaction, as Slack sends it); resolves with the HTTP status once the app's follow-up work
+ * (callbacks, redraw) is done.
+ */
+export async function decideInSlack(
+  local: LocalSlackApp,
+  execution: string,
+  decision: ApprovalDecision,
+  user: SlackUser = APPROVER,
+): Promise<number> {
+  const groupId = await local.app.approvals.groupOf(execution);
+  if (groupId === null) throw new Error(`execution ${execution} has not asked the Slack app for a decision`);
+  const message = local.slack.messages.find((m) => buttonsOf(m).some((b) => b.value === groupId));
+  const button = message === undefined ? undefined : buttonsOf(message).find((b) => b.actionId === APPROVAL_ACTIONS[decision]);
+  if (message === undefined || button === undefined)
+    throw new Error(`no message of group ${groupId} offers ${decision} (decided already?)`);
+  return click(local.url, local.app, message, button, user);
 }

@@ -54,6 +54,8 @@ export class SlackWebApiStandIn {
   private failures: { method: string; failure: SlackFailure; remaining: number }[] = [];
   private clock = 0;
   private waiters: (() => boolean)[] = [];
+  /** Called with each message posted to a channel (not a thread reply), after Slack's answer is sent. */
+  readonly onPost: ((message: StoredMessage) => void)[] = [];
 
   constructor(private readonly options: SlackStandInOptions) {}
 
@@ -168,12 +170,14 @@ export class SlackWebApiStandIn {
           updates: 0,
         };
         this.messages.push(m);
-        return this.answer(res, method, args, 200, {
+        this.answer(res, method, args, 200, {
           ok: true,
           channel,
           ts: m.ts,
           message: { type: 'message', text: m.text, ts: m.ts, blocks: m.blocks },
         });
+        if (thread === null) for (const listener of this.onPost) listener(m);
+        return;
       }
       case 'chat.update': {
         const m = this.messages.find((x) => x.channel === channel && x.ts === args['ts']);

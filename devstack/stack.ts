@@ -4,7 +4,8 @@
  * - Compute: a recording fleet behind the Workflows Compute connector (the simulated fleet replaces it);
  * - Cloud Workflows: the local engine running workflows/integrity-response.workflows.yaml as deployed
  *   (waits skipped, deadlines real);
- * - the Slack app: a stand-in of its internal endpoints that can approve what it is asked;
+ * - the Slack app: the real one (slack-app/), on the engine's clock, with the Slack Web API stand-in;
+ *   an operator can be told to click every approval message (autoDecide);
  * - the function: the real handler (functions/entry.ts) served by functions-framework on loopback,
  *   its ExecutionStarter starting executions in the local engine.
  * `npm start`, `npm run function`, the benchmark and the tests all start it here.
@@ -24,10 +25,11 @@ import { RecordingComputeFleet } from '@bootwarden/workflows-emulator/testing';
 import type { ApprovalDecision } from '../core/approvals.js';
 import { RESPONSE_WORKFLOW_ID, type ResponseArgument } from '../core/contracts.js';
 import { createFunction, FUNCTION_TARGET } from '../functions/entry.js';
-import { ApprovalsStandIn, type AutoDecision } from './approvals-stand-in.js';
 import { EngineExecutionStarter } from './engine-execution-starter.js';
 import { startFirestoreEmulator, type FirestoreEmulator } from './firestore-emulator.js';
 import { responseWorkflowFile } from './response-scenarios.js';
+import { decideInSlack, startLocalSlackApp, type AutoDecision, type LocalSlackApp } from './slack-local.js';
+import type { SlackUser } from './slack-web-api.js';
 
 export interface StackOptions {
   readonly projectId: string;
@@ -35,8 +37,10 @@ export interface StackOptions {
   readonly clockStart?: number;
   /** How long an execution waits for a decision (default 86400 s, as deployed). */
   readonly approvalTimeoutSeconds?: number;
-  /** The stand-in decides every approval request at once, as an operator clicking would. */
+  /** An operator clicks every approval message in Slack as soon as it is posted. */
   readonly autoDecide?: AutoDecision;
+  /** Prefix of the Slack app's collections (default bootwarden_). */
+  readonly collectionPrefix?: string;
   /** Serve the function too: its environment (the function's configuration), port and log sink. */
   readonly function?: {
     readonly env?: Readonly<Record<string, string>>;
@@ -52,16 +56,13 @@ export interface LocalStack {
   readonly engine: WorkflowEngine;
   readonly local: LocalEngine;
   readonly fleet: RecordingComputeFleet;
-  readonly slackApp: ApprovalsStandIn;
+  readonly slackApp: LocalSlackApp;
   /** The function's URL, when it is served. */
   readonly functionUrl: string | null;
   /** (Re)deploys the response workflow with this approval timeout. */
   deploy(approvalTimeoutSeconds: number): void;
   /** Runs one execution to its end; `decision` is made once it waits for one (stop paths). */
-  run(
-    argument: ResponseArgument,
-    decision?: { decision: ApprovalDecision; approver?: { id: string; name: string } },
-  ): Promise<ExecutionRecord>;
+  run(argument: ResponseArgument, decision?: { decision: ApprovalDecision; user?: SlackUser }): Promise<ExecutionRecord>;
   /** Resolves when no execution is ACTIVE; the records of every execution. */
   settle(): Promise<ExecutionRecord[]>;
   close(): Promise<void>;
@@ -106,8 +107,10 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
       projectId,
     });
     closers.push(() => local.close());
-    const slackApp = new ApprovalsStandIn(local.tokens, options.autoDecide);
-    await slackApp.start();
+    const slackApp = await startLocalSlackApp(options.collectionPrefix ?? 'bootwarden_', {
+      deps: { firestore: () => Promise.resolve(client), now: () => new Date(clock.now()), write: () => undefined },
+      ...(options.autoDecide === undefined ? {} : { autoDecide: options.autoDecide }),
+    });
     closers.push(() => slackApp.close());
     const program = await loadLocalWorkflow(responseWorkflowFile());
     const engine = local.engine;
@@ -140,13 +143,16 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
       deploy,
       run: async (argument, decision) => {
         const started = engine.startExecution(RESPONSE_WORKFLOW_ID, { argument: JSON.stringify(argument) });
-        while (decision !== undefined && engine.getExecution(started.name).state === 'ACTIVE') {
-          const request = slackApp.approvals.find((a) => a.eventKey === argument.eventKey);
-          if (request !== undefined && engine.getExecution(started.name).currentStep?.step === 'wait_decision') {
-            await slackApp.decide(request, decision.decision, decision.approver);
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 5));
+        if (decision !== undefined) {
+          // Only a stopped VM waits for a decision; any other path ends without one.
+          const waiting = await Promise.race([
+            engine.reached(started.name, 'wait_decision').then(
+              () => true,
+              () => false,
+            ),
+            engine.wait(started.name).then(() => false),
+          ]);
+          if (waiting) await decideInSlack(slackApp, started.name, decision.decision, decision.user);
         }
         return engine.wait(started.name);
       },

@@ -3,8 +3,9 @@
  * are delivered to the function as Eventarc delivers them (binary content mode, over HTTP, to the
  * handler functions-framework serves); the function parses, deduplicates and decides (`ingest`)
  * against the Firestore emulator, and starts the response workflow in the local Workflows engine,
- * which relearns known-good VMs, or stops unknown ones and asks the Slack app (a stand-in that
- * approves), promotes the new measurements and starts the VM again.
+ * which relearns known-good VMs, or stops unknown ones and asks the Slack app (the real one, posting
+ * to a stand-in of Slack's Web API, where a local operator clicks Approve), promotes the new
+ * measurements and starts the VM again.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { isJsonObject } from '../core/json.js';
 import { RESPONSE_WORKFLOW_ID } from '../core/contracts.js';
 import { deliveryBody, postEventarc } from './eventarc.js';
 import { exampleEntries, loadFleet, seedBaselines } from './seed.js';
+import { APPROVER, CHANNEL } from './slack-local.js';
 import { startLocalStack } from './stack.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -28,11 +30,11 @@ async function main(): Promise<number> {
   const files = exampleEntries(path.join(examples, 'entries'));
   const logs: LogLine[] = [];
   say(
-    'bootwarden: the whole loop, locally\n\nStarting the Firestore emulator, the Workflows engine, the Slack app stand-in and the function...\n',
+    'bootwarden: the whole loop, locally\n\nStarting the Firestore emulator, the Workflows engine, the Slack app (with a Slack Web API stand-in) and the function...\n',
   );
   const stack = await startLocalStack({
     projectId: 'demo-bootwarden',
-    autoDecide: { decision: 'approve', approver: { id: 'U0LOCALOPS', name: 'local operator' } },
+    autoDecide: { decision: 'approve' },
     function: { write: (line) => void logs.push(JSON.parse(line) as LogLine) },
   });
   let failures = 0;
@@ -62,6 +64,7 @@ async function main(): Promise<number> {
     }
     const records = await stack.settle();
     await Promise.all(stack.slackApp.autoDecisions);
+    await stack.slackApp.app.approvals.settled();
     say('\nResponse workflow executions:\n');
     for (const r of [...records].reverse()) {
       const result = r.result === undefined ? undefined : (JSON.parse(r.result) as { outcome?: string; reason?: string | null });
@@ -80,10 +83,14 @@ async function main(): Promise<number> {
       );
       if (changes.length > 0) say(`  instance ${vm}: ${changes.map((c) => c.method).join(', ')}\n`);
     }
+    const posted = stack.slackApp.slack.channelMessages(CHANNEL);
+    say(`\nSlack (the Web API stand-in, channel ${CHANNEL}):\n`);
+    for (const m of posted) say(`  ${m.text}\n`);
+    const clicks = await Promise.all(stack.slackApp.autoDecisions);
     say(
-      `\nSlack app stand-in: ${stack.slackApp.approvals.length} approval request(s), approved as an operator would; ` +
-        `${stack.slackApp.outcomes.length} outcome report(s).\n`,
+      `  ${clicks.length} approval(s) clicked by ${APPROVER.name} (signed interactions to the Slack app, HTTP ${[...new Set(clicks)].join(', ')})\n`,
     );
+    if (clicks.some((c) => c !== 200)) failures++;
   } finally {
     await stack.close();
   }

@@ -31,7 +31,10 @@ export interface SlackAppDeps {
   /** Replaces the OIDC verifier chosen by the configuration (tests: Google's verifier with loopback certificates). */
   readonly verifier?: CallerVerifier;
   readonly tokens?: AccessTokenSource;
+  /** The app's clock: records, expiry, local tokens. */
   readonly now?: () => Date;
+  /** The clock Slack's request timestamps are checked against (default the wall clock, as Bolt's own check uses). */
+  readonly slackNow?: () => number;
   readonly write?: (line: string) => void;
   readonly deliveryBudgetMs?: number;
 }
@@ -130,7 +133,7 @@ export async function createSlackApp(config: SlackAppConfig, deps: SlackAppDeps 
             res.writeHead(413).end();
             return;
           }
-          const problem = slackSignatureProblem(req.headers, raw, config.signingSecret, now().getTime());
+          const problem = slackSignatureProblem(req.headers, raw, config.signingSecret, (deps.slackNow ?? Date.now)());
           if (problem !== null) {
             logger.warn(`refused a request to ${SLACK_EVENTS_PATH}: ${problem}`, { remote: req.socket.remoteAddress });
             res.writeHead(401).end();

@@ -513,6 +513,13 @@ export class Approvals {
     return total;
   }
 
+  /** The group an execution waits in (its latest request), if any. */
+  async groupOf(execution: string): Promise<string | null> {
+    const members = await this.deps.store.membersOf(execution);
+    members.sort((a, b) => Date.parse(b.requestedAt) - Date.parse(a.requestedAt));
+    return members[0]?.groupId ?? null;
+  }
+
   async openGroups(limit = 20): Promise<{ group: ApprovalGroup; summary: ReturnType<typeof summarize> }[]> {
     const groups = await this.deps.store.openGroups(limit);
     return Promise.all(groups.map(async (group) => ({ group, summary: summarize(group, await this.deps.store.members(group.id), null) })));

@@ -198,6 +198,13 @@ export class FirestoreApprovalStore implements ApprovalStore {
     });
   }
 
+  membersOf(execution: string): Promise<GroupMember[]> {
+    return this.guard(`find the approval groups of ${execution}`, async () => {
+      const q = await (await this.col('members')).where('execution', '==', execution).get();
+      return q.docs.map(asMember);
+    });
+  }
+
   decide(record: DecisionRecord): Promise<boolean> {
     return this.guard(`record the decision on group ${record.groupId}`, async () => {
       try {

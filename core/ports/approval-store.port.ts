@@ -48,6 +48,8 @@ export interface ApprovalStore {
   addMember(member: GroupMember): Promise<boolean>;
   getMember(groupId: string, execution: string): Promise<GroupMember | null>;
   members(groupId: string): Promise<GroupMember[]>;
+  /** The member records of one execution (one per group it asked in). */
+  membersOf(execution: string): Promise<GroupMember[]>;
   /** Creates the group's decision; false (and nothing written) when it has one. */
   decide(record: DecisionRecord): Promise<boolean>;
   /** Ends the group's turn as the fingerprint's open group (after a decision). */

@@ -2,7 +2,7 @@
  * The local stack behind `npm start` and `npm run function`, end to end through the real path:
  * Eventarc-shaped deliveries over HTTP to the function that functions-framework serves, `ingest`
  * against the Firestore emulator, executions started through the ExecutionStarter port in the local
- * Workflows engine running the deployed YAML, the Compute fleet and the Slack app stand-in. The
+ * Workflows engine running the deployed YAML, the Compute fleet and the Slack app (clicked through its Web API stand-in). The
  * assertions are on what the fakes recorded; then `npm start` itself, as a process.
  */
 import { spawn } from 'node:child_process';
@@ -13,6 +13,7 @@ import { isJsonObject } from '../../core/json.js';
 import { deliveryBody, postEventarc } from '../../devstack/eventarc.js';
 import { exampleEntries, loadFleet, seedBaselines } from '../../devstack/seed.js';
 import { startLocalStack, type LocalStack } from '../../devstack/stack.js';
+import { APPROVER, TEAM } from '../../devstack/slack-local.js';
 import { ROOT } from '../support/cli.js';
 
 const LINUX_VM = '4356841712468193571';
@@ -35,7 +36,8 @@ beforeAll(async () => {
   stack = await startLocalStack({
     projectId: 'demo-bootwarden',
     clockStart: Date.parse('2026-11-05T00:00:00Z'),
-    autoDecide: { decision: 'approve', approver: { id: 'U0TESTOPS', name: 'test operator' } },
+    autoDecide: { decision: 'approve' },
+    collectionPrefix: 'stack_',
     function: { env: { BOOTWARDEN_COLLECTION_PREFIX: 'stack_' }, write: () => undefined },
   });
   await seedBaselines(stack.db, path.join(ROOT, 'examples', 'baselines'), 'known_good_measurements');
@@ -46,6 +48,7 @@ beforeAll(async () => {
   }
   await stack.settle();
   await Promise.all(stack.slackApp.autoDecisions);
+  await stack.slackApp.app.approvals.settled();
 }, 120_000);
 
 afterAll(async () => {
@@ -73,14 +76,15 @@ describe('the local stack, through the function', () => {
     expect(JSON.parse(relearn?.argument ?? '{}')).toMatchObject({ baselineId: KNOWN_GOOD, instance: { id: LINUX_VM } });
   });
 
-  it('relearns the known-good VM, and stops, promotes and starts the unknown ones once approved', () => {
+  it('relearns the known-good VM, and stops, promotes and starts the unknown ones once approved', async () => {
     expect.hasAssertions();
     const calls = (name: string) =>
       stack.fleet.calls.filter((c) => c.target === name && c.method !== 'list' && c.method !== 'getOperation').map((c) => c.method);
     // Addressed by name (examples/fleet.json), as the Compute reference documents.
     expect(calls('web-1')).toEqual(['setShieldedInstanceIntegrityPolicy', 'stop', 'start']);
     expect(calls('win-build-1')).toEqual(['stop', 'start']);
-    expect(stack.slackApp.approvals.map((a) => a.instance.id).sort()).toEqual([LINUX_VM, WINDOWS_VM].sort());
+    const asked = (await stack.db.collection('stack_approval_members').get()).docs.map((d) => d.get('instance.id') as string);
+    expect(asked.sort()).toEqual([LINUX_VM, WINDOWS_VM].sort());
   });
 
   it('promotes the approved measurements to baselines keyed by their fingerprint', async () => {
@@ -90,7 +94,7 @@ describe('the local stack, through the function', () => {
       const id = (JSON.parse(r.argument ?? '{}') as { baselineDocument: { documentId: string } }).baselineDocument.documentId;
       const doc = await stack.db.collection('known_good_measurements').doc(id).get();
       expect(doc.exists, id).toBe(true);
-      expect(doc.get('bootwarden.addedBy')).toBe('slack:U0TESTOPS');
+      expect(doc.get('bootwarden.addedBy')).toBe(`slack:${TEAM}:${APPROVER.id}`);
     }
   });
 });

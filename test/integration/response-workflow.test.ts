@@ -1,20 +1,32 @@
 /**
  * The response workflow (workflows/integrity-response.workflows.yaml) end to end in the local
- * engine: the Firestore emulator through the official client, a recording Compute fleet, and a
- * loopback stand-in of the Slack app's internal endpoints (core/approvals.ts). Each path of the
- * issue, asserted on what the fakes recorded, the documents written and the execution's result.
+ * engine: the Firestore emulator through the official client, a recording Compute fleet, and the
+ * real Slack app (on the engine's clock) posting to the Slack Web API stand-in, where decisions are
+ * clicked as signed interactions. Each path of the issue, asserted on what the fakes recorded, the
+ * documents written and the execution's result.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordingComputeFleet } from '@bootwarden/workflows-emulator/testing';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { APPROVAL_PATHS, checkApprovalCallback, type ApprovalRequest } from '../../core/approvals.js';
+import type { GroupMember } from '../../core/approval-groups.js';
 import { baselineFromDocument, baselineToDocument } from '../../core/baseline.js';
 import { bootOrder, instanceStateId, RESPONSE_WORKFLOW_ID, type CollectionNames } from '../../core/contracts.js';
 import { decide, lookupOf } from '../../core/decide.js';
 import type { InstanceRef } from '../../core/event.js';
-import { ApprovalsStandIn, groupIdOf } from '../../devstack/approvals-stand-in.js';
+import {
+  APPROVER,
+  CHANNEL,
+  decideInSlack,
+  SECOND_APPROVER,
+  startLocalSlackApp,
+  TEAM,
+  type LocalSlackApp,
+} from '../../devstack/slack-local.js';
 import { linuxBoot } from '../../devstack/entries.js';
 import { responseWorkflowFile, scenario, SCENARIO_CLOCK_START, SCENARIO_VM_STARTED } from '../../devstack/response-scenarios.js';
-import { type ExecutionRecord, loadLocalWorkflow } from '@bootwarden/workflows-emulator';
+import { CLOUD_PLATFORM_SCOPE, type ExecutionRecord, loadLocalWorkflow } from '@bootwarden/workflows-emulator';
 import { TEST_PROJECT_ID, useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { InstantClock, outcomeOf, useEngine, type Outcome } from '../../packages/workflows-emulator/test/support/runs.js';
 
@@ -30,7 +42,7 @@ const clock = new InstantClock(SCENARIO_CLOCK_START);
 const fleet = new RecordingComputeFleet({ now: () => clock.now() });
 let vms = 0;
 const engine = useEngine({ clock, instances: fleet, firestore: () => fs.db(), projectId: TEST_PROJECT_ID });
-let slackApp: ApprovalsStandIn;
+let slackApp: LocalSlackApp;
 
 /**
  * A fresh VM per test, so the fleet's records of one test never mix with another's. Ids are 19
@@ -82,18 +94,42 @@ async function finish(record: ExecutionRecord): Promise<Outcome> {
   return outcomeOf(await (await engine()).engine.wait(record.name));
 }
 
-/** The approval request the stand-in received for this VM (waits for it). */
-function approvalFor(vm: InstanceRef): Promise<ApprovalRequest> {
-  return slackApp.approval((a) => a.instance.id === vm.id);
+/** The execution's record in the Slack app's approval group, once it waits for a decision. */
+async function memberOf(record: ExecutionRecord): Promise<GroupMember> {
+  await waitingStep(record, 'wait_decision');
+  const q = await fs.db().collection(`${fs.prefix}approval_members`).where('execution', '==', record.name).get();
+  if (q.size !== 1) throw new Error(`execution ${record.name} is in ${q.size} approval groups`);
+  return q.docs[0]!.data() as GroupMember;
 }
 
 async function waitingStep(record: ExecutionRecord, step: string): Promise<void> {
   await (await engine()).engine.reached(record.name, step);
 }
 
+/** What the Slack app was told about this VM, newest last: the outcome reports in its audit trail. */
+async function toldAbout(vm: InstanceRef): Promise<string[]> {
+  const q = await fs.db().collection(`${fs.prefix}approval_audit`).where('kind', '==', 'outcome_reported').get();
+  return q.docs
+    .map((d) => d.data() as { at: string; detail: string })
+    .filter((r) => r.detail.includes(`/${vm.id}:`))
+    .sort((a, b) => a.at.localeCompare(b.at))
+    .map((r) => r.detail);
+}
+
+/** POSTs any body to a callback endpoint with the engine's OAuth2 token, as a sender other than the app would. */
+async function sendCallback(url: string, body: string): Promise<number> {
+  const token = await (await engine()).tokens.token('OAuth2', CLOUD_PLATFORM_SCOPE);
+  const res = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+const ALICE = { id: `${TEAM}:${APPROVER.id}`, name: APPROVER.name };
+
 beforeAll(async () => {
-  slackApp = new ApprovalsStandIn((await engine()).tokens);
-  await slackApp.start();
+  slackApp = await startLocalSlackApp(fs.prefix, {
+    deps: { firestore: () => Promise.resolve(fs.db()), now: () => new Date(clock.now()), write: () => undefined },
+  });
   await deploy();
 });
 afterAll(async () => slackApp.close());
@@ -190,38 +226,27 @@ describe('relearn (known-good measurements)', () => {
 });
 
 describe('stop, then an operator decides', () => {
-  it('approve: stops, asks (OIDC), promotes the baseline in the tutorial shape, starts the VM; the next report is relearned', async () => {
+  it('approve: stops, asks the Slack app (OIDC), promotes the baseline in the tutorial shape, starts the VM; the next report is relearned', async () => {
     const vm = newVm();
     const s = scenario('stop', { instance: vm, bootCounter: 7, collections });
     const record = await start(s.argument);
-    const request = await approvalFor(vm);
+    // The app records a member only for a request whose OIDC token it accepted (audience: its base URL).
+    const member = await memberOf(record);
     expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
     expect(callsFor(vm, 'stop')[0]).toMatchObject({ requestId: s.argument.requestId });
-    expect(request).toMatchObject({
-      version: 1,
-      eventKey: s.argument.eventKey,
-      execution: record.name,
-      instance: vm,
-      fingerprint: s.argument.fingerprint,
-    });
-    // Cloud Run checks the audience against the service URL: the workflow sets it to the base URL.
-    expect(slackApp.requests.find((r) => (r.body as ApprovalRequest).callbackUrl === request.callbackUrl)?.audience).toBe(slackApp.url);
-    await waitingStep(record, 'wait_decision');
-    expect(await slackApp.decide(request, 'approve')).toBe(200);
+    expect(member).toMatchObject({ eventKey: s.argument.eventKey, execution: record.name, instance: vm, instanceName: `vm-${vm.id}` });
+    const message = slackApp.slack.channelMessages(CHANNEL).find((m) => JSON.stringify(m.blocks).includes(member.groupId));
+    expect(message?.text).toMatch(/^Unknown boot measurements on \d+ VMs? /);
+    expect(await decideInSlack(slackApp, record.name, 'approve')).toBe(200);
     const out = await finish(record);
     expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
-    expect(out.result).toMatchObject({
-      outcome: 'promoted_and_started',
-      action: 'start',
-      approver: { id: 'U024BE7LH', name: 'ops-oncall' },
-      groupId: groupIdOf(request),
-    });
+    expect(out.result).toMatchObject({ outcome: 'promoted_and_started', action: 'start', approver: ALICE, groupId: member.groupId });
 
     const doc = await fs.db().collection(collections.baselines).doc(s.baseline.id).get();
     const expected = baselineToDocument(s.baseline) as Record<string, unknown>;
     const stored = doc.data() as Record<string, unknown>;
     for (const pcr of ['PCR_0', 'PCR_4', 'PCR_7']) expect(stored[pcr]).toEqual(expected[pcr]);
-    expect(stored['bootwarden']).toMatchObject({ fingerprint: s.baseline.fingerprint, addedBy: 'slack:U024BE7LH' });
+    expect(stored['bootwarden']).toMatchObject({ fingerprint: s.baseline.fingerprint, addedBy: `slack:${TEAM}:${APPROVER.id}` });
     const parsed = baselineFromDocument(doc.id, stored as never);
     expect(parsed.ok && parsed.baseline.fingerprint).toBe(s.baseline.fingerprint);
 
@@ -231,28 +256,14 @@ describe('stop, then an operator decides', () => {
     expect(s.argument.startRequestId).not.toBe(s.argument.requestId);
     expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('RUNNING');
     expect(callsFor(vm, 'setShieldedInstanceIntegrityPolicy')).toEqual([]);
-    expect(slackApp.outcomes.find((o) => o.instance.id === vm.id)).toMatchObject({ outcome: 'promoted_and_started' });
+    await slackApp.app.approvals.settled();
+    const after = (
+      await fs.db().collection(`${fs.prefix}approval_members`).where('execution', '==', record.name).get()
+    ).docs[0]!.data() as GroupMember;
+    expect(after.outcome?.kind).toBe('promoted_and_started');
     // The VM's next late-boot report has these measurements: the normal path now relearns it.
     if (parsed.ok) expect(decide(s.event, lookupOf({ id: doc.id, baseline: parsed.baseline })).action).toBe('relearn');
     expect(out.steps - out.record.billing.polls).toBeLessThanOrEqual(30);
-  });
-
-  it("the Slack app's side accepts an OIDC token only for its base URL, as Cloud Run does", async () => {
-    expect.hasAssertions();
-    const tokens = (await engine()).tokens;
-    const post = async (audience: string): Promise<number> => {
-      const res = await fetch(`${slackApp.url}${APPROVAL_PATHS.outcome}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${await tokens.token('OIDC', audience)}`, 'content-type': 'application/json' },
-        // A well-formed report of a VM no other test uses: the stand-in records what it accepts.
-        body: JSON.stringify({ version: 1, instance: { id: '1000000000000000001', project: 'audience-probe', zone: 'us-central1-a' } }),
-      });
-      await res.arrayBuffer();
-      return res.status;
-    };
-    expect(await post(`${slackApp.url}${APPROVAL_PATHS.outcome}`)).toBe(401);
-    expect(await post('https://elsewhere.example')).toBe(401);
-    expect(await post(slackApp.url)).toBe(200);
   });
 
   it('a VM that is gone is not stopped: stop_skipped, and operators are told', async () => {
@@ -262,18 +273,24 @@ describe('stop, then an operator decides', () => {
     expect(out.state).toBe('SUCCEEDED');
     expect(out.result).toMatchObject({ outcome: 'stop_skipped', reason: expect.stringMatching(/not in .*nothing to stop/) as unknown });
     expect(fleet.callsTo('stop').filter((c) => c.target === gone.id || c.target === `vm-${gone.id}`)).toEqual([]);
-    expect(slackApp.outcomes.find((o) => o.instance.id === gone.id)).toMatchObject({ outcome: 'stop_skipped' });
+    expect(await toldAbout(gone)).toEqual([expect.stringMatching(/^stop_skipped instance .*nothing to stop$/) as unknown]);
+    expect(
+      slackApp.slack.channelMessages(CHANNEL).some((m) => m.text.includes(`instance ${gone.id} `) && m.text.includes('not stopped (gone)')),
+    ).toBe(true);
   });
 
   it('reject: the VM stays stopped and the decision is in the result', async () => {
     const vm = newVm();
     const s = scenario('stop', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-90-rejected') });
     const record = await start(s.argument);
-    const request = await approvalFor(vm);
-    await waitingStep(record, 'wait_decision');
-    await slackApp.decide(request, 'reject', { id: 'U999', name: 'security' });
+    await memberOf(record);
+    expect(await decideInSlack(slackApp, record.name, 'reject', SECOND_APPROVER)).toBe(200);
     const out = await finish(record);
-    expect(out.result).toMatchObject({ outcome: 'rejected', action: 'stop', approver: { id: 'U999', name: 'security' } });
+    expect(out.result).toMatchObject({
+      outcome: 'rejected',
+      action: 'stop',
+      approver: { id: `${TEAM}:${SECOND_APPROVER.id}`, name: 'bob' },
+    });
     expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
     expect(callsFor(vm, 'start')).toEqual([]);
     expect((await fs.db().collection(collections.baselines).doc(s.baseline.id).get()).exists).toBe(false);
@@ -283,11 +300,17 @@ describe('stop, then an operator decides', () => {
     const vm = newVm();
     const s = scenario('stop', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-91-twice') });
     const record = await start(s.argument);
-    const request = await approvalFor(vm);
-    await waitingStep(record, 'wait_decision');
-    const decidedAt = new Date(clock.now()).toISOString();
-    expect(await slackApp.decide(request, 'approve', undefined, { decidedAt })).toBe(200);
-    await slackApp.decide(request, 'approve', undefined, { decidedAt });
+    const member = await memberOf(record);
+    // At-least-once: the app may deliver a decision again (it died before recording the delivery).
+    const body = JSON.stringify({
+      version: 1,
+      groupId: member.groupId,
+      decision: 'approve',
+      approver: ALICE,
+      decidedAt: new Date(clock.now()).toISOString(),
+    });
+    expect(await sendCallback(member.callbackUrl, body)).toBe(200);
+    expect(await sendCallback(member.callbackUrl, body)).toBe(200);
     const out = await finish(record);
     expect(out.result).toMatchObject({ outcome: 'promoted_and_started' });
     expect(callsFor(vm, 'start')).toHaveLength(1);
@@ -298,18 +321,17 @@ describe('stop, then an operator decides', () => {
   it('a callback that is not a valid decision is ignored and the execution keeps waiting', async () => {
     const vm = newVm();
     const record = await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument);
-    const request = await approvalFor(vm);
-    await waitingStep(record, 'wait_decision');
+    const member = await memberOf(record);
     const invalid = [
       '"approve"',
       '{"version": 1, "decision": "approve"}',
       JSON.stringify({ version: 1, groupId: 'other', decision: 'approve', approver: { id: 'U1', name: 'x' }, decidedAt: 'now' }),
     ];
     for (const body of invalid) {
-      expect(checkApprovalCallback(JSON.parse(body), groupIdOf(request)).ok).toBe(false);
-      expect(await slackApp.send(request.callbackUrl, body)).toBe(200);
+      expect(checkApprovalCallback(JSON.parse(body), member.groupId).ok).toBe(false);
+      expect(await sendCallback(member.callbackUrl, body)).toBe(200);
     }
-    await slackApp.decide(request, 'reject');
+    expect(await decideInSlack(slackApp, record.name, 'reject')).toBe(200);
     const out = await finish(record);
     expect(out.result).toMatchObject({ outcome: 'rejected' });
     expect(out.record.steps.filter((st) => st.step === 'ignore_callback')).toHaveLength(invalid.length);
@@ -323,10 +345,11 @@ describe('stop, then an operator decides', () => {
       const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument));
       expect(out.result).toMatchObject({ outcome: 'expired', action: 'stop' });
       expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
-      expect(slackApp.outcomes.find((o) => o.instance.id === vm.id)).toMatchObject({
-        outcome: 'expired',
-        groupId: expect.any(String) as unknown,
-      });
+      const member = (
+        await fs.db().collection(`${fs.prefix}approval_members`).where('execution', '==', out.record.name).get()
+      ).docs[0]!.data() as GroupMember;
+      expect(member.outcome).toMatchObject({ kind: 'expired', detail: 'no decision within 1 s; the VM stays stopped' });
+      expect(member.groupId).toBe((out.result as { groupId: string }).groupId);
     } finally {
       await deploy();
     }
@@ -340,10 +363,7 @@ describe('stop, then an operator decides', () => {
       expect(out.state).toBe('FAILED');
       expect(out.error?.tags).toEqual(['BootwardenError']);
       expect(out.error?.message).toMatch(new RegExp(`stopping the instance failed for instance ${vm.project}/${vm.zone}/${vm.id}: .*403`));
-      expect(slackApp.outcomes.find((o) => o.instance.id === vm.id)).toMatchObject({
-        outcome: 'failed',
-        detail: expect.stringMatching(/stopping the instance failed/) as unknown,
-      });
+      expect(await toldAbout(vm)).toEqual([expect.stringMatching(/^failed instance .*: stopping the instance failed: /) as unknown]);
       expect(callsFor(vm, 'stop')).toHaveLength(1);
     } finally {
       fleet.clearFailures();
@@ -351,22 +371,35 @@ describe('stop, then an operator decides', () => {
   });
 
   it('Slack app down: the VM is still stopped, the request is retried with backoff, then reported failed', async () => {
-    const vm = newVm();
-    slackApp.failNext(APPROVAL_PATHS.request, 503, 6);
-    const sleepsBefore = clock.sleeps.length;
-    const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument));
-    expect(out.state).toBe('SUCCEEDED');
-    expect(out.result).toMatchObject({ outcome: 'approval_request_failed', action: 'stop' });
-    expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
-    const attempts = slackApp.requests.filter(
-      (r) => r.path === APPROVAL_PATHS.request && (r.body as ApprovalRequest).instance.id === vm.id,
-    );
-    expect(attempts.map((a) => a.status)).toEqual([503, 503, 503, 503, 503, 503]);
-    expect(clock.sleeps.slice(sleepsBefore), 'the backoff of the approval request, after the stop operation polls').toEqual(
-      expect.arrayContaining([2000, 4000, 8000, 16000, 32000]),
-    );
-    expect(clock.sleeps.slice(sleepsBefore).filter((ms) => ms >= 2000)).toEqual([2000, 4000, 8000, 16000, 32000]);
-    expect((out.result as { errors: { step: string }[] }).errors[0]?.step).toBe('request_approval');
+    // The app's URL answers 503 to everything, and records what it was asked.
+    const asked: { path: string; instance: string }[] = [];
+    const down = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        asked.push({ path: req.url ?? '', instance: (JSON.parse(body) as ApprovalRequest).instance.id });
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"unavailable"}');
+      });
+    });
+    await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
+    await deploy({ BOOTWARDEN_SLACK_APP_URL: `http://127.0.0.1:${(down.address() as AddressInfo).port}` });
+    try {
+      const vm = newVm();
+      const sleepsBefore = clock.sleeps.length;
+      const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument));
+      expect(out.state).toBe('SUCCEEDED');
+      expect(out.result).toMatchObject({ outcome: 'approval_request_failed', action: 'stop' });
+      expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
+      expect(asked.filter((a) => a.path === APPROVAL_PATHS.request && a.instance === vm.id)).toHaveLength(6);
+      expect(clock.sleeps.slice(sleepsBefore), 'the backoff of the approval request, after the stop operation polls').toEqual(
+        expect.arrayContaining([2000, 4000, 8000, 16000, 32000]),
+      );
+      expect(clock.sleeps.slice(sleepsBefore).filter((ms) => ms >= 2000)).toEqual([2000, 4000, 8000, 16000, 32000]);
+      expect((out.result as { errors: { step: string }[] }).errors.map((e) => e.step)).toEqual(['request_approval']);
+    } finally {
+      await deploy();
+      await new Promise<void>((resolve) => down.close(() => resolve()));
+    }
   });
 });
 
@@ -377,7 +410,7 @@ describe('dry run', () => {
     const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections, dryRun: true }).argument));
     expect(out.result).toMatchObject({ outcome: 'dry_run', action: 'none' });
     expect(fleet.calls.slice(callsBefore).filter((c) => JSON.stringify(c).includes(vm.id))).toEqual([]);
-    expect(slackApp.outcomes.find((o) => o.instance.id === vm.id)).toMatchObject({ outcome: 'dry_run', intendedAction: 'stop' });
+    expect(await toldAbout(vm)).toEqual([expect.stringMatching(/^dry_run instance .*: dry run: would have done stop; /) as unknown]);
   });
 
   it('a VM labelled bootwarden-dry-run=true is read, never stopped', async () => {

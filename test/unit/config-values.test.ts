@@ -269,7 +269,7 @@ describe('configurationTable', () => {
     expect(lines.slice(0, 4)).toEqual([
       '| variable | read by | default | meaning |',
       '| --- | --- | --- | --- |',
-      '| `GOOGLE_CLOUD_PROJECT` | function, cli |  | project of the workflow and the Firestore database (set by Cloud Run functions) |',
+      '| `GOOGLE_CLOUD_PROJECT` | function, cli, slack app |  | project of the workflow and the Firestore database (set by Cloud Run functions) |',
       '| `BOOTWARDEN_EXECUTIONS` | function | `workflows` | `workflows` starts Cloud Workflows executions; `local` records them in a file (tests, benchmarks) |',
     ]);
     expect(table).toContain('\n| `USER` | cli | `unknown` | `addedBy` of baselines added or imported without `--added-by` |\n');

@@ -239,6 +239,9 @@ const firestoreDatabase = (env: Env): string =>
 const baselineCollection = (env: Env): string =>
   matching(env, 'BOOTWARDEN_BASELINE_COLLECTION', 'known_good_measurements', /^[A-Za-z0-9_-]{1,100}$/, 'a collection id');
 
+const collectionPrefix = (env: Env): string =>
+  matching(env, 'BOOTWARDEN_COLLECTION_PREFIX', 'bootwarden_', /^[a-z][a-z0-9_]{0,40}$/, 'lowercase letters, digits and _');
+
 /** `host:port` of a Firestore emulator, when one is set. */
 function emulatorHost(env: Env): string | null {
   const host = value(env, 'FIRESTORE_EMULATOR_HOST');
@@ -289,13 +292,7 @@ export function loadConfig(env: Env = process.env): FunctionConfig {
     firestoreDatabase: firestoreDatabase(env),
     baselineCollection: baselineCollection(env),
     firestoreEmulatorHost: emulatorHost(env),
-    collectionPrefix: matching(
-      env,
-      'BOOTWARDEN_COLLECTION_PREFIX',
-      'bootwarden_',
-      /^[a-z][a-z0-9_]{0,40}$/,
-      'lowercase letters, digits and _',
-    ),
+    collectionPrefix: collectionPrefix(env),
     dryRun: bool(env, 'BOOTWARDEN_DRY_RUN'),
     stopOnEarlyBootFailure: bool(env, 'BOOTWARDEN_STOP_ON_EARLY_BOOT'),
     allowedProjects: allowedProjects !== null && allowedProjects.length > 0 ? allowedProjects : null,
@@ -449,13 +446,7 @@ export function loadSlackAppConfig(env: Env = process.env): SlackAppConfig {
     project,
     firestoreDatabase: firestoreDatabase(env),
     firestoreEmulatorHost: emulatorHost(env),
-    collectionPrefix: matching(
-      env,
-      'BOOTWARDEN_COLLECTION_PREFIX',
-      'bootwarden_',
-      /^[a-z][a-z0-9_]{0,40}$/,
-      'lowercase letters, digits and _',
-    ),
+    collectionPrefix: collectionPrefix(env),
     baselineCollection: baselineCollection(env),
     signingSecret,
     botToken,

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Waiters } from './waiters.js';
 
 export interface ReceivedCallback {
   readonly path: string;
@@ -21,7 +22,7 @@ export class CallbackReceiver {
   private failures: { path: string | null; status: number; remaining: number }[] = [];
   private holding = false;
   private held: http.ServerResponse[] = [];
-  private waiters: (() => boolean)[] = [];
+  private readonly waiters = new Waiters();
 
   get url(): string {
     return this.origin;
@@ -59,7 +60,7 @@ export class CallbackReceiver {
 
   private record(r: ReceivedCallback): void {
     this.received.push(r);
-    this.waiters = this.waiters.filter((done) => !done());
+    this.waiters.notify();
   }
 
   /** The next `times` requests (to `path`, or to any) are answered `status`. */
@@ -78,15 +79,9 @@ export class CallbackReceiver {
     for (const res of this.held.splice(0)) res.destroy();
   }
 
+  /** Resolves once `check` holds (checked now and after every request recorded). */
   until(check: () => boolean): Promise<void> {
-    if (check()) return Promise.resolve();
-    return new Promise((resolve) =>
-      this.waiters.push(() => {
-        const done = check();
-        if (done) resolve();
-        return done;
-      }),
-    );
+    return this.waiters.until(check);
   }
 
   /** Callbacks answered 2xx, by path. */

@@ -10,6 +10,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Waiters } from './waiters.js';
 import { slackSignature } from '../slack-app/signature.js';
 
 export interface SlackCall {
@@ -53,7 +54,7 @@ export class SlackWebApiStandIn {
   private origin: string | undefined;
   private failures: { method: string; failure: SlackFailure; remaining: number }[] = [];
   private clock = 0;
-  private waiters: (() => boolean)[] = [];
+  private readonly waiters = new Waiters();
   /** Called with each message posted to a channel (not a thread reply), after Slack's answer is sent. */
   readonly onPost: ((message: StoredMessage) => void)[] = [];
 
@@ -101,16 +102,9 @@ export class SlackWebApiStandIn {
     return this.calls.filter((c) => c.method === method);
   }
 
-  /** Resolves once `check` holds (checked now and after every call). */
+  /** Resolves once `check` holds (checked now and after every request recorded). */
   until(check: () => boolean): Promise<void> {
-    if (check()) return Promise.resolve();
-    return new Promise((resolve) =>
-      this.waiters.push(() => {
-        const done = check();
-        if (done) resolve();
-        return done;
-      }),
-    );
+    return this.waiters.until(check);
   }
 
   private nextTs(): string {
@@ -211,7 +205,7 @@ export class SlackWebApiStandIn {
     this.calls.push({ method, args, status, ok: body.ok });
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     res.end(JSON.stringify(body));
-    this.waiters = this.waiters.filter((done) => !done());
+    this.waiters.notify();
   }
 }
 

@@ -61,8 +61,18 @@ export interface DecisionRecord {
   readonly groupId: string;
   readonly fingerprint: string;
   readonly decision: ApprovalDecision;
+  /** Who made the decision final (the second approver, when two are required). */
   readonly approver: Approver;
+  /** Everyone whose approval counted, in order; [approver] for a rejection or a single approval. */
+  readonly approvers: readonly Approver[];
   readonly decidedAt: string;
+}
+
+/** One approver's approval, when a group needs two (create-once per group and approver). */
+export interface ApprovalVote {
+  readonly groupId: string;
+  readonly approver: Approver;
+  readonly at: string;
 }
 
 /** Who may decide: (team id, user id) pairs and members of user groups. Names never count. */
@@ -150,6 +160,8 @@ export interface GroupSummary {
   /** The latest expiry of the members: a decision after it reaches nobody. */
   readonly expiresAt: string;
   readonly decision: DecisionRecord | null;
+  /** Approvals so far, while a second approver is needed. */
+  readonly votes: readonly ApprovalVote[];
   readonly outcomes: Readonly<Partial<Record<OutcomeKind, number>>>;
 }
 
@@ -158,6 +170,7 @@ export function summarize(
   members: readonly GroupMember[],
   decision: DecisionRecord | null,
   sampleSize = 10,
+  votes: readonly ApprovalVote[] = [],
 ): GroupSummary {
   const sorted = [...members].sort(
     (a, b) => Date.parse(a.eventTimestamp) - Date.parse(b.eventTimestamp) || a.execution.localeCompare(b.execution),
@@ -194,6 +207,7 @@ export function summarize(
     lastSeen: times[times.length - 1] ?? group.createdAt,
     expiresAt: latest ?? group.createdAt,
     decision,
+    votes: [...votes].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)),
     outcomes,
   };
 }

@@ -156,6 +156,11 @@ export const CONFIG_VARIABLES = {
     meaning: "comma-separated user-group ids (`S…`) of the app's workspace whose members may approve or reject",
     default: null,
   },
+  BOOTWARDEN_REQUIRED_APPROVALS: {
+    readers: ['slack app'],
+    meaning: '`2`: an approval needs two distinct approvers (a rejection still needs one)',
+    default: '1',
+  },
   BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT: {
     readers: ['slack app'],
     meaning: "e-mail of the workflow's service account: the only identity the internal endpoints accept (required unless local tokens)",
@@ -343,6 +348,8 @@ export interface SlackAppConfig {
   readonly slackApiUrl: string;
   readonly channel: string;
   readonly approvers: { readonly users: readonly { teamId: string; userId: string }[]; readonly userGroups: readonly string[] };
+  /** Distinct approvers an approval needs: 1 or 2. */
+  readonly requiredApprovals: 1 | 2;
   /** The OIDC audience of the internal endpoints: the app's base URL, without a trailing slash. */
   readonly appUrl: string;
   /** Identities (service-account e-mails) the internal endpoints accept. */
@@ -410,6 +417,11 @@ export function loadSlackAppConfig(env: Env = process.env): SlackAppConfig {
   const userGroups = list(env, 'BOOTWARDEN_APPROVER_GROUPS', /^S[A-Z0-9]{2,20}$/, 'a user-group id like S0614TZR7');
   if (users.length === 0 && userGroups.length === 0)
     throw new ConfigError('neither BOOTWARDEN_APPROVERS nor BOOTWARDEN_APPROVER_GROUPS is set: nobody could approve or reject');
+  const required = value(env, 'BOOTWARDEN_REQUIRED_APPROVALS') ?? '1';
+  if (required !== '1' && required !== '2')
+    throw new ConfigError(`BOOTWARDEN_REQUIRED_APPROVALS must be 1 or 2, got ${JSON.stringify(required)}`);
+  if (required === '2' && userGroups.length === 0 && users.length < 2)
+    throw new ConfigError('BOOTWARDEN_REQUIRED_APPROVALS=2 needs at least two approvers in BOOTWARDEN_APPROVERS, or a user group');
   const localTokens = value(env, 'BOOTWARDEN_LOCAL_TOKENS') === '1';
   if (value(env, 'BOOTWARDEN_LOCAL_TOKENS') !== undefined && !localTokens)
     throw new ConfigError(`BOOTWARDEN_LOCAL_TOKENS must be 1 or unset, got ${JSON.stringify(value(env, 'BOOTWARDEN_LOCAL_TOKENS'))}`);
@@ -453,6 +465,7 @@ export function loadSlackAppConfig(env: Env = process.env): SlackAppConfig {
     slackApiUrl: api.endsWith('/') ? api : `${api}/`,
     channel,
     approvers: { users, userGroups },
+    requiredApprovals: required === '2' ? 2 : 1,
     appUrl: appUrl.replace(/\/+$/, ''),
     workflowServiceAccount,
     schedulerServiceAccount: scheduler,

@@ -95,6 +95,7 @@ export async function createSlackApp(config: SlackAppConfig, deps: SlackAppDeps 
     tokens,
     channel: config.channel,
     approvers: config.approvers,
+    requiredApprovals: config.requiredApprovals,
     logger,
     now,
     ...(deps.deliveryBudgetMs === undefined ? {} : { deliveryBudgetMs: deps.deliveryBudgetMs }),

@@ -30,6 +30,8 @@ import {
   retryDelayMs,
   summarize,
   type ApprovalGroup,
+  type ApprovalVote,
+  type Approver,
   type ApproverPolicy,
   type DecisionRecord,
   type DeliveryResult,
@@ -47,6 +49,8 @@ export interface ApprovalsDeps {
   readonly tokens: AccessTokenSource;
   readonly channel: string;
   readonly approvers: ApproverPolicy;
+  /** Distinct approvers an approval needs (default 1); a rejection always needs one. */
+  readonly requiredApprovals?: 1 | 2;
   readonly logger: Logger;
   readonly now: () => Date;
   /** How long a click may spend calling executions back before it answers Slack (default 2 s of Slack's 3). */
@@ -66,7 +70,10 @@ export interface Click {
 }
 
 export type ClickResult =
-  { readonly kind: 'decided'; readonly decision: DecisionRecord } | { readonly kind: 'refused' | 'ignored'; readonly reason: string };
+  | { readonly kind: 'decided'; readonly decision: DecisionRecord }
+  /** The first of two required approvals: recorded, nothing decided yet. */
+  | { readonly kind: 'voted' }
+  | { readonly kind: 'refused' | 'ignored'; readonly reason: string };
 
 export interface DeliveryCounts {
   delivered: number;
@@ -217,23 +224,28 @@ export class Approvals {
         return round > 0;
       let drawn: string;
       try {
-        const [group, members, decision] = await Promise.all([store.getGroup(groupId), store.members(groupId), store.decision(groupId)]);
+        const [group, members, decision, votes] = await Promise.all([
+          store.getGroup(groupId),
+          store.members(groupId),
+          store.decision(groupId),
+          this.votesOf(groupId),
+        ]);
         if (group === null || group.message === null) return true; // the creator posts, then redraws
         const message = group.message;
         const ok = await this.tryTo(`update the message of approval group ${groupId}`, () =>
-          slack.update(message.channel, message.ts, groupMessage(summarize(group, members, decision), this.deps.now())),
+          slack.update(message.channel, message.ts, groupMessage(summarize(group, members, decision, 10, votes), this.deps.now())),
         );
         if (!ok) {
           await store.markStale(groupId, true);
           return true;
         }
         if (group.messageStale === true) await store.markStale(groupId, false);
-        drawn = version(members, decision);
+        drawn = version(members, decision, votes);
       } finally {
         await store.releaseDrawLease(groupId, holder);
       }
-      const [after, decision] = await Promise.all([store.members(groupId), store.decision(groupId)]);
-      if (version(after, decision) === drawn) return true;
+      const [after, decision, votes] = await Promise.all([store.members(groupId), store.decision(groupId), this.votesOf(groupId)]);
+      if (version(after, decision, votes) === drawn) return true;
     }
     return true;
   }
@@ -301,13 +313,30 @@ export class Approvals {
         `the group expired at ${summary.expiresAt}`,
         `This approval expired at ${summary.expiresAt}: the VMs stay stopped and nothing was changed.`,
       );
-    const record: DecisionRecord = {
-      groupId,
-      fingerprint: group.fingerprint,
-      decision,
-      approver: { teamId: c.teamId, userId: c.userId, name: c.userName },
-      decidedAt: this.iso(),
-    };
+    const me: Approver = { teamId: c.teamId, userId: c.userId, name: c.userName };
+    let approvers: Approver[] = [me];
+    if (decision === 'approve' && this.deps.requiredApprovals === 2) {
+      // Recorded before the votes are read: of two approvers clicking at once, at least one sees both.
+      const fresh = await store.vote({ groupId, approver: me, at: this.iso() });
+      const others = (await store.votes(groupId))
+        .filter((v) => v.approver.teamId !== me.teamId || v.approver.userId !== me.userId)
+        .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+      if (others[0] === undefined) {
+        if (!fresh)
+          return refuse(
+            'ignored_same_approver',
+            groupId,
+            'approved already; a second approver is needed',
+            'You approved this already: a second approver must approve too.',
+          );
+        await this.audit({ kind: 'voted', groupId, actor, detail: `approve, 1 of 2 (${allowed.via})` });
+        logger.info('first of two approvals recorded', { groupId, actor });
+        this.track(`redrawing group ${groupId} after an approval`, () => this.syncMessage(groupId, false));
+        return { kind: 'voted' };
+      }
+      approvers = [others[0].approver, me];
+    }
+    const record: DecisionRecord = { groupId, fingerprint: group.fingerprint, decision, approver: me, approvers, decidedAt: this.iso() };
     if (!(await store.decide(record))) {
       const winner = await store.decision(groupId);
       if (winner !== null) return this.alreadyDecided(refuse, winner);
@@ -383,7 +412,10 @@ export class Approvals {
       version: APPROVAL_CONTRACT_VERSION,
       groupId: decision.groupId,
       decision: decision.decision,
-      approver: { id: `${decision.approver.teamId}:${decision.approver.userId}`, name: decision.approver.name },
+      approver: {
+        id: decision.approvers.map((a) => `${a.teamId}:${a.userId}`).join('+'),
+        name: decision.approvers.map((a) => a.name).join(', '),
+      },
       decidedAt: decision.decidedAt,
     };
     const text = JSON.stringify(body);
@@ -513,6 +545,11 @@ export class Approvals {
     return total;
   }
 
+  /** Approvals recorded so far; none to read when one approver decides alone. */
+  private votesOf(groupId: string): Promise<ApprovalVote[]> {
+    return this.deps.requiredApprovals === 2 ? this.deps.store.votes(groupId) : Promise.resolve([]);
+  }
+
   /** The group an execution waits in (its latest request), if any. */
   async groupOf(execution: string): Promise<string | null> {
     const members = await this.deps.store.membersOf(execution);
@@ -526,11 +563,11 @@ export class Approvals {
   }
 }
 
-/** What a drawing of the message showed: members, their outcomes and the decision. */
-function version(members: readonly GroupMember[], decision: DecisionRecord | null): string {
+/** What a drawing of the message showed: members, their outcomes, the approvals and the decision. */
+function version(members: readonly GroupMember[], decision: DecisionRecord | null, votes: readonly ApprovalVote[]): string {
   const outcomes = members
     .map((m) => `${m.execution}=${m.outcome?.kind ?? ''}`)
     .sort()
     .join(',');
-  return `${members.length}|${outcomes}|${decision?.decidedAt ?? ''}`;
+  return `${members.length}|${outcomes}|${votes.length}|${decision?.decidedAt ?? ''}`;
 }

@@ -33,12 +33,15 @@ const OUTCOME_WORDS: Record<OutcomeKind, string> = {
 export function groupMessage(s: GroupSummary, now: Date): SlackMessage {
   const vms = `${s.vmCount} VM${s.vmCount === 1 ? '' : 's'}`;
   const expired = s.decision === null && s.vmCount > 0 && Date.parse(s.expiresAt) <= now.getTime();
+  const who = (a: { userId: string; name: string }): string => `<@${a.userId}> (${escape(a.name)})`;
+  const votes =
+    s.votes.length === 0 ? '' : ` Approved so far by ${s.votes.map((v) => who(v.approver)).join(', ')}: a second approver is needed.`;
   const state =
     s.decision !== null
-      ? `${s.decision.decision === 'approve' ? ':white_check_mark: Approved' : ':no_entry: Rejected'} by <@${s.decision.approver.userId}> (${escape(s.decision.approver.name)}) at ${s.decision.decidedAt}`
+      ? `${s.decision.decision === 'approve' ? ':white_check_mark: Approved' : ':no_entry: Rejected'} by ${s.decision.approvers.map(who).join(' and ')} at ${s.decision.decidedAt}`
       : expired
         ? `:hourglass: Expired at ${s.expiresAt}: nobody decided, the VMs stay stopped`
-        : `Waiting for a decision until ${s.expiresAt}. Approve promotes the measurements to a baseline and starts the VMs; reject keeps them stopped.`;
+        : `Waiting for a decision until ${s.expiresAt}. Approve promotes the measurements to a baseline and starts the VMs; reject keeps them stopped.${votes}`;
   const pcrs =
     s.pcrs.length === 0 ? 'no PCR differs from the policies' : s.pcrs.map((p) => `${p.pcrNum} ${p.how} on ${p.vms} of ${vms}`).join('\n');
   const sample = s.sample

@@ -5,13 +5,14 @@
  * - `approval_groups/{groupId}`: the group and its Slack message;
  * - `approval_members/{groupId}_{hash of the execution}`: one waiting execution and its callback;
  * - `approval_decisions/{groupId}`: the decision (create-once: the first one wins);
+ * - `approval_votes/{groupId}_{team}_{user}`: one approver's approval when two are required;
  * - `approval_draws/{groupId}`: who redraws the group's message now (a lease, create-once);
  * - `approval_audit/{auto id}`: the audit trail.
  * The queries are single-field equalities and ranges, which Firestore indexes without a composite index.
  */
 import { createHash } from 'node:crypto';
 import type { DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
-import type { ApprovalGroup, DecisionRecord, GroupMember } from '../../core/approval-groups.js';
+import type { ApprovalGroup, ApprovalVote, DecisionRecord, GroupMember } from '../../core/approval-groups.js';
 import type { ApprovalAuditRecord, ApprovalStore } from '../../core/ports/approval-store.port.js';
 import { firestoreError, isAlreadyExists, isNotFound, type FirestoreProvider } from './firestore-client.js';
 
@@ -21,6 +22,7 @@ export interface ApprovalCollections {
   readonly groups: string;
   readonly members: string;
   readonly decisions: string;
+  readonly votes: string;
   readonly audit: string;
 }
 
@@ -31,6 +33,7 @@ export function approvalCollections(prefix: string): ApprovalCollections {
     groups: `${prefix}approval_groups`,
     members: `${prefix}approval_members`,
     decisions: `${prefix}approval_decisions`,
+    votes: `${prefix}approval_votes`,
     audit: `${prefix}approval_audit`,
   };
 }
@@ -172,16 +175,26 @@ export class FirestoreApprovalStore implements ApprovalStore {
     });
   }
 
-  addMember(member: GroupMember): Promise<boolean> {
-    return this.guard(`add execution ${member.execution} to group ${member.groupId}`, async () => {
+  /** Creates the document; false (and nothing written) when it exists. */
+  private createOnce(what: string, name: keyof ApprovalCollections, id: string, data: object): Promise<boolean> {
+    return this.guard(what, async () => {
       try {
-        await (await this.col('members')).doc(memberId(member.groupId, member.execution)).create(member);
+        await (await this.col(name)).doc(id).create(data);
         return true;
       } catch (e) {
         if (isAlreadyExists(e)) return false;
         throw e;
       }
     });
+  }
+
+  addMember(member: GroupMember): Promise<boolean> {
+    return this.createOnce(
+      `add execution ${member.execution} to group ${member.groupId}`,
+      'members',
+      memberId(member.groupId, member.execution),
+      member,
+    );
   }
 
   getMember(groupId: string, execution: string): Promise<GroupMember | null> {
@@ -205,16 +218,20 @@ export class FirestoreApprovalStore implements ApprovalStore {
     });
   }
 
-  decide(record: DecisionRecord): Promise<boolean> {
-    return this.guard(`record the decision on group ${record.groupId}`, async () => {
-      try {
-        await (await this.col('decisions')).doc(record.groupId).create(record);
-        return true;
-      } catch (e) {
-        if (isAlreadyExists(e)) return false;
-        throw e;
-      }
+  vote(vote: ApprovalVote): Promise<boolean> {
+    const who = `${vote.approver.teamId}_${vote.approver.userId}`;
+    return this.createOnce(`record the approval of ${who} on group ${vote.groupId}`, 'votes', `${vote.groupId}_${who}`, vote);
+  }
+
+  votes(groupId: string): Promise<ApprovalVote[]> {
+    return this.guard(`list the approvals of group ${groupId}`, async () => {
+      const q = await (await this.col('votes')).where('groupId', '==', groupId).get();
+      return q.docs.map((d) => d.data() as ApprovalVote);
     });
+  }
+
+  decide(record: DecisionRecord): Promise<boolean> {
+    return this.createOnce(`record the decision on group ${record.groupId}`, 'decisions', record.groupId, record);
   }
 
   closeGroup(group: ApprovalGroup): Promise<void> {

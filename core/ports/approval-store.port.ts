@@ -1,4 +1,4 @@
-import type { ApprovalGroup, DecisionRecord, GroupMember } from '../approval-groups.js';
+import type { ApprovalGroup, ApprovalVote, DecisionRecord, GroupMember } from '../approval-groups.js';
 
 /** What the audit trail of approvals records: every decision, refusal and ignored click. */
 export interface ApprovalAuditRecord {
@@ -7,6 +7,8 @@ export interface ApprovalAuditRecord {
     | 'group_opened'
     | 'member_joined'
     | 'decided'
+    | 'voted'
+    | 'ignored_same_approver'
     | 'refused_not_approver'
     | 'refused_unknown_group'
     | 'refused_wrong_channel'
@@ -50,6 +52,9 @@ export interface ApprovalStore {
   members(groupId: string): Promise<GroupMember[]>;
   /** The member records of one execution (one per group it asked in). */
   membersOf(execution: string): Promise<GroupMember[]>;
+  /** Records one approver's approval (two are required); false when this approver voted already. */
+  vote(vote: ApprovalVote): Promise<boolean>;
+  votes(groupId: string): Promise<ApprovalVote[]>;
   /** Creates the group's decision; false (and nothing written) when it has one. */
   decide(record: DecisionRecord): Promise<boolean>;
   /** Ends the group's turn as the fingerprint's open group (after a decision). */

@@ -228,6 +228,58 @@ describe('who may decide', () => {
   });
 });
 
+describe('two approvers required (BOOTWARDEN_REQUIRED_APPROVALS=2)', () => {
+  beforeEach(async () => {
+    await h.close();
+    h = await startSlackHarness(prefix, { env: { BOOTWARDEN_REQUIRED_APPROVALS: '2' } });
+  });
+
+  it('the first approval decides nothing; the same approver again is told so; a second approver decides', async () => {
+    const { groupId } = await openGroup(3);
+    const m = structuredClone(theMessage());
+    await click(m, button(m, APPROVAL_ACTIONS.approve), APPROVER);
+    expect(h.callbacks.received).toEqual([]);
+    expect(await count('approval_decisions')).toBe(0);
+    expect(text(theMessage())).toContain(`Approved so far by <@${APPROVER.id}> (alice): a second approver is needed.`);
+    expect(buttonsOf(theMessage()).map((b) => b.actionId)).toEqual([APPROVAL_ACTIONS.approve, APPROVAL_ACTIONS.reject]);
+
+    await click(m, button(m, APPROVAL_ACTIONS.approve), APPROVER);
+    expect(h.callbacks.received).toEqual([]);
+    expect(h.slack.ephemerals).toEqual([
+      { channel: CHANNEL, user: APPROVER.id, text: 'You approved this already: a second approver must approve too.' },
+    ]);
+
+    await click(m, button(m, APPROVAL_ACTIONS.approve), SECOND_APPROVER);
+    expect(h.callbacks.delivered().size).toBe(3);
+    for (const r of h.callbacks.received) {
+      expect(r.body).toMatchObject({
+        groupId,
+        decision: 'approve',
+        approver: { id: `${TEAM}:${APPROVER.id}+${TEAM}:${SECOND_APPROVER.id}`, name: 'alice, bob' },
+      });
+    }
+    expect(text(theMessage())).toContain(`Approved by <@${APPROVER.id}> (alice) and <@${SECOND_APPROVER.id}> (bob)`);
+  });
+
+  it('two approvers clicking at once decide exactly once', async () => {
+    await openGroup(2);
+    const m = structuredClone(theMessage());
+    await Promise.all([
+      click(m, button(m, APPROVAL_ACTIONS.approve), APPROVER),
+      click(m, button(m, APPROVAL_ACTIONS.approve), SECOND_APPROVER),
+    ]);
+    expect(await count('approval_decisions')).toBe(1);
+    expect(h.callbacks.delivered().size).toBe(2);
+    expect(h.callbacks.received).toHaveLength(2);
+  });
+
+  it('one rejection is enough', async () => {
+    await openGroup(1);
+    await click(theMessage(), button(theMessage(), APPROVAL_ACTIONS.reject), APPROVER);
+    expect(h.callbacks.received.map((r) => (r.body as { decision: string }).decision)).toEqual(['reject']);
+  });
+});
+
 describe('signatures', () => {
   const signedClick = async (opts: Parameters<typeof clickButton>[5]): Promise<number> => {
     await openGroup(1);

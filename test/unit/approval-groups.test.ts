@@ -274,6 +274,7 @@ describe('loadSlackAppConfig', () => {
       appUrl: 'https://bootwarden-slack-abc123-uc.a.run.app',
       slackApiUrl: 'https://slack.com/api/',
       localTokens: false,
+      requiredApprovals: 1,
       host: '0.0.0.0',
       port: 3000,
       collectionPrefix: 'bootwarden_',
@@ -331,6 +332,11 @@ describe('loadSlackAppConfig', () => {
       'BOOTWARDEN_LOCAL_TOKENS=1 needs a loopback listener: HOST must be 127.0.0.1, ::1 or localhost, got "0.0.0.0"',
     ],
     [{ PORT: '70000' }, 'PORT must be a port number, got "70000"'],
+    [{ BOOTWARDEN_REQUIRED_APPROVALS: '3' }, 'BOOTWARDEN_REQUIRED_APPROVALS must be 1 or 2, got "3"'],
+    [
+      { BOOTWARDEN_REQUIRED_APPROVALS: '2', BOOTWARDEN_APPROVERS: 'T0TEAM:U0ALICE' },
+      'BOOTWARDEN_REQUIRED_APPROVALS=2 needs at least two approvers in BOOTWARDEN_APPROVERS, or a user group',
+    ],
     [
       { BOOTWARDEN_SLACK_APP_URL: '' },
       "BOOTWARDEN_SLACK_APP_URL is not set: give the app's base URL (the audience of the workflow's OIDC tokens)",

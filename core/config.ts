@@ -55,11 +55,11 @@ export const CONFIG_VARIABLES = {
     default: 'workflows',
   },
   BOOTWARDEN_WORKFLOW_LOCATION: {
-    readers: ['function'],
-    meaning: 'region of the response workflow (required with `workflows`)',
+    readers: ['function', 'slack app'],
+    meaning: 'region of the response workflow (the function: required with `workflows`; the Slack app: its history)',
     default: null,
   },
-  BOOTWARDEN_WORKFLOW: { readers: ['function'], meaning: 'name of the response workflow', default: RESPONSE_WORKFLOW_ID },
+  BOOTWARDEN_WORKFLOW: { readers: ['function', 'slack app'], meaning: 'name of the response workflow', default: RESPONSE_WORKFLOW_ID },
   BOOTWARDEN_LOCAL_EXECUTIONS_LOG: {
     readers: ['function'],
     meaning: 'with `BOOTWARDEN_EXECUTIONS=local`: JSON Lines file of started executions',
@@ -247,6 +247,16 @@ const baselineCollection = (env: Env): string =>
 const collectionPrefix = (env: Env): string =>
   matching(env, 'BOOTWARDEN_COLLECTION_PREFIX', 'bootwarden_', /^[a-z][a-z0-9_]{0,40}$/, 'lowercase letters, digits and _');
 
+const workflowName = (env: Env): string =>
+  matching(env, 'BOOTWARDEN_WORKFLOW', RESPONSE_WORKFLOW_ID, /^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'a workflow name (letters, digits, - and _)');
+
+function workflowLocation(env: Env): string | undefined {
+  const location = value(env, 'BOOTWARDEN_WORKFLOW_LOCATION');
+  if (location !== undefined && !/^[a-z]+-[a-z]+[0-9]+$/.test(location))
+    throw new ConfigError(`BOOTWARDEN_WORKFLOW_LOCATION must be a region like us-central1, got ${JSON.stringify(location)}`);
+  return location;
+}
+
 /** `host:port` of a Firestore emulator, when one is set. */
 function emulatorHost(env: Env): string | null {
   const host = value(env, 'FIRESTORE_EMULATOR_HOST');
@@ -259,21 +269,13 @@ function emulatorHost(env: Env): string | null {
 export function loadConfig(env: Env = process.env): FunctionConfig {
   const project = projectOf(env);
   if (project === undefined) throw new ConfigError('GOOGLE_CLOUD_PROJECT is not set: give the project of the workflow and Firestore');
-  const workflow = matching(
-    env,
-    'BOOTWARDEN_WORKFLOW',
-    RESPONSE_WORKFLOW_ID,
-    /^[A-Za-z][A-Za-z0-9_-]{0,63}$/,
-    'a workflow name (letters, digits, - and _)',
-  );
+  const workflow = workflowName(env);
   const kind = value(env, 'BOOTWARDEN_EXECUTIONS') ?? 'workflows';
   let executions: FunctionConfig['executions'];
   if (kind === 'workflows') {
-    const location = value(env, 'BOOTWARDEN_WORKFLOW_LOCATION');
+    const location = workflowLocation(env);
     if (location === undefined)
       throw new ConfigError('BOOTWARDEN_WORKFLOW_LOCATION is not set: give the region of the response workflow, e.g. us-central1');
-    if (!/^[a-z]+-[a-z]+[0-9]+$/.test(location))
-      throw new ConfigError(`BOOTWARDEN_WORKFLOW_LOCATION must be a region like us-central1, got ${JSON.stringify(location)}`);
     executions = { kind, location, workflow };
   } else if (kind === 'local') {
     executions = { kind, workflow, logFile: value(env, 'BOOTWARDEN_LOCAL_EXECUTIONS_LOG') ?? '.bootwarden/executions.jsonl' };
@@ -350,6 +352,8 @@ export interface SlackAppConfig {
   readonly approvers: { readonly users: readonly { teamId: string; userId: string }[]; readonly userGroups: readonly string[] };
   /** Distinct approvers an approval needs: 1 or 2. */
   readonly requiredApprovals: 1 | 2;
+  /** Where `/bootwarden history` reads executions from; null: the audit trail only. */
+  readonly executions: { readonly location: string; readonly workflow: string } | null;
   /** The OIDC audience of the internal endpoints: the app's base URL, without a trailing slash. */
   readonly appUrl: string;
   /** Identities (service-account e-mails) the internal endpoints accept. */
@@ -466,6 +470,7 @@ export function loadSlackAppConfig(env: Env = process.env): SlackAppConfig {
     channel,
     approvers: { users, userGroups },
     requiredApprovals: required === '2' ? 2 : 1,
+    executions: workflowLocation(env) === undefined ? null : { location: workflowLocation(env)!, workflow: workflowName(env) },
     appUrl: appUrl.replace(/\/+$/, ''),
     workflowServiceAccount,
     schedulerServiceAccount: scheduler,

@@ -9,11 +9,13 @@ import type { AddressInfo } from 'node:net';
 import type { SlackAppConfig } from '../core/config.js';
 import type { Logger } from '../core/ports/logger.port.js';
 import type { AccessTokenSource, CallerVerifier } from '../core/ports/identity.port.js';
+import type { ExecutionHistory } from '../core/ports/execution-history.port.js';
 import { lazyFirestore, type FirestoreProvider } from '../adapters/gcp/firestore-client.js';
 import { approvalCollections, FirestoreApprovalStore } from '../adapters/gcp/firestore-approval-store.js';
 import { FirestoreBaselineStore } from '../adapters/gcp/firestore-stores.js';
 import { GoogleAccessTokens, GoogleIdTokenVerifier } from '../adapters/gcp/google-identity.js';
 import { jsonLogger } from '../adapters/gcp/json-logger.js';
+import { WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
 import { LocalAccessTokens, LocalIdTokenVerifier } from '../adapters/local/local-tokens.js';
 import { WebApiMessenger } from '../adapters/slack/web-api-messenger.js';
 import { Approvals } from './approvals.js';
@@ -31,6 +33,8 @@ export interface SlackAppDeps {
   /** Replaces the OIDC verifier chosen by the configuration (tests: Google's verifier with loopback certificates). */
   readonly verifier?: CallerVerifier;
   readonly tokens?: AccessTokenSource;
+  /** Replaces the Executions API client chosen by the configuration (tests: a loopback Executions API). */
+  readonly history?: ExecutionHistory | null;
   /** The app's clock: records, expiry, local tokens. */
   readonly now?: () => Date;
   /** The clock Slack's request timestamps are checked against (default the wall clock, as Bolt's own check uses). */
@@ -101,7 +105,13 @@ export async function createSlackApp(config: SlackAppConfig, deps: SlackAppDeps 
     ...(deps.deliveryBudgetMs === undefined ? {} : { deliveryBudgetMs: deps.deliveryBudgetMs }),
   });
   registerActions(app, { approvals });
-  registerCommands(app, { approvals, store, slack, approvers: config.approvers, recentBaselines: (n) => baselines.recent(n) });
+  const history =
+    deps.history !== undefined
+      ? deps.history
+      : config.executions === null
+        ? null
+        : new WorkflowsExecutionStarter({ project: config.project, ...config.executions });
+  registerCommands(app, { approvals, store, slack, approvers: config.approvers, recentBaselines: (n) => baselines.recent(n), history });
   app.error(async (error) => {
     const e = error as Error & { code?: string; original?: unknown };
     const cause = e.original instanceof Error ? e.original.message : undefined;

@@ -15,14 +15,20 @@
 import { encodeArgument, type ResponseArgument } from '../../core/contracts.js';
 import { BootwardenError } from '../../core/errors.js';
 import type { ExecutionStarter, StartedExecution } from '../../core/ports/execution-starter.port.js';
+import type { ExecutionHistory, ExecutionSummary } from '../../core/ports/execution-history.port.js';
 
 /** An execution as the API returns it (only the fields read here). */
 export interface ExecutionResource {
   name?: string | null;
   /** Present in the FULL view only. */
   labels?: Record<string, string> | null;
-  startTime?: { seconds?: number | string | { toNumber(): number } | null; nanos?: number | null } | null;
+  startTime?: ProtoTimestamp | null;
+  endTime?: ProtoTimestamp | null;
+  /** An enum name over REST, its number over gRPC. */
+  state?: string | number | null;
 }
+
+type ProtoTimestamp = { seconds?: number | string | { toNumber(): number } | null; nanos?: number | null };
 
 /** The part of `ExecutionsClient` (v1) this adapter uses; the real client satisfies it. */
 export interface ExecutionsApi {
@@ -128,7 +134,7 @@ function reasonOf(e: unknown): string {
   return message;
 }
 
-export class WorkflowsExecutionStarter implements ExecutionStarter {
+export class WorkflowsExecutionStarter implements ExecutionStarter, ExecutionHistory {
   readonly parent: string;
   private readonly factory: ExecutionsClientFactory;
   private readonly timeoutMs: number;
@@ -198,6 +204,39 @@ export class WorkflowsExecutionStarter implements ExecutionStarter {
       throw this.failure(what, e, 'workflows.executions.list');
     }
     return newest(executions);
+  }
+
+  /**
+   * History for operators: the newest executions (FULL view, which has the labels), matched on
+   * `labels` here rather than with a filter whose syntax for labels the reference does not show.
+   */
+  async recent(labels: Readonly<Record<string, string>>, limit: number): Promise<ExecutionSummary[]> {
+    const found: ExecutionSummary[] = [];
+    let pageToken: string | undefined;
+    try {
+      const client = await this.api();
+      for (let page = 0; page < FALLBACK_SCAN_PAGES && found.length < limit; page++) {
+        const [executions, next] = await client.listExecutions(
+          { parent: this.parent, view: 'FULL', pageSize: LIST_PAGE_SIZE, ...(pageToken === undefined ? {} : { pageToken }) },
+          { autoPaginate: false, timeout: this.timeoutMs },
+        );
+        for (const x of executions) {
+          if (typeof x.name !== 'string' || !Object.entries(labels).every(([k, v]) => x.labels?.[k] === v)) continue;
+          found.push({
+            name: x.name,
+            state: stateName(x.state),
+            startTime: iso(x.startTime),
+            endTime: iso(x.endTime),
+            labels: { ...x.labels },
+          });
+        }
+        pageToken = next?.pageToken ?? undefined;
+        if (pageToken === undefined || pageToken === '') break;
+      }
+    } catch (e) {
+      throw this.failure(`listing the executions of ${this.opts.workflow}`, e, 'workflows.executions.list');
+    }
+    return found.sort((a, b) => Date.parse(b.startTime ?? '') - Date.parse(a.startTime ?? '')).slice(0, limit);
   }
 
   private async scanForLabel(eventKeyLabel: string, what: string): Promise<StartedExecution | null> {
@@ -276,8 +315,23 @@ function classifyInvalidArgument(e: unknown): boolean {
   return (grpc ?? (http === undefined ? undefined : HTTP_TO_GRPC[http])) === GRPC.INVALID_ARGUMENT;
 }
 
+const STATES = ['STATE_UNSPECIFIED', 'ACTIVE', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'UNAVAILABLE', 'QUEUED'];
+
+function stateName(state: ExecutionResource['state']): string {
+  if (typeof state === 'number') return STATES[state] ?? `STATE_${state}`;
+  return state ?? 'STATE_UNSPECIFIED';
+}
+
+function iso(t: ProtoTimestamp | null | undefined): string | null {
+  const ms = millis(t);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+}
+
 function startedAtMillis(x: ExecutionResource): number {
-  const t = x.startTime;
+  return millis(x.startTime);
+}
+
+function millis(t: ProtoTimestamp | null | undefined): number {
   if (t === null || t === undefined) return Number.NEGATIVE_INFINITY;
   const s = t.seconds ?? 0;
   const seconds = typeof s === 'object' ? s.toNumber() : Number(s);

@@ -3,7 +3,12 @@
  * interactions against Bolt's receiver, the Slack Web API stand-in recording what operators see,
  * and a loopback receiver standing for the executions' callback endpoints.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ExecutionsClient } from '@google-cloud/workflows';
+import { OAuth2Client } from 'google-auth-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WorkflowsExecutionStarter } from '../../adapters/gcp/workflows-execution-starter.js';
 import { useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { APPROVAL_ACTIONS, APPROVAL_PATHS, type ApprovalRequest } from '../../core/approvals.js';
 import { buttonsOf, clickButton, postSigned, slashCommand, type StoredMessage } from '../../devstack/slack-web-api.js';
@@ -15,6 +20,7 @@ import {
   CHANNEL,
   fingerprintOf,
   outcomeReport,
+  PROJECT,
   SECOND_APPROVER,
   SIGNING_SECRET,
   startSlackHarness,
@@ -444,6 +450,62 @@ describe('Slack failing', () => {
   });
 });
 
+describe('/bootwarden history', () => {
+  it('joins the executions the Executions API lists (labels the function sets) with the approval audit trail', async () => {
+    // A loopback Workflows Executions API, reached by the official client over REST; it records what it is asked.
+    const asked: string[] = [];
+    const api = http.createServer((req, res) => {
+      asked.push(req.url ?? '');
+      const execution = (id: string, instance: string, state: string, start: string) => ({
+        name: `projects/${PROJECT}/locations/us-central1/workflows/integrity-response/executions/${id}`,
+        state,
+        startTime: start,
+        endTime: start.replace(':07.', ':09.'),
+        labels: { app: 'bootwarden', action: 'stop', 'instance-id': instance, event: 'e'.repeat(63) },
+      });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          executions: [
+            execution('0f1e2d3c', '4527193840196655321', 'ACTIVE', '2026-12-02T09:10:07.250Z'),
+            execution('9a8b7c6d', '7777777777777777777', 'SUCCEEDED', '2026-12-02T08:00:07.000Z'),
+          ],
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    const authClient = new OAuth2Client();
+    authClient.setCredentials({ access_token: 'test-token', expiry_date: Date.now() + 3_600_000 });
+    const port = (api.address() as AddressInfo).port;
+    const history = new WorkflowsExecutionStarter({
+      project: PROJECT,
+      location: 'us-central1',
+      workflow: 'integrity-response',
+      clientFactory: () => new ExecutionsClient({ fallback: true, apiEndpoint: '127.0.0.1', port, protocol: 'http', authClient }),
+    });
+    try {
+      await h.close();
+      h = await startSlackHarness(prefix, { deps: { history } });
+      await openGroup(1);
+      const res = await slashCommand(h.appUrl, SIGNING_SECRET, 'history 4527193840196655321', APPROVER, CHANNEL);
+      const body = (await res.json()) as { text: string };
+      expect(body.text.split('\n').slice(0, 3)).toEqual([
+        '*History of 4527193840196655321*',
+        '*Executions*',
+        '• 2026-12-02T09:10:07.250Z stop on instance 4527193840196655321: ACTIVE (0f1e2d3c)',
+      ]);
+      expect(body.text).toContain('*Approvals*\nnone');
+      expect(asked).toEqual([
+        expect.stringMatching(
+          /^\/v1\/projects\/demo-bootwarden\/locations\/us-central1\/workflows\/integrity-response\/executions\?.*view=FULL/,
+        ) as string,
+      ]);
+    } finally {
+      await new Promise<void>((resolve) => api.close(() => resolve()));
+    }
+  });
+});
+
 describe('/bootwarden', () => {
   it('pending lists open groups; history names the decision; non-approvers are refused', async () => {
     await openGroup(3);
@@ -457,6 +519,7 @@ describe('/bootwarden', () => {
       await slashCommand(h.appUrl, SIGNING_SECRET, `history ${fingerprintOf('kernel 6.8.0-49')}`, APPROVER, CHANNEL)
     ).json()) as { text: string };
     expect(history.text).toContain(`decided by ${TEAM}:${APPROVER.id}: reject (approver ${TEAM}:${APPROVER.id}) for 3 VM(s)`);
+    expect(history.text).toContain('(executions not shown: BOOTWARDEN_WORKFLOW_LOCATION is not set on the Slack app)');
     const refused = (await (await slashCommand(h.appUrl, SIGNING_SECRET, 'pending', BYSTANDER, CHANNEL)).json()) as { text: string };
     expect(refused.text).toBe('/bootwarden answers configured approvers only.');
   });

@@ -281,6 +281,17 @@ describe('loadSlackAppConfig', () => {
     });
   });
 
+  it('history reads executions of the workflow named, when its region is given', () => {
+    expect(loadSlackAppConfig(base).executions).toBeNull();
+    expect(loadSlackAppConfig({ ...base, BOOTWARDEN_WORKFLOW_LOCATION: 'europe-west1' }).executions).toEqual({
+      location: 'europe-west1',
+      workflow: 'integrity-response',
+    });
+    expect(() => loadSlackAppConfig({ ...base, BOOTWARDEN_WORKFLOW_LOCATION: 'Europe' })).toThrow(
+      'BOOTWARDEN_WORKFLOW_LOCATION must be a region like us-central1, got "Europe"',
+    );
+  });
+
   it('local tokens default the URL, the service account and the host to the loopback ones', () => {
     const c = loadSlackAppConfig({
       ...base,

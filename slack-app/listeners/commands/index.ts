@@ -6,6 +6,7 @@
 import type { App } from '@slack/bolt';
 import { authorize, type ApproverPolicy } from '../../../core/approval-groups.js';
 import type { StoredBaseline } from '../../../core/ports/baseline-store.port.js';
+import type { ExecutionHistory } from '../../../core/ports/execution-history.port.js';
 import type { ApprovalStore } from '../../../core/ports/approval-store.port.js';
 import type { SlackMessenger } from '../../../core/ports/slack.port.js';
 import type { Approvals } from '../../approvals.js';
@@ -19,6 +20,8 @@ export interface CommandDeps {
   readonly slack: SlackMessenger;
   readonly approvers: ApproverPolicy;
   readonly recentBaselines: (limit: number) => Promise<StoredBaseline[]>;
+  /** The Workflows Executions API; null when BOOTWARDEN_WORKFLOW_LOCATION is not set. */
+  readonly history: ExecutionHistory | null;
 }
 
 const HELP = [
@@ -59,18 +62,40 @@ async function respond(
     );
     return listMessage('Recent baselines', lines, 'No baseline was added by bootwarden yet.');
   }
-  if (sub === 'history') {
-    const filter = arg?.toLowerCase();
-    const trail = await deps.store.auditTrail(500);
-    // An instance id or fingerprint names records directly, and through them their groups' decisions.
-    const named = (r: (typeof trail)[number]): boolean =>
-      filter === undefined || r.detail.toLowerCase().includes(filter) || r.groupId === filter;
-    const groups = new Set(trail.filter(named).map((r) => r.groupId));
-    const lines = trail
-      .filter((r) => named(r) || (r.groupId !== null && groups.has(r.groupId)))
-      .slice(0, 25)
-      .map((r) => `• ${r.at} ${r.kind.replace(/_/g, ' ')}${r.actor === null ? '' : ` by ${escape(r.actor)}`}: ${escape(r.detail)}`);
-    return listMessage(`History${arg === undefined ? '' : ` of ${escape(arg)}`}`, lines, 'Nothing recorded yet.');
-  }
+  if (sub === 'history') return history(deps, arg);
   return listMessage('bootwarden commands', HELP, '');
+}
+
+/** Executions of the response workflow (labels the function sets) and the approval audit trail. */
+async function history(deps: CommandDeps, arg: string | undefined): Promise<{ text: string; blocks: readonly Record<string, unknown>[] }> {
+  const filter = arg?.toLowerCase();
+  const labels: Record<string, string> = { app: 'bootwarden' };
+  if (filter !== undefined && /^[0-9]{1,20}$/.test(filter)) labels['instance-id'] = filter;
+  else if (filter !== undefined && /^[0-9a-f]{16,64}$/.test(filter)) labels['fingerprint'] = filter.slice(0, 16);
+  else if (filter !== undefined) return listMessage('bootwarden commands', HELP, '');
+  const [executions, trail] = await Promise.all([
+    deps.history === null ? Promise.resolve(null) : deps.history.recent(labels, 10),
+    deps.store.auditTrail(500),
+  ]);
+  // An instance id or fingerprint names records directly, and through them their groups' decisions.
+  const named = (r: (typeof trail)[number]): boolean =>
+    filter === undefined || r.detail.toLowerCase().includes(filter) || r.groupId === filter;
+  const groups = new Set(trail.filter(named).map((r) => r.groupId));
+  const audit = trail
+    .filter((r) => named(r) || (r.groupId !== null && groups.has(r.groupId)))
+    .slice(0, 20)
+    .map((r) => `• ${r.at} ${r.kind.replace(/_/g, ' ')}${r.actor === null ? '' : ` by ${escape(r.actor)}`}: ${escape(r.detail)}`);
+  const runs =
+    executions === null
+      ? ['(executions not shown: BOOTWARDEN_WORKFLOW_LOCATION is not set on the Slack app)']
+      : executions.map(
+          (x) =>
+            `• ${x.startTime ?? '?'} ${x.labels['action'] ?? '?'} on instance ${x.labels['instance-id'] ?? '?'}: ${x.state} (${x.name.slice(x.name.lastIndexOf('/') + 1)})`,
+        );
+  const title = `History${arg === undefined ? '' : ` of ${escape(arg)}`}`;
+  return listMessage(
+    title,
+    [`*Executions*`, ...(runs.length === 0 ? ['none'] : runs), '*Approvals*', ...(audit.length === 0 ? ['none'] : audit)],
+    '',
+  );
 }

@@ -1,0 +1,14 @@
+/** Executions of the response workflow, for operators' history (the Workflows Executions API). */
+export interface ExecutionSummary {
+  readonly name: string;
+  /** ACTIVE, SUCCEEDED, FAILED, CANCELLED, ... */
+  readonly state: string;
+  readonly startTime: string | null;
+  readonly endTime: string | null;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface ExecutionHistory {
+  /** The newest executions (at most `limit`) carrying every one of `labels`, newest first. */
+  recent(labels: Readonly<Record<string, string>>, limit: number): Promise<ExecutionSummary[]>;
+}

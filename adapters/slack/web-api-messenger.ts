@@ -3,8 +3,10 @@
  * from the app's wiring). Failures become a SlackApiError naming the method and Slack's answer;
  * user-group members are cached for a minute (a click must not wait on Slack twice).
  */
-import type { WebClient } from '@slack/web-api';
+import type { webApi } from '@slack/bolt';
 import type { SlackMessage, SlackMessenger } from '../../core/ports/slack.port.js';
+
+type WebClient = webApi.WebClient;
 
 export class SlackApiError extends Error {
   readonly code = 'slack_api_failed';

@@ -11,7 +11,7 @@ import type { CommandIo } from './io.js';
 export interface CliBaselineStore extends BaselineStore {
   /** Where the baselines are, for messages. */
   readonly location: string;
-  /** Ids that are not fingerprints: such documents never match a decision until imported. */
+  /** Ids that are not fingerprints: found by their PCR values (an extra read) until imported. */
   idsNotKeyedByFingerprint(): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -10,7 +10,15 @@
  */
 import type { Baseline } from './baseline.js';
 import { isBootReport, type IntegrityEvent } from './event.js';
-import { describeDiff, diffMeasurements, fingerprint, isFingerprint, sameMeasurements, type MeasurementDiff } from './measurements.js';
+import {
+  describeDiff,
+  diffMeasurements,
+  fingerprint,
+  isFingerprint,
+  sameMeasurements,
+  type Measurement,
+  type MeasurementDiff,
+} from './measurements.js';
 import type { BaselineStore, StoredBaseline } from './ports/baseline-store.port.js';
 
 export interface DecisionPolicy {
@@ -52,14 +60,26 @@ export interface Decision {
   readonly dryRun: boolean;
 }
 
-/** What decide may know about baselines: looked up by fingerprint only. */
+/**
+ * What decide may know about baselines: the document filed under a fingerprint, and the documents
+ * under other ids (the tutorial's `baseline1`, auto-ids) that were found by their PCR values.
+ */
 export interface BaselineLookup {
   byFingerprint(fp: string): StoredBaseline | null | undefined;
+  /** Valid baselines not keyed by their fingerprint whose measurements are exactly these. */
+  underOtherIds(measurements: readonly Measurement[]): readonly Baseline[];
 }
 
 export function lookupOf(...stored: (StoredBaseline | null)[]): BaselineLookup {
-  const byId = new Map(stored.filter((s): s is StoredBaseline => s !== null).map((s) => [s.id, s]));
-  return { byFingerprint: (fp) => byId.get(fp) };
+  const docs = stored.filter((s): s is StoredBaseline => s !== null);
+  const byId = new Map(docs.map((s) => [s.id, s]));
+  return {
+    byFingerprint: (fp) => byId.get(fp),
+    underOtherIds: (ms) =>
+      docs.flatMap((s) =>
+        'baseline' in s && s.id !== fingerprint(ms) && sameMeasurements(ms, s.baseline.measurements) ? [s.baseline] : [],
+      ),
+  };
 }
 
 /** Fingerprint ids are long; people need the first 12 hex digits (the full id is in `baselineId`). */
@@ -149,7 +169,21 @@ export function decide(event: IntegrityEvent, baselines: BaselineLookup, policy:
       },
     );
   }
-  const match = matchingBaseline(baselines.byFingerprint(fp), report.actualMeasurements);
+  const filed = baselines.byFingerprint(fp);
+  const match = matchingBaseline(filed, report.actualMeasurements);
+  if (match === null && (filed === null || filed === undefined)) {
+    // A tutorial user's document (`baseline1`, an auto-id): known-good whatever its id.
+    const other = baselines.underOtherIds(report.actualMeasurements)[0];
+    if (other !== undefined) {
+      return act(
+        'relearn',
+        'known_good',
+        `late-boot measurements match known-good baseline ${other.id}, a document not keyed by its fingerprint (\`bootwarden baselines import\` re-keys it) (${describeDiff(diff)})`,
+        policy,
+        { ...facts, baselineId: other.id },
+      );
+    }
+  }
   if (typeof match === 'string') {
     return act('stop', 'baseline_document_invalid', `late-boot report failed (${describeDiff(diff)}); ${match}`, policy, {
       ...facts,
@@ -180,13 +214,18 @@ export function baselineIdToRead(event: IntegrityEvent): string | null {
   return fingerprint(event.report.actualMeasurements);
 }
 
-/** decide() against a store: at most one document read per event. */
+/**
+ * decide() against a store: one document read by fingerprint, and only when there is none, one
+ * indexed look-up of documents with the same PCR values under other ids. At most two reads.
+ */
 export async function decideWithStore(
   event: IntegrityEvent,
-  store: Pick<BaselineStore, 'get'>,
+  store: Pick<BaselineStore, 'get' | 'withMeasurements'>,
   policy: DecisionPolicy = DEFAULT_POLICY,
 ): Promise<Decision> {
   const id = baselineIdToRead(event);
-  const stored = id === null ? null : await store.get(id);
-  return decide(event, lookupOf(stored), policy);
+  if (id === null || event.kind !== 'lateBootReportEvent') return decide(event, lookupOf(), policy);
+  const stored = await store.get(id);
+  const others = stored === null ? await store.withMeasurements(event.report.actualMeasurements) : [];
+  return decide(event, lookupOf(stored, ...others), policy);
 }

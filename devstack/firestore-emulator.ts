@@ -60,6 +60,10 @@ export interface FirestoreEmulator {
   stop(): Promise<void>;
 }
 
+/** What the npm emulator cannot do that bootwarden uses: said wherever the local stack starts on it. */
+export const NPM_EMULATOR_LIMITS =
+  "the npm Firestore emulator cannot filter on nested fields, so baseline documents not keyed by their fingerprint (the tutorial's baseline1) are not found by their PCR values here; gcloud's emulator and Firestore find them";
+
 export const FIRESTORE_EMULATOR_ENV = 'BOOTWARDEN_FIRESTORE_EMULATOR';
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_PROJECT = 'demo-bootwarden';

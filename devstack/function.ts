@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { ApprovalDecision } from '../core/approvals.js';
 import { ConfigError, loadConfig } from '../core/config.js';
+import { NPM_EMULATOR_LIMITS } from './firestore-emulator.js';
 import { loadFleet, seedBaselines } from './seed.js';
 import { APPROVER } from './slack-local.js';
 import { localFunctionEnv, startLocalStack } from './stack.js';
@@ -60,6 +61,7 @@ async function main(): Promise<number> {
   const vms = await loadFleet(stack.fleet, path.join(root, 'examples', 'fleet.json'));
   say(`serving onIntegrityEvent on ${stack.functionUrl ?? ''} (functions-framework), executions run in the local Workflows engine`);
   say(`Firestore: ${stack.emulator.kind} emulator at ${stack.emulator.host}, ${seeded.copied.length} baselines from examples/baselines`);
+  if (stack.emulator.kind === 'npm') say(`note: ${NPM_EMULATOR_LIMITS}`);
   say(
     `Compute: ${vms} VMs from examples/fleet.json; approvals: ${decide === 'none' ? 'left waiting' : `${decide}d in Slack (the stand-in) by ${APPROVER.name}`}; Slack app on ${stack.slackApp.url}`,
   );

@@ -15,6 +15,7 @@ import { RESPONSE_WORKFLOW_ID } from '../core/contracts.js';
 import { deliveryBody, postEventarc } from './eventarc.js';
 import { exampleEntries, loadFleet, seedBaselines } from './seed.js';
 import { APPROVER, CHANNEL } from './slack-local.js';
+import { NPM_EMULATOR_LIMITS } from './firestore-emulator.js';
 import { startLocalStack } from './stack.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,6 +44,7 @@ async function main(): Promise<number> {
     const vms = await loadFleet(stack.fleet, path.join(examples, 'fleet.json'));
     say(
       `  Firestore (${stack.emulator.kind} emulator at ${stack.emulator.host}): ${seeded.copied.length} baselines from examples/baselines\n` +
+        (stack.emulator.kind === 'npm' ? `  note: ${NPM_EMULATOR_LIMITS}\n` : '') +
         `  Compute: ${vms} VMs from examples/fleet.json\n` +
         `  function: ${stack.functionUrl ?? ''} (functions-framework, target onIntegrityEvent)\n` +
         `  workflow: ${RESPONSE_WORKFLOW_ID}, the deployed YAML in the local engine\n\n` +

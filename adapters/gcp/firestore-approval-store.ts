@@ -8,7 +8,9 @@
  * - `approval_votes/{groupId}_{team}_{user}`: one approver's approval when two are required;
  * - `approval_draws/{groupId}`: who redraws the group's message now (a lease, create-once);
  * - `approval_audit/{auto id}`: the audit trail.
- * The queries are single-field equalities and ranges, which Firestore indexes without a composite index.
+ * The queries are equalities and ranges on one top-level field (`callbackState` mirrors
+ * `callback.state` for that), which Firestore serves without a composite index and the npm
+ * emulator serves at all.
  */
 import { createHash } from 'node:crypto';
 import type { DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
@@ -44,7 +46,11 @@ function memberId(groupId: string, execution: string): string {
 
 /** Firestore keeps what we wrote; these read it back with the types the port promises. */
 const asGroup = (snap: DocumentSnapshot): ApprovalGroup => snap.data() as ApprovalGroup;
-const asMember = (snap: DocumentSnapshot): GroupMember => snap.data() as GroupMember;
+const asMember = (snap: DocumentSnapshot): GroupMember => {
+  const member = snap.data() as GroupMember & { callbackState?: string };
+  delete member.callbackState;
+  return member;
+};
 
 export class FirestoreApprovalStore implements ApprovalStore {
   constructor(
@@ -258,7 +264,8 @@ export class FirestoreApprovalStore implements ApprovalStore {
       const col = await this.col('members');
       for (let i = 0; i < executions.length; i += 400) {
         const batch = db.batch();
-        for (const e of executions.slice(i, i + 400)) batch.update(col.doc(memberId(groupId, e)), { 'callback.state': 'pending' });
+        for (const e of executions.slice(i, i + 400))
+          batch.update(col.doc(memberId(groupId, e)), { 'callback.state': 'pending', callbackState: 'pending' });
         await batch.commit();
       }
     });
@@ -270,7 +277,8 @@ export class FirestoreApprovalStore implements ApprovalStore {
       const col = await this.col('members');
       for (let i = 0; i < updates.length; i += 400) {
         const batch = db.batch();
-        for (const u of updates.slice(i, i + 400)) batch.update(col.doc(memberId(u.groupId, u.execution)), { callback: u.callback });
+        for (const u of updates.slice(i, i + 400))
+          batch.update(col.doc(memberId(u.groupId, u.execution)), { callback: u.callback, callbackState: u.callback.state });
         await batch.commit();
       }
     });
@@ -278,7 +286,7 @@ export class FirestoreApprovalStore implements ApprovalStore {
 
   pendingCallbacks(limit: number): Promise<GroupMember[]> {
     return this.guard('list pending callbacks', async () => {
-      const q = await (await this.col('members')).where('callback.state', '==', 'pending').limit(limit).get();
+      const q = await (await this.col('members')).where('callbackState', '==', 'pending').limit(limit).get();
       return q.docs.map(asMember);
     });
   }

@@ -3,11 +3,12 @@
  * per-instance state and rejected inputs. Every claim is a create-once document; documents are
  * only updated by the owner of their claim, so nothing depends on transaction isolation.
  */
-import type { DocumentSnapshot } from '@google-cloud/firestore';
+import type { DocumentSnapshot, Query } from '@google-cloud/firestore';
 import { baselineFromDocument, baselineToDocument, METADATA_FIELD, type Baseline } from '../../core/baseline.js';
 import type { JsonValue } from '../../core/json.js';
 import { bootOrder, instanceStateId } from '../../core/contracts.js';
 import type { InstanceRef } from '../../core/event.js';
+import type { Measurement } from '../../core/measurements.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
 import type {
   EventLedger,
@@ -16,7 +17,7 @@ import type {
   NewEventRecord,
   RejectedInputStore,
 } from '../../core/ports/event-ledger.port.js';
-import { firestoreError, isAlreadyExists, isNotFound, type FirestoreProvider } from './firestore-client.js';
+import { firestoreError, grpcCode, isAlreadyExists, isNotFound, type FirestoreProvider } from './firestore-client.js';
 
 /** Collection names, from configuration. */
 export interface CollectionNames {
@@ -100,6 +101,31 @@ export class FirestoreBaselineStore implements BaselineStore {
       for (const d of docs) yield stored(d);
       if (docs.length < pageSize) return;
       last = docs[docs.length - 1] ?? null;
+    }
+  }
+
+  /** Why the database cannot serve the look-up by PCR values (the npm emulator), once it said so. */
+  contentLookupUnsupported: string | null = null;
+
+  /**
+   * Documents holding these PCR values under any id: one query of equality filters on the
+   * `PCR_n.value` fields, which Firestore serves from its single-field indexes (no composite index).
+   * The npm Firestore emulator implements neither nested fields nor several filters in a query:
+   * there the look-up finds nothing and `contentLookupUnsupported` says why (the local stack prints
+   * it); gcloud's emulator and Firestore serve it.
+   */
+  async withMeasurements(measurements: readonly Measurement[]): Promise<StoredBaseline[]> {
+    if (measurements.length === 0 || this.contentLookupUnsupported !== null) return [];
+    try {
+      let q: Query = (await this.db()).collection(this.collection);
+      for (const m of measurements) q = q.where(`${m.pcrNum}.value`, '==', m.value);
+      return (await q.limit(10).get()).docs.map(stored);
+    } catch (e) {
+      if (isNotImplemented(e)) {
+        this.contentLookupUnsupported = `this Firestore cannot query ${this.collection} by PCR values (${e instanceof Error ? e.message : String(e)})`;
+        return [];
+      }
+      throw firestoreError(`look up baselines of ${this.collection} by their PCR values`, e);
     }
   }
 
@@ -266,4 +292,10 @@ export class FirestoreRejectedInputs implements RejectedInputStore {
       ref.create({ ...entry, rejection: { ...entry.rejection }, context: { ...entry.context } }),
     );
   }
+}
+
+/** UNIMPLEMENTED, or the npm emulator's UNKNOWN "Not implemented": the database lacks the feature (not an outage). */
+function isNotImplemented(e: unknown): boolean {
+  const code = grpcCode(e);
+  return code === 12 || (code === 2 && e instanceof Error && /Not implemented/.test(e.message));
 }

@@ -10,14 +10,17 @@ import path from 'node:path';
 import { baselineFromDocument, baselineToDocument, validateBaselineId, type Baseline } from '../../core/baseline.js';
 import { BootwardenError } from '../../core/errors.js';
 import { isJsonObject, MAX_JSON_DEPTH, jsonDepthExceeds, type JsonObject, type JsonValue } from '../../core/json.js';
-import { isFingerprint } from '../../core/measurements.js';
+import { fingerprint, isFingerprint, type Measurement } from '../../core/measurements.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
 
 /** Local stores count document reads, so that benchmarks and tests can check reads per decision. */
 export interface CountingBaselineStore extends BaselineStore {
   readonly location: string;
+  /** Reads made while deciding: a `get` and a `withMeasurements` look-up count one each. */
   documentReads: number;
-  /** Ids that are not fingerprints: such documents are never found by a decision until imported. */
+  /** Documents read once to build the index of documents not keyed by their fingerprint. */
+  indexReads: number;
+  /** Ids that are not fingerprints: found by their PCR values (an extra read) until imported. */
   idsNotKeyedByFingerprint(): Promise<string[]>;
 }
 
@@ -50,6 +53,22 @@ function fromDocument(id: string, doc: JsonValue): StoredBaseline {
   return parsed.ok ? { id, baseline: parsed.baseline } : { id, invalid: parsed.rejection };
 }
 
+/**
+ * The index `withMeasurements` looks in: valid documents whose id is not their fingerprint (the
+ * tutorial's `baseline1`, auto-ids), by the fingerprint of their measurements. Built once per
+ * process, on the first look-up, and dropped on any write.
+ */
+type ContentIndex = Map<string, StoredBaseline[]>;
+
+function indexByContent(docs: Iterable<StoredBaseline>): ContentIndex {
+  const index: ContentIndex = new Map();
+  for (const d of docs) {
+    if (!('baseline' in d) || d.id === d.baseline.fingerprint) continue;
+    index.set(d.baseline.fingerprint, [...(index.get(d.baseline.fingerprint) ?? []), d]);
+  }
+  return index;
+}
+
 function checkId(id: string): void {
   const problem = validateBaselineId(id);
   if (problem !== null) throw new BootwardenError('invalid_baseline_id', problem);
@@ -61,7 +80,30 @@ function serialize(doc: JsonObject): string {
 
 export class DirectoryBaselineStore implements CountingBaselineStore {
   documentReads = 0;
+  indexReads = 0;
+  private index: Promise<ContentIndex> | null = null;
   constructor(readonly location: string) {}
+
+  async withMeasurements(measurements: readonly Measurement[]): Promise<StoredBaseline[]> {
+    this.index ??= this.buildIndex();
+    const index = await this.index;
+    this.documentReads++;
+    return index.get(fingerprint(measurements)) ?? [];
+  }
+
+  private async buildIndex(): Promise<ContentIndex> {
+    const docs: StoredBaseline[] = [];
+    for (const id of await this.idsNotKeyedByFingerprint()) {
+      if (validateBaselineId(id) !== null) continue;
+      this.indexReads++;
+      try {
+        docs.push(parseDocumentText(id, await fs.readFile(this.file(id), 'utf8'), this.file(id)));
+      } catch (e) {
+        if (errno(e) !== 'ENOENT') throw ioError('read baseline', this.file(id), e);
+      }
+    }
+    return indexByContent(docs);
+  }
 
   private file(id: string): string {
     return path.join(this.location, `${id}.json`);
@@ -111,6 +153,7 @@ export class DirectoryBaselineStore implements CountingBaselineStore {
   /** Writes to a temporary file, then `place`s it: never a half-written document. */
   private async write(baseline: Baseline, place: (tmp: string, target: string) => Promise<void>): Promise<boolean> {
     checkId(baseline.id);
+    this.index = null;
     const target = this.file(baseline.id);
     const tmp = path.join(this.location, `.${baseline.id}.${randomUUID()}.tmp`);
     try {
@@ -136,6 +179,7 @@ export class DirectoryBaselineStore implements CountingBaselineStore {
 
   async remove(id: string): Promise<boolean> {
     checkId(id);
+    this.index = null;
     try {
       await fs.unlink(this.file(id));
       return true;
@@ -149,6 +193,8 @@ export class DirectoryBaselineStore implements CountingBaselineStore {
 /** All baselines in one JSON object `{id: document}`; read once, written back whole and atomically. */
 export class JsonFileBaselineStore implements CountingBaselineStore {
   documentReads = 0;
+  indexReads = 0;
+  private index: ContentIndex | null = null;
   private constructor(
     readonly location: string,
     private readonly docs: Map<string, JsonValue>,
@@ -197,7 +243,18 @@ export class JsonFileBaselineStore implements CountingBaselineStore {
     return Promise.resolve([...this.docs.keys()].filter((id) => !isFingerprint(id)).sort());
   }
 
+  async withMeasurements(measurements: readonly Measurement[]): Promise<StoredBaseline[]> {
+    if (this.index === null) {
+      const ids = await this.idsNotKeyedByFingerprint();
+      this.indexReads += ids.length;
+      this.index = indexByContent(ids.map((id) => fromDocument(id, this.docs.get(id) as JsonValue)));
+    }
+    this.documentReads++;
+    return this.index.get(fingerprint(measurements)) ?? [];
+  }
+
   private async flush(): Promise<void> {
+    this.index = null;
     const tmp = `${this.location}.${randomUUID()}.tmp`;
     const out: JsonObject = {};
     for (const id of [...this.docs.keys()].sort()) out[id] = this.docs.get(id) as JsonValue;

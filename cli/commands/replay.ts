@@ -1,4 +1,5 @@
 import { decideWithStore, type DecisionPolicy } from '../../core/decide.js';
+import { fingerprint } from '../../core/measurements.js';
 import { BootwardenError } from '../../core/errors.js';
 import { parseEnvelopeText } from '../../core/parse.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
@@ -56,10 +57,17 @@ export async function replayCommand(args: string[], io: CommandIo): Promise<numb
     const agg = new ReplayAggregator();
     // A fleet shares few fingerprints: read each baseline once, not once per entry.
     const cached = new Map<string, Promise<StoredBaseline | null>>();
-    const baselines: Pick<BaselineStore, 'get'> = {
+    const byContent = new Map<string, Promise<StoredBaseline[]>>();
+    const baselines: Pick<BaselineStore, 'get' | 'withMeasurements'> = {
       get: (id) => {
         let hit = cached.get(id);
         if (hit === undefined) cached.set(id, (hit = store.get(id)));
+        return hit;
+      },
+      withMeasurements: (ms) => {
+        const key = fingerprint(ms);
+        let hit = byContent.get(key);
+        if (hit === undefined) byContent.set(key, (hit = store.withMeasurements(ms)));
         return hit;
       },
     };

@@ -15,12 +15,13 @@ const ROW_KEYS = ['action', 'baseline', 'error', 'eventKind', 'fingerprint', 'in
 function workspace(
   inputs: Record<string, unknown>,
   extraDocs: Record<string, unknown> = {},
+  opts: { keyedBaseline?: boolean } = {},
 ): { dir: string; baselines: string; files: string[] } {
   const dir = tmp();
   const baselines = path.join(dir, 'baselines');
   mkdirSync(baselines);
   const b = newBaseline(KERNEL_26, { addedBy: 'alice', addedAt: '2026-11-01T00:00:00Z', sourceEntry: null, note: null });
-  writeFileSync(path.join(baselines, `${b.id}.json`), JSON.stringify(baselineToDocument(b)));
+  if (opts.keyedBaseline !== false) writeFileSync(path.join(baselines, `${b.id}.json`), JSON.stringify(baselineToDocument(b)));
   for (const [id, doc] of Object.entries(extraDocs)) writeFileSync(path.join(baselines, `${id}.json`), JSON.stringify(doc));
   const files = Object.entries(inputs).map(([name, value]) => {
     const file = path.join(dir, name);
@@ -133,12 +134,21 @@ describe('bootwarden decide', () => {
     expect(jsonLines(r.stdout)).toMatchObject([{ action: 'relearn', baseline: b.id }]);
   });
 
-  it('warns that tutorial-made documents will not match until imported', async () => {
+  it('a tutorial-made document (baseline1, console fields) matches whatever its id, with a warning to re-key it', async () => {
     const tutorialDoc = Object.fromEntries(KERNEL_26.map((m) => [m.pcrNum, m]));
-    const w = workspace({ 'a.json': unknownEntry }, { baseline1: tutorialDoc });
-    const r = await bootwarden(['decide', '--baselines', w.baselines, ...w.files]);
-    expect(r.stderr).toContain('1 baseline document(s)');
-    expect(r.stderr).toContain('bootwarden baselines import');
+    const w = workspace(
+      { 'known.json': failedLateBoot(), 'unknown.json': unknownEntry },
+      { baseline1: tutorialDoc },
+      { keyedBaseline: false },
+    );
+    const r = await bootwarden(['decide', '--json', '--baselines', w.baselines, ...w.files]);
+    expect(jsonLines(r.stdout).map((l) => [l['action'], l['baseline']])).toEqual([
+      ['relearn', 'baseline1'],
+      ['stop', null],
+    ]);
+    expect(r.stderr).toBe(
+      `bootwarden: warning: 1 baseline document(s) in ${w.baselines} are not keyed by fingerprint (baseline1): they still match, found by their PCR values at one extra read per decision; \`bootwarden baselines import --baselines ${w.baselines}\` re-keys them\n`,
+    );
   });
 
   it('prints a readable table without --json', async () => {

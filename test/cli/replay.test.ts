@@ -77,6 +77,19 @@ describe('bootwarden replay', () => {
     ]);
   });
 
+  it("relearns against a tutorial user's documents (baseline1) as the function would", async () => {
+    const dir = tmp();
+    const baselines = path.join(dir, 'baselines');
+    mkdirSync(baselines);
+    writeFileSync(path.join(baselines, 'baseline1.json'), JSON.stringify(Object.fromEntries(KERNEL_26.map((m) => [m.pcrNum, m]))));
+    const file = path.join(dir, 'export.json');
+    writeFileSync(file, JSON.stringify(fleetExport()));
+    const r = await bootwarden(['replay', '--json', '--baselines', baselines, file]);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as Report).actions).toEqual({ ignore: 40, relearn: 40, stop: 3, notify: 0, reject: 0 });
+    expect(r.stderr).toContain('1 baseline document(s) in');
+  });
+
   it('reads JSON Lines from stdin and counts broken lines as rejected', async () => {
     const { baselines } = setup();
     const lines = fleetExport().map((e) => JSON.stringify(e));

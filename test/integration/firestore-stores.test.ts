@@ -14,7 +14,7 @@ import {
   FirestoreRejectedInputs,
 } from '../../adapters/gcp/firestore-stores.js';
 import { bootwarden, jsonLines } from '../support/cli.js';
-import { useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
+import { firestoreEmulatorKind, useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM } from '../support/fixtures.js';
 import { useTmpDirs } from '../support/tmp.js';
 
@@ -48,6 +48,46 @@ describe('FirestoreBaselineStore', () => {
     });
     expect(await store.remove('baseline1')).toBe(true);
     expect(await store.remove('baseline1')).toBe(false);
+  });
+});
+
+describe('FirestoreBaselineStore.withMeasurements', () => {
+  const col = `${fs.prefix}tutorial_known_good_measurements`;
+  const store = new FirestoreBaselineStore(provider, col);
+
+  it('finds tutorial documents (console-made, any id) by their PCR values, and only those', async (ctx) => {
+    ctx.skip(
+      firestoreEmulatorKind() === 'npm',
+      'the npm Firestore emulator implements neither nested-field filters nor several filters in one query (see the next test)',
+    );
+    const fields = (ms: typeof KERNEL_25) => Object.fromEntries(ms.map((m) => [m.pcrNum, { ...m }]));
+    await fs.db().collection(col).doc('baseline1').set(fields(KERNEL_25));
+    const auto = await fs.db().collection(col).add(fields(KERNEL_25));
+    await fs.db().collection(col).doc('baseline2').set(fields(KERNEL_26));
+    // One PCR value differs: not a candidate.
+    await fs
+      .db()
+      .collection(col)
+      .doc('baseline3')
+      .set(fields(KERNEL_25.map((m, i) => (i === 1 ? { ...m, value: KERNEL_26[1]!.value } : m))));
+    const found = await store.withMeasurements([...KERNEL_25].reverse());
+    expect(found.map((s) => s.id).sort()).toEqual([auto.id, 'baseline1'].sort());
+    expect(found.every((s) => 'baseline' in s && s.baseline.fingerprint === fingerprint(KERNEL_25))).toBe(true);
+    expect(await store.withMeasurements([])).toEqual([]);
+  });
+
+  it('on the npm emulator, which cannot run that query, finds nothing and says why', async (ctx) => {
+    ctx.skip(firestoreEmulatorKind() !== 'npm', "gcloud's emulator serves the query (previous test)");
+    const local = new FirestoreBaselineStore(provider, col);
+    await fs
+      .db()
+      .collection(col)
+      .doc('baseline1')
+      .set(Object.fromEntries(KERNEL_25.map((m) => [m.pcrNum, { ...m }])));
+    expect(await local.withMeasurements(KERNEL_25)).toEqual([]);
+    expect(local.contentLookupUnsupported).toMatch(
+      /^this Firestore cannot query .*tutorial_known_good_measurements by PCR values \(2 UNKNOWN: .*Not implemented\)$/,
+    );
   });
 });
 

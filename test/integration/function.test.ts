@@ -10,8 +10,8 @@ import { KNOWN_EVENT_KINDS } from '../../core/event.js';
 import type { JsonObject } from '../../core/json.js';
 import { fingerprint } from '../../core/measurements.js';
 import { bootReportEntry, eventarcBody, pubsubMessage, simpleEventEntry } from '../../devstack/entries.js';
-import { useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
-import { edited, KERNEL_25, KERNEL_26, TAMPERED } from '../support/fixtures.js';
+import { firestoreEmulatorKind, useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
+import { edited, KERNEL_25, KERNEL_26, TAMPERED, WINDOWS_NOV, WINDOWS_OCT } from '../support/fixtures.js';
 import { postBinary, postStructured, startFunction, type FunctionServer } from '../support/function-server.js';
 import { tcpProxy } from '../support/tcp-proxy.js';
 import { useTmpDirs } from '../support/tmp.js';
@@ -87,6 +87,19 @@ describe('onIntegrityEvent over HTTP', () => {
     expect(res.status).toBeLessThan(300);
     const [ex] = executionsFor(entry);
     expect(ex?.argument).toMatchObject({ decision: { action: 'stop' }, baselineDocument: { documentId: fingerprint(TAMPERED) } });
+  });
+
+  it("a tutorial user's document (baseline1, made in the console) is known-good whatever its id: relearn", async (ctx) => {
+    ctx.skip(firestoreEmulatorKind() === 'npm', 'the npm Firestore emulator cannot run the look-up by PCR values (nested-field filters)');
+    const measurements = WINDOWS_NOV;
+    await collection('baselines')
+      .doc('baseline1')
+      .set(Object.fromEntries(measurements.map((m) => [m.pcrNum, { ...m }])));
+    const entry = late(vm(), measurements, 7, WINDOWS_OCT);
+    expect((await postBinary(server.url, eventarcBody(entry, 'msg-t1'))).status).toBeLessThan(300);
+    const [ex] = executionsFor(entry);
+    expect(ex?.labels['action']).toBe('relearn');
+    expect(ex?.argument).toMatchObject({ decision: { action: 'relearn', reasonCode: 'known_good' }, baselineId: 'baseline1' });
   });
 
   it('a report that passes starts nothing', async () => {

@@ -329,7 +329,7 @@ describe('callbacks', () => {
     h.callbacks.failNext(500, 3, path);
     await click(theMessage(), button(theMessage(), APPROVAL_ACTIONS.approve), APPROVER);
     expect(h.callbacks.delivered().size).toBe(1);
-    const pending = (await fs.db().collection(`${prefix}approval_members`).where('callback.state', '==', 'pending').get()).docs;
+    const pending = (await fs.db().collection(`${prefix}approval_members`).where('callbackState', '==', 'pending').get()).docs;
     expect(pending.map((d) => d.get('callback.lastError') as string)).toEqual([expect.stringMatching(/^HTTP 500/) as string]);
     // Not due yet (1 s backoff): the pass leaves it; once due, it is delivered.
     await fs

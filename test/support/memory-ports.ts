@@ -1,5 +1,6 @@
 /** In-memory fakes of the ingest ports that record what they were asked. */
 import type { Baseline } from '../../core/baseline.js';
+import { fingerprint, sameMeasurements, type Measurement } from '../../core/measurements.js';
 import { BootwardenError } from '../../core/errors.js';
 import type { ResponseArgument } from '../../core/contracts.js';
 import type { InstanceRef } from '../../core/event.js';
@@ -35,6 +36,12 @@ export class MemoryBaselines implements BaselineStore {
   get(id: string) {
     this.gets.push(id);
     return Promise.resolve(this.docs.get(id) ?? null);
+  }
+  /** Look-ups by content, each recorded as the fingerprint of what was asked. */
+  readonly contentLookups: string[] = [];
+  withMeasurements(ms: readonly Measurement[]) {
+    this.contentLookups.push(fingerprint(ms));
+    return Promise.resolve([...this.docs.values()].filter((d) => 'baseline' in d && sameMeasurements(ms, d.baseline.measurements)));
   }
   async *list(): AsyncIterable<StoredBaseline> {
     yield* await Promise.resolve([...this.docs.values()]);

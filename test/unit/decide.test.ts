@@ -3,7 +3,7 @@ import { baselineFromDocument, newBaseline, type Baseline } from '../../core/bas
 import { decide, decideWithStore, DEFAULT_POLICY, lookupOf, type DecisionPolicy } from '../../core/decide.js';
 import type { IntegrityEvent } from '../../core/event.js';
 import type { JsonObject } from '../../core/json.js';
-import { fingerprint } from '../../core/measurements.js';
+import { fingerprint, type Measurement } from '../../core/measurements.js';
 import { parseEnvelope } from '../../core/parse.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
 import { bootReportEntry, simpleEventEntry } from '../../devstack/entries.js';
@@ -187,11 +187,23 @@ describe('decide', () => {
 
 describe('decideWithStore', () => {
   class RecordingStore implements BaselineStore {
-    readonly gets: string[] = [];
+    /** Every read, in order: `get <id>`, or `content <fingerprint>` for a look-up by PCR values. */
+    readonly reads: string[] = [];
     constructor(private readonly docs: Map<string, StoredBaseline>) {}
+    get gets(): string[] {
+      return this.reads.filter((r) => r.startsWith('get ')).map((r) => r.slice(4));
+    }
     get(id: string) {
-      this.gets.push(id);
+      this.reads.push(`get ${id}`);
       return Promise.resolve(this.docs.get(id) ?? null);
+    }
+    withMeasurements(ms: readonly Measurement[]) {
+      this.reads.push(`content ${fingerprint(ms)}`);
+      // A store answers with the documents holding these PCR values; decide checks the exact set.
+      const values = new Set(ms.map((m) => m.value));
+      return Promise.resolve(
+        [...this.docs.values()].filter((d) => 'baseline' in d && d.baseline.measurements.every((m) => values.has(m.value))),
+      );
     }
     list(): AsyncIterable<StoredBaseline> {
       throw new Error('decide must never list the collection');
@@ -211,7 +223,49 @@ describe('decideWithStore', () => {
     const store = new RecordingStore(new Map([[known26.id, stored(known26)]]));
     const d = await decideWithStore(event(late()), store);
     expect(d.action).toBe('relearn');
-    expect(store.gets).toEqual([fingerprint(KERNEL_26)]);
+    expect(store.reads).toEqual([`get ${fingerprint(KERNEL_26)}`]);
+  });
+
+  /** A tutorial user's document: made in the console, any id, the same PCR fields. */
+  const tutorialDoc = (id: string, ms: typeof KERNEL_26): StoredBaseline => ({ id, baseline: { ...newBaseline(ms, meta), id } });
+
+  it.each(['baseline1', 'Xq3pRvT0cZ9mN2bK7aLw'])(
+    'a document %s with exactly these measurements is known-good: relearn, after two reads',
+    async (id) => {
+      const store = new RecordingStore(new Map([[id, tutorialDoc(id, KERNEL_26)]]));
+      const d = await decideWithStore(event(late()), store);
+      expect(d).toMatchObject({ action: 'relearn', reasonCode: 'known_good', baselineId: id });
+      expect(d.reason).toBe(
+        `late-boot measurements match known-good baseline ${id}, a document not keyed by its fingerprint (\`bootwarden baselines import\` re-keys it) (PCR_4 changed)`,
+      );
+      expect(store.reads).toEqual([`get ${fingerprint(KERNEL_26)}`, `content ${fingerprint(KERNEL_26)}`]);
+    },
+  );
+
+  it.each([
+    ['more PCRs', [...KERNEL_26, { hashAlgo: 'SHA256' as const, pcrNum: 'PCR_14', value: KERNEL_26[0]?.value ?? '' }]],
+    ['fewer PCRs', KERNEL_26.slice(0, 2)],
+    [
+      'another hash algorithm for one PCR',
+      KERNEL_26.map((m, i) => (i === 0 ? { ...m, hashAlgo: 'SHA1' as const, value: m.value.slice(0, 28) } : m)),
+    ],
+  ])('a document under another id with %s is not known-good: stop', async (_what, ms) => {
+    const store = new RecordingStore(new Map([['baseline1', tutorialDoc('baseline1', ms)]]));
+    const d = await decideWithStore(event(late()), store);
+    expect(d).toMatchObject({ action: 'stop', reasonCode: 'unknown_measurements', baselineId: null });
+  });
+
+  it('an invalid document under the fingerprint is not looked past: stop, one read', async () => {
+    const fp = fingerprint(KERNEL_26);
+    const store = new RecordingStore(
+      new Map<string, StoredBaseline>([
+        [fp, { id: fp, invalid: { code: 'invalid_field', message: 'PCR_4.value is not base64', field: 'PCR_4.value' } }],
+        ['baseline1', tutorialDoc('baseline1', KERNEL_26)],
+      ]),
+    );
+    const d = await decideWithStore(event(late()), store);
+    expect(d).toMatchObject({ action: 'stop', reasonCode: 'baseline_document_invalid' });
+    expect(store.reads).toEqual([`get ${fp}`]);
   });
 
   it.each([
@@ -221,6 +275,6 @@ describe('decideWithStore', () => {
   ])('reads nothing for %s', async (_name, entry) => {
     const store = new RecordingStore(new Map());
     await decideWithStore(event(entry), store, EARLY_STOP);
-    expect(store.gets).toEqual([]);
+    expect(store.reads).toEqual([]);
   });
 });

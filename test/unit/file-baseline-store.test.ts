@@ -49,6 +49,22 @@ describe.each([
     await store.save({ ...b25, id: 'baseline1' });
     expect(await store.idsNotKeyedByFingerprint()).toEqual(['baseline1']);
   });
+
+  it('finds documents by their measurements whatever their id: an index built once, one read per look-up', async () => {
+    const store = await openFileBaselineStore(where(tmp()), { createIfMissing: true });
+    await store.create(b26);
+    await store.save({ ...b25, id: 'baseline1' });
+    await store.save({ ...b25, id: 'Xq3pRvT0cZ9mN2bK7aLw' });
+    const reads = store.documentReads;
+    expect((await store.withMeasurements([...KERNEL_25].reverse())).map((s) => s.id).sort()).toEqual(['Xq3pRvT0cZ9mN2bK7aLw', 'baseline1']);
+    // A document keyed by its fingerprint is found by `get`; the index holds only the others.
+    expect(await store.withMeasurements(KERNEL_26)).toEqual([]);
+    expect([store.documentReads - reads, store.indexReads]).toEqual([2, 2]);
+    // Any write drops the index: the next look-up sees it.
+    expect(await store.remove('baseline1')).toBe(true);
+    expect((await store.withMeasurements(KERNEL_25)).map((s) => s.id)).toEqual(['Xq3pRvT0cZ9mN2bK7aLw']);
+    expect(store.indexReads).toBe(3);
+  });
 });
 
 describe('directory store', () => {

@@ -1,7 +1,8 @@
 /**
  * Metric 2: document reads per decision against a DirectoryBaselineStore holding N baselines,
- * bootwarden's `decideWithStore` (one read by fingerprint) next to the tutorial's algorithm
- * (stream the collection until a document matches).
+ * bootwarden's `decideWithStore` (one read by fingerprint; on a miss, one look-up by PCR values)
+ * next to the tutorial's algorithm (stream the collection until a document matches); and a store
+ * of which half the documents are not keyed by their fingerprint.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -74,12 +75,15 @@ export async function benchStoreReads(root: string, sizes: readonly number[], ev
     const known = fleet.knownUpgrades.slice(0, Math.min(n, fleet.knownUpgrades.length));
     const events = failedLateBootEvents(fleet, known, eventCount);
 
-    // bootwarden: decideWithStore, one read by fingerprint.
+    // bootwarden: decideWithStore, one read by fingerprint (and, on a miss, one look-up by PCR values).
     let wrong = 0;
     store.documentReads = 0;
     let start = performance.now();
+    let maxReads = 0;
     for (const e of events) {
+      const before = store.documentReads;
       const d = await decideWithStore(e.event, store);
+      maxReads = Math.max(maxReads, store.documentReads - before);
       if (d.action !== e.expect) wrong++;
     }
     const ourSeconds = seconds(start) / events.length;
@@ -107,11 +111,49 @@ export async function benchStoreReads(root: string, sizes: readonly number[], ev
     );
 
     metrics.push(
-      metric(`store_reads_per_decision_${n}`, ourReads, 'reads/decision', '<= 1', wrong === 0 && ourReads <= 1),
+      metric(`store_max_reads_per_decision_${n}`, maxReads, 'reads', '<= 2', wrong === 0 && maxReads <= 2),
+      info(`store_reads_per_decision_${n}`, ourReads, 'reads/decision'),
       info(`store_seconds_per_decision_${n}`, ourSeconds, 's'),
       info(`tutorial_reads_per_decision_${n}`, tutorialReads, 'reads/decision'),
       info(`tutorial_seconds_per_decision_${n}`, tutorialSeconds, 's'),
     );
   }
+  metrics.push(...(await halfUnkeyed(root, fleet, Math.max(...sizes), eventCount)));
   return metrics;
+}
+
+/**
+ * The tutorial user's store: `n` baselines of which half (known-good ones included) are filed
+ * under ids that are not their fingerprint (`baseline<i>`). A known-good report must still be
+ * relearned, in at most two reads; the index of those documents is built once, counted apart.
+ */
+async function halfUnkeyed(root: string, fleet: Fleet, n: number, eventCount: number): Promise<Metric[]> {
+  const dir = path.join(root, 'store-reads-half-unkeyed');
+  mkdirSync(dir);
+  const writeStart = performance.now();
+  const all: Baseline[] = [...fleet.knownBaselines.slice(0, n)];
+  for (let i = 0; all.length < n; i++) all.push(fillerBaseline(i));
+  all.forEach((b, i) => writeBaseline(dir, i % 2 === 0 ? b : { ...b, id: `baseline${i}` }));
+  log(
+    `store reads: ${n.toLocaleString('en-US')} baselines, half not keyed by fingerprint (wrote them in ${seconds(writeStart).toFixed(1)} s)`,
+  );
+  const store = new DirectoryBaselineStore(dir);
+  const events = failedLateBootEvents(fleet, fleet.knownUpgrades.slice(0, Math.min(n, fleet.knownUpgrades.length)), eventCount);
+  let wrong = 0;
+  let maxReads = 0;
+  const start = performance.now();
+  for (const e of events) {
+    const before = store.documentReads;
+    const d = await decideWithStore(e.event, store);
+    maxReads = Math.max(maxReads, store.documentReads - before);
+    if (d.action !== e.expect) wrong++;
+  }
+  if (wrong > 0) log(`store reads: ERROR ${wrong} of ${events.length} wrong actions with half the baselines not keyed by fingerprint`);
+  log(`store reads: half unkeyed: at most ${maxReads} reads per decision; the index read ${store.indexReads} documents once`);
+  return [
+    metric(`store_max_reads_per_decision_${n}_half_unkeyed`, maxReads, 'reads', '<= 2', wrong === 0 && maxReads <= 2),
+    info(`store_reads_per_decision_${n}_half_unkeyed`, store.documentReads / events.length, 'reads/decision'),
+    info(`store_index_build_reads_${n}_half_unkeyed`, store.indexReads, 'reads (once)'),
+    info(`store_seconds_per_decision_${n}_half_unkeyed`, seconds(start) / events.length, 's'),
+  ];
 }

@@ -20,6 +20,8 @@ export interface FunctionConfig {
   readonly dryRun: boolean;
   readonly stopOnEarlyBootFailure: boolean;
   readonly allowedProjects: readonly string[] | null;
+  /** `projects/P/topics/T`; null: messages of any topic are acted on (a warning says so). */
+  readonly sourceTopic: string | null;
   readonly claimLeaseSeconds: number;
   readonly waitForOwnerSeconds: number;
   readonly deadlineSeconds: number;
@@ -90,6 +92,11 @@ export const CONFIG_VARIABLES = {
   BOOTWARDEN_ALLOWED_PROJECTS: {
     readers: ['function'],
     meaning: 'comma-separated projects whose VMs bootwarden may act on (unset: any)',
+    default: null,
+  },
+  BOOTWARDEN_SOURCE_TOPIC: {
+    readers: ['function'],
+    meaning: "the log sink's topic, `projects/P/topics/T`: events from anywhere else are rejected (unset: any topic, with a warning)",
     default: null,
   },
   BOOTWARDEN_CLAIM_LEASE_SECONDS: {
@@ -257,6 +264,14 @@ function workflowLocation(env: Env): string | undefined {
   return location;
 }
 
+function sourceTopic(env: Env): string | null {
+  const topic = value(env, 'BOOTWARDEN_SOURCE_TOPIC');
+  if (topic === undefined) return null;
+  if (!/^projects\/[a-z][a-z0-9.:-]{3,99}\/topics\/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/.test(topic))
+    throw new ConfigError(`BOOTWARDEN_SOURCE_TOPIC must be a full topic name, projects/PROJECT/topics/TOPIC, got ${JSON.stringify(topic)}`);
+  return topic;
+}
+
 /** `host:port` of a Firestore emulator, when one is set. */
 function emulatorHost(env: Env): string | null {
   const host = value(env, 'FIRESTORE_EMULATOR_HOST');
@@ -303,6 +318,7 @@ export function loadConfig(env: Env = process.env): FunctionConfig {
     dryRun: bool(env, 'BOOTWARDEN_DRY_RUN'),
     stopOnEarlyBootFailure: bool(env, 'BOOTWARDEN_STOP_ON_EARLY_BOOT'),
     allowedProjects: allowedProjects !== null && allowedProjects.length > 0 ? allowedProjects : null,
+    sourceTopic: sourceTopic(env),
     claimLeaseSeconds: seconds(env, 'BOOTWARDEN_CLAIM_LEASE_SECONDS', 600),
     waitForOwnerSeconds: seconds(env, 'BOOTWARDEN_WAIT_FOR_OWNER_SECONDS', 10),
     deadlineSeconds: seconds(env, 'BOOTWARDEN_DEADLINE_SECONDS', 50),

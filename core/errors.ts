@@ -22,6 +22,8 @@ export const REJECTION_CODES = [
   'invalid_hash_value',
   'unreadable_input',
   'project_not_allowed',
+  'unexpected_event_type',
+  'unexpected_source',
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];

@@ -37,9 +37,20 @@ export interface IngestDeps {
   readonly sleep: (ms: number) => Promise<void>;
 }
 
+/** The CloudEvent type Eventarc gives a Pub/Sub message: the only one the function acts on. */
+export const MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
+
+/** What the CloudEvent says about itself (the function's `ce-type` and `ce-source`). */
+export interface CloudEventAttributes {
+  readonly type: string;
+  readonly source: string;
+}
+
 export interface IngestSettings extends DecisionPolicy {
   /** Projects whose VMs bootwarden may act on; null = any. */
   readonly allowedProjects: readonly string[] | null;
+  /** The log sink's topic, `projects/P/topics/T`: only its messages are acted on; null = any topic. */
+  readonly sourceTopic: string | null;
   /** A claim older than this is considered abandoned (its owner crashed) and may be taken over. */
   readonly claimLeaseMs: number;
   /** How long a duplicate delivery waits for the owner of the event to finish before asking for redelivery. */
@@ -136,18 +147,51 @@ function isStale(event: IntegrityEvent, latestBoot: string): boolean {
   return event.bootCounter !== null && isBootReport(event) && compareBootCounters(event.bootCounter, latestBoot) < 0;
 }
 
-export async function ingest(input: JsonValue | string, deps: IngestDeps, settings: IngestSettings): Promise<IngestResult> {
+/** Why this CloudEvent is not the log sink's messagePublished event, or null when it is. */
+function sourceProblem(ce: CloudEventAttributes, settings: IngestSettings): Rejection | null {
+  if (ce.type !== MESSAGE_PUBLISHED)
+    return rejection(
+      'unexpected_event_type',
+      `the CloudEvent type is ${JSON.stringify(ce.type.slice(0, 200))}, not ${MESSAGE_PUBLISHED}`,
+      'ce-type',
+    );
+  const expected = settings.sourceTopic === null ? null : `//pubsub.googleapis.com/${settings.sourceTopic}`;
+  if (expected !== null && ce.source !== expected)
+    return rejection(
+      'unexpected_source',
+      `the CloudEvent source is ${JSON.stringify(ce.source.slice(0, 200))}, not the log sink's topic ${expected} (BOOTWARDEN_SOURCE_TOPIC)`,
+      'ce-source',
+    );
+  return null;
+}
+
+function contextOf(event: IntegrityEvent): RejectedContext {
+  return {
+    messageId: event.delivery?.messageId ?? null,
+    logName: event.entry.logName,
+    insertId: event.entry.insertId,
+    timestamp: event.entry.timestamp,
+    instanceId: event.instance.id,
+  };
+}
+
+/**
+ * `cloudEvent`: what the delivery's CloudEvent says about itself (the function always gives it):
+ * only the log sink's messagePublished events are acted on.
+ */
+export async function ingest(
+  input: JsonValue | string,
+  deps: IngestDeps,
+  settings: IngestSettings,
+  cloudEvent?: CloudEventAttributes,
+): Promise<IngestResult> {
   const parsed = typeof input === 'string' ? parseEnvelopeText(input) : parseEnvelope(input);
+  const wrongSource = cloudEvent === undefined ? null : sourceProblem(cloudEvent, settings);
+  if (wrongSource !== null) return recordRejection(deps, input, wrongSource, parsed.ok ? contextOf(parsed.event) : parsed.context);
   if (!parsed.ok) return recordRejection(deps, input, parsed.rejection, parsed.context);
   const event = parsed.event;
   if (settings.allowedProjects !== null && !settings.allowedProjects.includes(event.instance.project)) {
-    const context: RejectedContext = {
-      messageId: event.delivery?.messageId ?? null,
-      logName: event.entry.logName,
-      insertId: event.entry.insertId,
-      timestamp: event.entry.timestamp,
-      instanceId: event.instance.id,
-    };
+    const context = contextOf(event);
     const r = rejection(
       'project_not_allowed',
       `project ${event.instance.project} is not in BOOTWARDEN_ALLOWED_PROJECTS (${settings.allowedProjects.join(', ')})`,

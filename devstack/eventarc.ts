@@ -11,12 +11,15 @@ import { isJsonObject, type JsonObject } from '../core/json.js';
 import { FUNCTION_TARGET } from '../functions/entry.js';
 import { eventarcBody } from './entries.js';
 
-export const MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
+export { MESSAGE_PUBLISHED } from '../core/ingest.js';
+import { MESSAGE_PUBLISHED } from '../core/ingest.js';
 
 export interface DeliveryOptions {
   readonly id?: string;
   readonly mode?: 'binary' | 'structured';
   readonly source?: string;
+  /** The CloudEvent type (default messagePublished, what Eventarc sends for a Pub/Sub message). */
+  readonly type?: string;
   /** W3C traceparent, sent as the CloudEvent extension `traceparent`. */
   readonly traceparent?: string;
 }
@@ -26,7 +29,13 @@ export function postEventarc(url: string, body: unknown, opts: DeliveryOptions =
   const source = opts.source ?? '//pubsub.googleapis.com/projects/demo-bootwarden/topics/shielded-vm-integrity';
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   if (opts.mode === 'structured') {
-    const event: Record<string, unknown> = { specversion: '1.0', id, type: MESSAGE_PUBLISHED, source, datacontenttype: 'application/json' };
+    const event: Record<string, unknown> = {
+      specversion: '1.0',
+      id,
+      type: opts.type ?? MESSAGE_PUBLISHED,
+      source,
+      datacontenttype: 'application/json',
+    };
     if (opts.traceparent !== undefined) event['traceparent'] = opts.traceparent;
     return fetch(url, {
       method: 'POST',
@@ -38,7 +47,7 @@ export function postEventarc(url: string, body: unknown, opts: DeliveryOptions =
     'content-type': 'application/json',
     'ce-id': id,
     'ce-specversion': '1.0',
-    'ce-type': MESSAGE_PUBLISHED,
+    'ce-type': opts.type ?? MESSAGE_PUBLISHED,
     'ce-source': source,
   };
   if (opts.traceparent !== undefined) headers['ce-traceparent'] = opts.traceparent;

@@ -67,11 +67,25 @@ export function createHandler(
   getWiring: () => Wiring,
   loggerFor: (traceparent: string | undefined) => Logger,
 ): (ce: IncomingCloudEvent) => Promise<IngestResult> {
+  let warned = false;
   return async (ce) => {
     const logger = loggerFor(typeof ce.traceparent === 'string' ? ce.traceparent : undefined);
     try {
       const { deps, settings, deadlineMs } = getWiring();
-      return await within(deadlineMs, ce.id ?? '?', ingest(asEnvelope(ce), { ...deps, logger }, settings));
+      if (!warned) {
+        warned = true;
+        // Said once per instance, at its first event (the configuration is read then).
+        if (settings.sourceTopic === null)
+          logger.warn(
+            "BOOTWARDEN_SOURCE_TOPIC is not set: messagePublished events of any Pub/Sub topic are acted on; set it to the log sink's topic (projects/P/topics/T)",
+            { code: 'source_topic_unset' },
+          );
+      }
+      return await within(
+        deadlineMs,
+        ce.id ?? '?',
+        ingest(asEnvelope(ce), { ...deps, logger }, settings, { type: ce.type ?? '', source: ce.source ?? '' }),
+      );
     } catch (e) {
       if (isBootwardenError(e)) {
         const what = e.retryable ? 'will be redelivered' : 'will be redelivered once the configuration is fixed';

@@ -26,6 +26,7 @@ export function settingsFrom(config: FunctionConfig): IngestSettings {
     dryRun: config.dryRun,
     stopOnEarlyBootFailure: config.stopOnEarlyBootFailure,
     allowedProjects: config.allowedProjects,
+    sourceTopic: config.sourceTopic,
     claimLeaseMs: config.claimLeaseSeconds * 1000,
     waitForOwnerMs: config.waitForOwnerSeconds * 1000,
     pollMs: 200,

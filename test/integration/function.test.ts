@@ -10,6 +10,7 @@ import { KNOWN_EVENT_KINDS } from '../../core/event.js';
 import type { JsonObject } from '../../core/json.js';
 import { fingerprint } from '../../core/measurements.js';
 import { bootReportEntry, eventarcBody, pubsubMessage, simpleEventEntry } from '../../devstack/entries.js';
+import { postEventarc } from '../../devstack/eventarc.js';
 import { firestoreEmulatorKind, useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { edited, KERNEL_25, KERNEL_26, TAMPERED, WINDOWS_NOV, WINDOWS_OCT } from '../support/fixtures.js';
 import { postBinary, postStructured, startFunction, type FunctionServer } from '../support/function-server.js';
@@ -205,6 +206,44 @@ describe('onIntegrityEvent over HTTP', () => {
     expect(started).toEqual([]);
     const recorded = await collection('rejected_inputs').where('context.messageId', '==', messageId).get();
     expect(recorded.docs.map((d) => (d.data() as { rejection: { code: string } }).rejection.code)).toEqual([code]);
+  });
+});
+
+describe("onIntegrityEvent acts only on the log sink's events", () => {
+  it('another CloudEvent type, another topic, a project not allowed: 2xx, recorded with their codes, nothing started', async () => {
+    const guarded = await startFunction(
+      {
+        BOOTWARDEN_COLLECTION_PREFIX: `${fs.prefix}g_`,
+        BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
+        BOOTWARDEN_SOURCE_TOPIC: 'projects/demo-bootwarden/topics/shielded-vm-integrity',
+        BOOTWARDEN_ALLOWED_PROJECTS: 'acme-prod',
+      },
+      tmp(),
+    );
+    try {
+      const post = async (body: JsonObject, opts: Parameters<typeof postEventarc>[2]): Promise<number> => {
+        const res = await postEventarc(guarded.url, body, opts);
+        await res.arrayBuffer();
+        return res.status;
+      };
+      const statuses = [
+        await post(eventarcBody(late(vm()), 'msg-s1'), { type: 'google.cloud.storage.object.v1.finalized' }),
+        await post(eventarcBody(late(vm()), 'msg-s2'), { source: '//pubsub.googleapis.com/projects/attacker/topics/forged' }),
+        await post(eventarcBody(late({ ...vm(), project: 'acme-dev' }), 'msg-s3'), {}),
+        await post(eventarcBody(late(vm(), TAMPERED), 'msg-s4'), {}),
+      ];
+      expect(statuses.every((s) => s >= 200 && s < 300)).toBe(true);
+      const recorded = await fs.db().collection(`${fs.prefix}g_rejected_inputs`).get();
+      expect(Object.fromEntries(recorded.docs.map((d) => [d.id, (d.data() as { rejection: { code: string } }).rejection.code]))).toEqual({
+        'msg-msg-s1': 'unexpected_event_type',
+        'msg-msg-s2': 'unexpected_source',
+        'msg-msg-s3': 'project_not_allowed',
+      });
+      // Only the sink's own event for an allowed project started an execution.
+      expect(guarded.executions().map((x) => x.labels['action'])).toEqual(['stop']);
+    } finally {
+      await guarded.stop();
+    }
   });
 });
 

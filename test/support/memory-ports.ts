@@ -21,6 +21,7 @@ export const INGEST_SETTINGS: IngestSettings = {
   dryRun: false,
   stopOnEarlyBootFailure: false,
   allowedProjects: null,
+  sourceTopic: null,
   claimLeaseMs: 60_000,
   waitForOwnerMs: 1_000,
   pollMs: 100,

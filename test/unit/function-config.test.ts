@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       dryRun: false,
       stopOnEarlyBootFailure: false,
       allowedProjects: null,
+      sourceTopic: null,
       claimLeaseSeconds: 600,
       waitForOwnerSeconds: 10,
       deadlineSeconds: 50,
@@ -59,6 +60,10 @@ describe('loadConfig', () => {
     [{ ...BASE, BOOTWARDEN_DRY_RUN: 'maybe' }, 'BOOTWARDEN_DRY_RUN must be true or false'],
     [{ ...BASE, BOOTWARDEN_CLAIM_LEASE_SECONDS: '-1' }, 'BOOTWARDEN_CLAIM_LEASE_SECONDS must be a whole number'],
     [{ ...BASE, BOOTWARDEN_ALLOWED_PROJECTS: 'acme-prod,NOPE' }, 'BOOTWARDEN_ALLOWED_PROJECTS has "NOPE"'],
+    [
+      { ...BASE, BOOTWARDEN_SOURCE_TOPIC: 'shielded-vm-integrity' },
+      'BOOTWARDEN_SOURCE_TOPIC must be a full topic name, projects/PROJECT/topics/TOPIC, got "shielded-vm-integrity"',
+    ],
     [{ ...BASE, BOOTWARDEN_COLLECTION_PREFIX: 'Bad/Prefix' }, 'BOOTWARDEN_COLLECTION_PREFIX must be'],
   ])('%j → ConfigError naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

@@ -16,7 +16,7 @@ import { eventarcBody } from '../../devstack/entries.js';
 import { failedLateBoot, KERNEL_26, LINUX_VM } from '../support/fixtures.js';
 import { INGEST_SETTINGS, memoryPorts, RecordingLogger } from '../support/memory-ports.js';
 
-function world(options: { deadlineMs?: number; wiringError?: Error } = {}) {
+function world(options: { deadlineMs?: number; wiringError?: Error; sourceTopic?: string | null } = {}) {
   const parts = memoryPorts(newBaseline(KERNEL_26, { addedBy: 'a', addedAt: 'b', sourceEntry: null, note: null }));
   const loggers: { traceparent: string | undefined; logger: RecordingLogger }[] = [];
   const wiring: Wiring = {
@@ -25,7 +25,10 @@ function world(options: { deadlineMs?: number; wiringError?: Error } = {}) {
       now: () => new Date('2026-11-01T10:00:02.000Z'),
       sleep: () => new Promise((r) => setImmediate(r)),
     },
-    settings: INGEST_SETTINGS,
+    settings: {
+      ...INGEST_SETTINGS,
+      sourceTopic: options.sourceTopic === undefined ? 'projects/acme-prod/topics/shielded-vm-integrity' : options.sourceTopic,
+    },
     deadlineMs: options.deadlineMs ?? 30_000,
   };
   const handler = createHandler(
@@ -73,15 +76,34 @@ describe('createHandler', () => {
     expect(w.starter.started).toEqual([]);
   });
 
-  it('a CloudEvent without attributes or data is rejected for its data, and recorded', async () => {
+  it('a CloudEvent without attributes or data is rejected for its type, and recorded', async () => {
     const w = world();
     const result = await w.handler({});
     expect(result).toMatchObject({
       status: 'rejected',
-      rejection: { code: 'invalid_field', field: 'data', message: 'CloudEvent data must be an object {message, subscription}' },
+      rejection: {
+        code: 'unexpected_event_type',
+        field: 'ce-type',
+        message: 'the CloudEvent type is "", not google.cloud.pubsub.topic.v1.messagePublished',
+      },
     });
-    expect([...w.rejected.records.values()].map((r) => r.rejection.code)).toEqual(['invalid_field']);
+    expect([...w.rejected.records.values()].map((r) => r.rejection.code)).toEqual(['unexpected_event_type']);
     expect(w.starter.started).toEqual([]);
+  });
+
+  it('without BOOTWARDEN_SOURCE_TOPIC, the first event of an instance warns that any topic is acted on, once', async () => {
+    const w = world({ sourceTopic: null });
+    await w.handler(ce(eventarcBody(failedLateBoot(), 'msg-w1')));
+    await w.handler(ce(eventarcBody(failedLateBoot({ bootCounter: 8 }), 'msg-w2')));
+    expect(w.lines().filter((l) => l.severity === 'WARNING')).toEqual([
+      {
+        severity: 'WARNING',
+        message:
+          "BOOTWARDEN_SOURCE_TOPIC is not set: messagePublished events of any Pub/Sub topic are acted on; set it to the log sink's topic (projects/P/topics/T)",
+        fields: { code: 'source_topic_unset' },
+      },
+    ]);
+    expect(w.starter.started).toHaveLength(2);
   });
 
   it('passes the trace header to the logger only when it is a string', async () => {
@@ -150,6 +172,7 @@ describe('settingsFrom', () => {
       BOOTWARDEN_DRY_RUN: 'true',
       BOOTWARDEN_STOP_ON_EARLY_BOOT: 'true',
       BOOTWARDEN_ALLOWED_PROJECTS: 'acme-prod,acme-dev',
+      BOOTWARDEN_SOURCE_TOPIC: 'projects/acme-sec/topics/shielded-vm-integrity',
       BOOTWARDEN_CLAIM_LEASE_SECONDS: '90',
       BOOTWARDEN_WAIT_FOR_OWNER_SECONDS: '12',
       BOOTWARDEN_COLLECTION_PREFIX: 'bw_',
@@ -159,6 +182,7 @@ describe('settingsFrom', () => {
       dryRun: true,
       stopOnEarlyBootFailure: true,
       allowedProjects: ['acme-prod', 'acme-dev'],
+      sourceTopic: 'projects/acme-sec/topics/shielded-vm-integrity',
       claimLeaseMs: 90_000,
       waitForOwnerMs: 12_000,
       pollMs: 200,

@@ -249,6 +249,54 @@ describe('ingest', () => {
     expect(record?.raw.length).toBe(16 * 1024);
   });
 
+  describe("only the log sink's events are acted on", () => {
+    const TOPIC = 'projects/acme-sec/topics/shielded-vm-integrity';
+    const SINK = { type: 'google.cloud.pubsub.topic.v1.messagePublished', source: `//pubsub.googleapis.com/${TOPIC}` };
+    it.each([
+      [
+        'another CloudEvent type',
+        { ...SINK, type: 'google.cloud.storage.object.v1.finalized' },
+        TOPIC,
+        'unexpected_event_type',
+        'the CloudEvent type is "google.cloud.storage.object.v1.finalized", not google.cloud.pubsub.topic.v1.messagePublished',
+      ],
+      [
+        'an empty type',
+        { ...SINK, type: '' },
+        null,
+        'unexpected_event_type',
+        'the CloudEvent type is "", not google.cloud.pubsub.topic.v1.messagePublished',
+      ],
+      [
+        'another topic',
+        { ...SINK, source: '//pubsub.googleapis.com/projects/attacker/topics/forged' },
+        TOPIC,
+        'unexpected_source',
+        `the CloudEvent source is "//pubsub.googleapis.com/projects/attacker/topics/forged", not the log sink's topic //pubsub.googleapis.com/${TOPIC} (BOOTWARDEN_SOURCE_TOPIC)`,
+      ],
+    ])('%s: rejected with a code, recorded, nothing started', async (_what, ce, topic, code, message) => {
+      const w = world({ sourceTopic: topic });
+      const r = await ingest(eventarcBody(failedLateBoot(), 'm-src'), w.deps, w.settings, ce);
+      expect(r).toEqual({
+        status: 'rejected',
+        rejection: { code, message, field: code === 'unexpected_event_type' ? 'ce-type' : 'ce-source' },
+        context: expect.objectContaining({ messageId: 'm-src', instanceId: LINUX_VM.id }) as unknown,
+        recordId: 'msg-m-src',
+      });
+      expect(w.starter.started).toEqual([]);
+      expect([...w.rejected.records.keys()]).toEqual(['msg-m-src']);
+    });
+
+    it.each([
+      ["the sink's topic", TOPIC],
+      ['any topic when none is configured', null],
+    ])('%s: acted on', async (_what, topic) => {
+      const w = world({ sourceTopic: topic });
+      const r = await ingest(eventarcBody(failedLateBoot(), 'm-ok'), w.deps, w.settings, SINK);
+      expect(r).toMatchObject({ status: 'decided', decision: { action: 'relearn' } });
+    });
+  });
+
   it('rejects events of projects that are not allowed', async () => {
     const w = world({ allowedProjects: ['other-project'] });
     const r = await w.run(unknownEntry());

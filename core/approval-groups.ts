@@ -95,7 +95,7 @@ export async function authorize(
 ): Promise<Authorization> {
   if (policy.users.some((u) => u.teamId === actor.teamId && u.userId === actor.userId))
     return { ok: true, via: `approver ${actor.teamId}:${actor.userId}` };
-  if (policy.userGroups.length > 0 && appTeamId !== null && actor.teamId === appTeamId) {
+  if (actor.teamId === appTeamId) {
     for (const group of policy.userGroups) {
       if ((await groupMembers(group)).includes(actor.userId)) return { ok: true, via: `member of user group ${group}` };
     }

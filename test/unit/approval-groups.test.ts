@@ -179,6 +179,24 @@ describe('authorize', () => {
   ])('%o in workspace %s', async (actor, team, expected) => {
     expect(await authorize(policy, actor, team, members)).toEqual(expected);
   });
+
+  it('any one of several approvers may decide; user groups are asked only for users of the workspace', async () => {
+    const asked: string[] = [];
+    const several: ApproverPolicy = {
+      users: [
+        { teamId: 'T1', userId: 'U1' },
+        { teamId: 'T1', userId: 'U9' },
+      ],
+      userGroups: ['S1'],
+    };
+    const recording = (g: string): Promise<string[]> => {
+      asked.push(g);
+      return members(g);
+    };
+    expect(await authorize(several, { teamId: 'T1', userId: 'U9' }, 'T1', recording)).toEqual({ ok: true, via: 'approver T1:U9' });
+    expect(await authorize(several, { teamId: 'T2', userId: 'U2' }, 'T1', recording)).toMatchObject({ ok: false });
+    expect(asked).toEqual([]);
+  });
 });
 
 describe('callback delivery', () => {
@@ -190,6 +208,9 @@ describe('callback delivery', () => {
     [429, 'slow down', { kind: 'retry', detail: 'HTTP 429: slow down' }],
     [503, '', { kind: 'retry', detail: 'HTTP 503' }],
     [302, '', { kind: 'retry', detail: 'HTTP 302' }],
+    [300, '', { kind: 'retry', detail: 'HTTP 300' }],
+    [199, '', { kind: 'retry', detail: 'HTTP 199' }],
+    [500, 'x'.repeat(400), { kind: 'retry', detail: `HTTP 500: ${'x'.repeat(300)}` }],
   ])('HTTP %i is %o', (status, body, expected) => {
     expect(classifyCallbackStatus(status, body)).toEqual(expected);
   });
@@ -232,6 +253,42 @@ describe('summarize', () => {
     ]);
     expect(isExpired(s, new Date('2026-12-03T08:59:59Z'))).toBe(false);
     expect(isExpired(s, new Date('2026-12-03T09:00:00Z'))).toBe(true);
+  });
+
+  it('orders PCRs by number then how, members of one instant by execution, votes by time; counts outcomes; keeps the first of equal expiries', () => {
+    const m = (n: number, diff: ApprovalRequest['diff'], at = '2026-12-02T09:10:07Z', expires = '2026-12-03T09:00:00Z') =>
+      newMember(group.id, {
+        ...REQUEST,
+        execution: `${EXECUTION}${n}`,
+        instanceName: `web-${n}`,
+        eventTimestamp: at,
+        expiresAt: expires,
+        diff,
+      });
+    const a = m(2, {
+      changed: [{ pcrNum: 'PCR_14', from: M('PCR_14', 'AAAA'), to: M('PCR_14', 'BBBB') }],
+      added: [M('PCR_7', 'CCCC')],
+      removed: [],
+    });
+    const b = {
+      ...m(1, { changed: [], added: [M('PCR_14', 'DDDD')], removed: [] }, '2026-12-02T09:10:07Z', '2026-12-03T10:00:00+01:00'),
+      outcome: { kind: 'expired' as const, detail: 'x', at: 'y' },
+    };
+    const votes = [
+      { groupId: group.id, approver: { teamId: 'T1', userId: 'U2', name: 'bob' }, at: '2026-12-02T09:30:00Z' },
+      { groupId: group.id, approver: { teamId: 'T1', userId: 'U1', name: 'alice' }, at: '2026-12-02T09:20:00Z' },
+    ];
+    const s = summarize(group, [a, b], null, 10, votes);
+    expect(s.pcrs).toEqual([
+      { pcrNum: 'PCR_7', how: 'added', vms: 1 },
+      { pcrNum: 'PCR_14', how: 'added', vms: 1 },
+      { pcrNum: 'PCR_14', how: 'changed', vms: 1 },
+    ]);
+    expect(s.sample.map((x) => x.instanceName)).toEqual(['web-1', 'web-2']);
+    expect(s.outcomes).toEqual({ expired: 1 });
+    expect(s.votes.map((v) => v.approver.name)).toEqual(['alice', 'bob']);
+    // Both expire at the same instant: the first member's spelling is kept.
+    expect(s.expiresAt).toBe('2026-12-03T10:00:00+01:00');
   });
 
   it('an empty group never expires and shows the creation time', () => {

@@ -75,10 +75,10 @@ export function lookupOf(...stored: (StoredBaseline | null)[]): BaselineLookup {
   const byId = new Map(docs.map((s) => [s.id, s]));
   return {
     byFingerprint: (fp) => byId.get(fp),
-    underOtherIds: (ms) =>
-      docs.flatMap((s) =>
-        'baseline' in s && s.id !== fingerprint(ms) && sameMeasurements(ms, s.baseline.measurements) ? [s.baseline] : [],
-      ),
+    underOtherIds: (ms) => {
+      const fp = fingerprint(ms);
+      return docs.flatMap((s) => ('baseline' in s && s.id !== fp && sameMeasurements(ms, s.baseline.measurements) ? [s.baseline] : []));
+    },
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { APPROVAL_ACTIONS, type ApprovalDecision, type ApprovalRequest, type OutcomeReport } from '../core/approvals.js';
+import { LocalTokenSource } from '@bootwarden/workflows-emulator';
 import { loadSlackAppConfig } from '../core/config.js';
 import { createSlackApp, type SlackAppDeps, type SlackAppServer } from '../slack-app/app.js';
 import type { CallbackReceiver } from './callback-receiver.js';
@@ -160,19 +161,17 @@ export async function startLocalSlackApp(
   }
 }
 
-/** A local engine's OIDC token for `audience`, as the workflow's `http.post` with `auth: {type: OIDC}` sends it. */
-export function localIdToken(audience: string, subject = 'workflows-local@bootwarden.local', nowMs = Date.now()): string {
-  const iat = Math.floor(nowMs / 1000);
-  return `bootwarden-local.OIDC.${Buffer.from(JSON.stringify({ aud: audience, sub: subject, iat, exp: iat + 3600 })).toString('base64url')}`;
-}
-
-/** POSTs JSON to the app's internal API as the workflow does; the status and the parsed answer. */
+/**
+ * POSTs JSON to the app's internal API as the workflow does (by default with the local engine's
+ * OIDC token for the app's URL); the status and the parsed answer.
+ */
 export async function postInternal(
   appUrl: string,
   path: string,
   body: unknown,
-  token: string | null = localIdToken(appUrl),
+  token?: string | null,
 ): Promise<{ status: number; body: unknown }> {
+  if (token === undefined) token = await new LocalTokenSource().token('OIDC', appUrl);
   const res = await fetch(`${appUrl}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },

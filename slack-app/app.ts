@@ -111,7 +111,7 @@ export async function createSlackApp(config: SlackAppConfig, deps: SlackAppDeps 
       : config.executions === null
         ? null
         : new WorkflowsExecutionStarter({ project: config.project, ...config.executions });
-  registerCommands(app, { approvals, store, slack, approvers: config.approvers, recentBaselines: (n) => baselines.recent(n), history });
+  registerCommands(app, { approvals, store, recentBaselines: (n) => baselines.recent(n), history });
   app.error(async (error) => {
     const e = error as Error & { code?: string; original?: unknown };
     const cause = e.original instanceof Error ? e.original.message : undefined;

@@ -31,6 +31,7 @@ import {
   summarize,
   type ApprovalGroup,
   type ApprovalVote,
+  type Authorization,
   type Approver,
   type ApproverPolicy,
   type DecisionRecord,
@@ -250,6 +251,16 @@ export class Approvals {
     return true;
   }
 
+  /**
+   * Is this Slack user an approver? The app's workspace (auth.test, cached) is asked only when
+   * user groups are configured: they are the only rule that needs it.
+   */
+  async authorize(actor: { readonly teamId: string; readonly userId: string }): Promise<Authorization> {
+    const { approvers, slack } = this.deps;
+    const appTeamId = approvers.userGroups.length === 0 ? null : await slack.teamId().catch(() => null);
+    return authorize(approvers, actor, appTeamId, (g) => slack.userGroupMembers(g));
+  }
+
   /** A click on Approve or Reject. Nothing in the payload but the group id (looked up) and who clicked is used. */
   async click(c: Click): Promise<ClickResult> {
     const { store, slack, logger } = this.deps;
@@ -278,7 +289,7 @@ export class Approvals {
     }
     const groupId = c.value;
     const [allowed, group, earlier, members] = await Promise.all([
-      authorize(this.deps.approvers, c, await this.deps.slack.teamId().catch(() => null), (g) => slack.userGroupMembers(g)),
+      this.authorize(c),
       store.getGroup(groupId),
       store.decision(groupId),
       store.members(groupId),

@@ -13,7 +13,7 @@
  * emulator serves at all.
  */
 import { createHash } from 'node:crypto';
-import type { DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
+import type { DocumentReference, DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
 import type { ApprovalGroup, ApprovalVote, DecisionRecord, GroupMember } from '../../core/approval-groups.js';
 import type { ApprovalAuditRecord, ApprovalStore } from '../../core/ports/approval-store.port.js';
 import { firestoreError, isAlreadyExists, isNotFound, type FirestoreProvider } from './firestore-client.js';
@@ -98,9 +98,7 @@ export class FirestoreApprovalStore implements ApprovalStore {
         const decided = await (await this.col('decisions')).doc(groupId).get();
         if (decided.exists) {
           // Decided groups are closed: whoever sees one still named here retires the pointer.
-          await pointer.delete({ lastUpdateTime: snap.updateTime! }).catch((e: unknown) => {
-            if (!isNotFound(e) && !isFailedPrecondition(e)) throw e;
-          });
+          await deleteIfUnchanged(pointer, snap.updateTime!);
           continue;
         }
         const group = await (await this.col('groups')).doc(groupId).get();
@@ -142,9 +140,7 @@ export class FirestoreApprovalStore implements ApprovalStore {
         if (!snap.exists) continue;
         if (Date.parse(String(snap.get('expiresAt'))) > Date.parse(now)) return false;
         // The holder died: its lease is retired once, by whoever sees it first.
-        await ref.delete({ lastUpdateTime: snap.updateTime! }).catch((e: unknown) => {
-          if (!isNotFound(e) && !isFailedPrecondition(e)) throw e;
-        });
+        await deleteIfUnchanged(ref, snap.updateTime!);
       }
       return false;
     });
@@ -157,14 +153,7 @@ export class FirestoreApprovalStore implements ApprovalStore {
       this.leases.delete(key);
       if (writeTime === undefined) return;
       // Only the lease this holder wrote: one that expired and was taken over is the new holder's.
-      await (
-        await this.col('draws')
-      )
-        .doc(groupId)
-        .delete({ lastUpdateTime: writeTime })
-        .catch((e: unknown) => {
-          if (!isNotFound(e) && !isFailedPrecondition(e)) throw e;
-        });
+      await deleteIfUnchanged((await this.col('draws')).doc(groupId), writeTime);
     });
   }
 
@@ -245,9 +234,7 @@ export class FirestoreApprovalStore implements ApprovalStore {
       const pointer = (await this.col('open')).doc(group.fingerprint);
       const snap = await pointer.get();
       if (!snap.exists || snap.get('groupId') !== group.id) return;
-      await pointer.delete({ lastUpdateTime: snap.updateTime! }).catch((e: unknown) => {
-        if (!isNotFound(e) && !isFailedPrecondition(e)) throw e;
-      });
+      await deleteIfUnchanged(pointer, snap.updateTime!);
     });
   }
 
@@ -330,6 +317,16 @@ export class FirestoreApprovalStore implements ApprovalStore {
       return q.docs.map((d) => d.data() as ApprovalAuditRecord);
     });
   }
+}
+
+/**
+ * Deletes the document if it was last written at `updateTime`; one written since (or already
+ * gone) is left alone: someone else retired or replaced it first.
+ */
+async function deleteIfUnchanged(ref: DocumentReference, updateTime: Timestamp): Promise<void> {
+  await ref.delete({ lastUpdateTime: updateTime }).catch((e: unknown) => {
+    if (!isNotFound(e) && !isFailedPrecondition(e)) throw e;
+  });
 }
 
 /** gRPC FAILED_PRECONDITION: a precondition (here, the document's update time) no longer holds. */

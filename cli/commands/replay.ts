@@ -2,7 +2,7 @@ import { decideWithStore, type DecisionPolicy } from '../../core/decide.js';
 import { fingerprint } from '../../core/measurements.js';
 import { BootwardenError } from '../../core/errors.js';
 import { parseEnvelopeText } from '../../core/parse.js';
-import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
+import type { BaselineStore } from '../../core/ports/baseline-store.port.js';
 import { ReplayAggregator, type ReplayReport } from '../../core/replay.js';
 import { openCliStore, STORE_HELP, STORE_OPTIONS, withStore } from '../stores.js';
 import { flag, parse } from '../args.js';
@@ -56,20 +56,15 @@ export async function replayCommand(args: string[], io: CommandIo): Promise<numb
     const started = performance.now();
     const agg = new ReplayAggregator();
     // A fleet shares few fingerprints: read each baseline once, not once per entry.
-    const cached = new Map<string, Promise<StoredBaseline | null>>();
-    const byContent = new Map<string, Promise<StoredBaseline[]>>();
+    const cache = new Map<string, Promise<unknown>>();
+    const once = <T>(key: string, read: () => Promise<T>): Promise<T> => {
+      let hit = cache.get(key) as Promise<T> | undefined;
+      if (hit === undefined) cache.set(key, (hit = read()));
+      return hit;
+    };
     const baselines: Pick<BaselineStore, 'get' | 'withMeasurements'> = {
-      get: (id) => {
-        let hit = cached.get(id);
-        if (hit === undefined) cached.set(id, (hit = store.get(id)));
-        return hit;
-      },
-      withMeasurements: (ms) => {
-        const key = fingerprint(ms);
-        let hit = byContent.get(key);
-        if (hit === undefined) byContent.set(key, (hit = store.withMeasurements(ms)));
-        return hit;
-      },
+      get: (id) => once(`id ${id}`, () => store.get(id)),
+      withMeasurements: (ms) => once(`content ${fingerprint(ms)}`, () => store.withMeasurements(ms)),
     };
     const progress = new Progress(io.stderr, source.size);
     let entries = 0;

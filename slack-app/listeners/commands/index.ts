@@ -4,11 +4,9 @@
  * arrives within Slack's 3 seconds without work after the response.
  */
 import type { App } from '@slack/bolt';
-import { authorize, type ApproverPolicy } from '../../../core/approval-groups.js';
 import type { StoredBaseline } from '../../../core/ports/baseline-store.port.js';
 import type { ExecutionHistory } from '../../../core/ports/execution-history.port.js';
 import type { ApprovalStore } from '../../../core/ports/approval-store.port.js';
-import type { SlackMessenger } from '../../../core/ports/slack.port.js';
 import type { Approvals } from '../../approvals.js';
 import { escape, listMessage, openGroupsMessage } from '../../message.js';
 
@@ -17,8 +15,6 @@ export const COMMAND = '/bootwarden';
 export interface CommandDeps {
   readonly approvals: Approvals;
   readonly store: ApprovalStore;
-  readonly slack: SlackMessenger;
-  readonly approvers: ApproverPolicy;
   readonly recentBaselines: (limit: number) => Promise<StoredBaseline[]>;
   /** The Workflows Executions API; null when BOOTWARDEN_WORKFLOW_LOCATION is not set. */
   readonly history: ExecutionHistory | null;
@@ -32,12 +28,7 @@ const HELP = [
 
 export function register(app: App, deps: CommandDeps): void {
   app.command(COMMAND, async ({ ack, command }) => {
-    const allowed = await authorize(
-      deps.approvers,
-      { teamId: command.team_id, userId: command.user_id },
-      await deps.slack.teamId().catch(() => null),
-      (g) => deps.slack.userGroupMembers(g),
-    );
+    const allowed = await deps.approvals.authorize({ teamId: command.team_id, userId: command.user_id });
     if (!allowed.ok) {
       await ack({ response_type: 'ephemeral', text: '/bootwarden answers configured approvers only.' });
       return;

@@ -23,6 +23,8 @@ export interface GroupMember {
   readonly instanceName: string | null;
   readonly bootCounter: string | null;
   readonly diff: ApprovalRequest['diff'];
+  /** Held by the blast-radius guard (still running) rather than stopped. */
+  readonly held: boolean;
   readonly eventTimestamp: string;
   readonly requestedAt: string;
   readonly expiresAt: string;
@@ -137,6 +139,7 @@ export function newMember(groupId: string, request: ApprovalRequest): GroupMembe
     instanceName: request.instanceName,
     bootCounter: request.bootCounter,
     diff: request.diff,
+    held: request.held,
     eventTimestamp: request.eventTimestamp,
     requestedAt: request.requestedAt,
     expiresAt: request.expiresAt,
@@ -151,6 +154,8 @@ export interface GroupSummary {
   readonly groupId: string;
   readonly fingerprint: string;
   readonly vmCount: number;
+  /** How many of them the blast-radius guard held (still running) rather than stopped. */
+  readonly heldCount: number;
   /** Up to `sampleSize` members, oldest first. */
   readonly sample: readonly GroupMember[];
   /** PCRs that differ from the VMs' policies, each with how (`changed`, `added`, `removed`) and on how many VMs. */
@@ -201,6 +206,7 @@ export function summarize(
     groupId: group.id,
     fingerprint: group.fingerprint,
     vmCount: sorted.length,
+    heldCount: sorted.filter((m) => m.held).length,
     sample: sorted.slice(0, sampleSize),
     pcrs: [...pcrs.values()].sort((a, b) => pcrOrder(a.pcrNum) - pcrOrder(b.pcrNum) || a.how.localeCompare(b.how)),
     firstSeen: times[0] ?? group.createdAt,

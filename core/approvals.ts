@@ -18,7 +18,7 @@ export const APPROVAL_PATHS = {
   outcome: '/internal/outcomes',
 } as const;
 
-/** POST {slackAppUrl}/internal/approvals: one stopped VM asks for a decision on its measurements. */
+/** POST {slackAppUrl}/internal/approvals: one stopped (or held) VM asks for a decision on its measurements. */
 export interface ApprovalRequest {
   readonly version: typeof APPROVAL_CONTRACT_VERSION;
   readonly eventKey: string;
@@ -33,6 +33,11 @@ export interface ApprovalRequest {
   readonly bootCounter: string | null;
   readonly eventTimestamp: string;
   readonly diff: ResponseArgument['diff'];
+  /**
+   * True: the blast-radius guard held the VM (still running, unchanged) rather than stopping it.
+   * Approve relearns it, reject stops it. Absent means false.
+   */
+  readonly held: boolean;
   readonly requestedAt: string;
   /** When the execution stops waiting (requestedAt + the approval timeout). */
   readonly expiresAt: string;
@@ -236,6 +241,7 @@ export function checkApprovalRequest(body: unknown): Checked<ApprovalRequest> {
       bootCounter: nullable(o, 'bootCounter', () => text(o, 'bootCounter', BOOT_COUNTER, 'a decimal boot counter (a string)')),
       eventTimestamp: text(o, 'eventTimestamp', TIMESTAMP, 'an RFC 3339 timestamp'),
       diff: diffOf(o['diff']),
+      held: o['held'] === undefined ? false : o['held'] === true ? true : o['held'] === false ? false : fail('held must be true or false'),
       requestedAt: text(o, 'requestedAt', TIMESTAMP, 'an RFC 3339 timestamp'),
       expiresAt: text(o, 'expiresAt', TIMESTAMP, 'an RFC 3339 timestamp'),
     };

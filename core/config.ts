@@ -5,6 +5,7 @@
  * are pure (the environment is a parameter) and throw a ConfigError naming the variable at fault.
  */
 import { RESPONSE_WORKFLOW_ID } from './contracts.js';
+import { DEFAULT_BLAST_RADIUS, type BlastRadiusLimits } from './blast-radius.js';
 import { BootwardenError } from './errors.js';
 
 export interface FunctionConfig {
@@ -25,6 +26,7 @@ export interface FunctionConfig {
   readonly claimLeaseSeconds: number;
   readonly waitForOwnerSeconds: number;
   readonly deadlineSeconds: number;
+  readonly blastRadius: BlastRadiusLimits;
 }
 
 export class ConfigError extends BootwardenError {
@@ -113,6 +115,27 @@ export const CONFIG_VARIABLES = {
     readers: ['function'],
     meaning: 'a delivery not handled within this time fails and is redelivered (keep it below the function timeout)',
     default: '50',
+  },
+  BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT: {
+    readers: ['function', 'cli'],
+    meaning:
+      'blast-radius guard: VMs with the same unknown measurements stopped per window; the rest are held (`0`: hold all)',
+    default: String(DEFAULT_BLAST_RADIUS.perFingerprint),
+  },
+  BOOTWARDEN_MAX_STOPS_PER_PROJECT: {
+    readers: ['function', 'cli'],
+    meaning: 'blast-radius guard: at most this many VMs of one project are stopped per window',
+    default: String(DEFAULT_BLAST_RADIUS.perProject),
+  },
+  BOOTWARDEN_MAX_STOPS: {
+    readers: ['function', 'cli'],
+    meaning: 'blast-radius guard: at most this many VMs are stopped per window in all',
+    default: String(DEFAULT_BLAST_RADIUS.overall),
+  },
+  BOOTWARDEN_STOP_WINDOW_SECONDS: {
+    readers: ['function', 'cli'],
+    meaning: "blast-radius guard: the window's length, from 60; windows are aligned to the clock (on the hour by default)",
+    default: String(DEFAULT_BLAST_RADIUS.windowSeconds),
   },
   FIRESTORE_EMULATOR_HOST: {
     readers: ['function', 'cli', 'slack app'],
@@ -272,6 +295,31 @@ function sourceTopic(env: Env): string | null {
   return topic;
 }
 
+function count(env: Env, name: VariableName, fallback: number, max: number): number {
+  const v = value(env, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || n > max) throw new ConfigError(`${name} must be a whole number from 0 to ${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Each allowed stop is a slot document, and a stop decision reads a scope's slots at once: keep them few. */
+export const MAX_STOPS_LIMIT = 500;
+
+/** The blast-radius guard's limits (function, and `bootwarden replay` to simulate it). */
+export function blastRadiusOf(env: Env): BlastRadiusLimits {
+  const d = DEFAULT_BLAST_RADIUS;
+  const windowSeconds = count(env, 'BOOTWARDEN_STOP_WINDOW_SECONDS', d.windowSeconds, 86_400);
+  if (windowSeconds < 60)
+    throw new ConfigError(`BOOTWARDEN_STOP_WINDOW_SECONDS must be at least 60 seconds, got ${JSON.stringify(value(env, 'BOOTWARDEN_STOP_WINDOW_SECONDS'))}`);
+  return {
+    perFingerprint: count(env, 'BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT', d.perFingerprint, MAX_STOPS_LIMIT),
+    perProject: count(env, 'BOOTWARDEN_MAX_STOPS_PER_PROJECT', d.perProject, MAX_STOPS_LIMIT),
+    overall: count(env, 'BOOTWARDEN_MAX_STOPS', d.overall, MAX_STOPS_LIMIT),
+    windowSeconds,
+  };
+}
+
 /** `host:port` of a Firestore emulator, when one is set. */
 function emulatorHost(env: Env): string | null {
   const host = value(env, 'FIRESTORE_EMULATOR_HOST');
@@ -322,6 +370,7 @@ export function loadConfig(env: Env = process.env): FunctionConfig {
     claimLeaseSeconds: seconds(env, 'BOOTWARDEN_CLAIM_LEASE_SECONDS', 600),
     waitForOwnerSeconds: seconds(env, 'BOOTWARDEN_WAIT_FOR_OWNER_SECONDS', 10),
     deadlineSeconds: seconds(env, 'BOOTWARDEN_DEADLINE_SECONDS', 50),
+    blastRadius: blastRadiusOf(env),
   };
 }
 
@@ -337,6 +386,8 @@ export interface CliConfig {
   readonly debug: boolean;
   /** Who adds baselines when `--added-by` is not given. */
   readonly operator: string;
+  /** The function's blast-radius guard, which `replay` simulates. */
+  readonly blastRadius: BlastRadiusLimits;
 }
 
 export function loadCliConfig(env: Env = process.env): CliConfig {
@@ -350,6 +401,7 @@ export function loadCliConfig(env: Env = process.env): CliConfig {
     executionsDir: value(env, 'BOOTWARDEN_EXECUTIONS_DIR') ?? '.bootwarden/executions',
     debug: debug === '1' || debug?.toLowerCase() === 'true',
     operator: value(env, 'USER') ?? 'unknown',
+    blastRadius: blastRadiusOf(env),
   };
 }
 

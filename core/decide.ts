@@ -9,6 +9,7 @@
  * policy says to stop on them. Dry-run turns every action into a notification.
  */
 import type { Baseline } from './baseline.js';
+import type { HeldBy } from './blast-radius.js';
 import { isBootReport, type IntegrityEvent } from './event.js';
 import {
   describeDiff,
@@ -30,7 +31,8 @@ export interface DecisionPolicy {
 
 export const DEFAULT_POLICY: DecisionPolicy = { stopOnEarlyBootFailure: false, dryRun: false };
 
-export type Action = 'ignore' | 'relearn' | 'stop' | 'notify';
+/** `hold`: a stop the blast-radius guard (core/blast-radius.ts) turned down; the VM keeps running and waits for operators. */
+export type Action = 'ignore' | 'relearn' | 'stop' | 'hold' | 'notify';
 
 export const REASON_CODES = [
   'unknown_event_kind',
@@ -47,7 +49,7 @@ export type ReasonCode = (typeof REASON_CODES)[number];
 
 export interface Decision {
   readonly action: Action;
-  /** For `notify` (dry-run): what would have been done. Otherwise equal to `action` or null for ignore. */
+  /** For `notify` (dry-run) and `hold`: what would have been done. Otherwise equal to `action` or null for ignore. */
   readonly intendedAction: 'relearn' | 'stop' | null;
   readonly reasonCode: ReasonCode;
   readonly reason: string;
@@ -58,6 +60,8 @@ export interface Decision {
   /** The report's actual measurements against the VM's policy measurements. */
   readonly diff: MeasurementDiff | null;
   readonly dryRun: boolean;
+  /** Set on a `hold`: which limit of the blast-radius guard kept the VM running. */
+  readonly heldBy?: HeldBy;
 }
 
 /**

@@ -22,6 +22,8 @@ import type { BaselineStore } from './ports/baseline-store.port.js';
 import type { EventLedger, EventRecord, InstanceStateStore, RejectedInputStore } from './ports/event-ledger.port.js';
 import type { ExecutionStarter } from './ports/execution-starter.port.js';
 import type { Logger } from './ports/logger.port.js';
+import type { StopSlotStore } from './ports/stop-slots.port.js';
+import { guardDecision, type BlastRadiusLimits } from './blast-radius.js';
 
 /** How much of a rejected payload is kept. */
 export const MAX_RECORDED_RAW_BYTES = 16 * 1024;
@@ -32,6 +34,8 @@ export interface IngestDeps {
   readonly instances: InstanceStateStore;
   readonly rejected: RejectedInputStore;
   readonly starter: ExecutionStarter;
+  /** The blast-radius guard's slots. */
+  readonly stopSlots: StopSlotStore;
   readonly logger: Logger;
   readonly now: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
@@ -58,6 +62,8 @@ export interface IngestSettings extends DecisionPolicy {
   readonly pollMs: number;
   /** Collection names, for the documents the workflow reads and writes. */
   readonly collections: CollectionNames;
+  /** How many VMs may be stopped per fingerprint, project and in all, per window; beyond: hold. */
+  readonly blastRadius: BlastRadiusLimits;
 }
 
 export type IngestResult =
@@ -165,6 +171,20 @@ function sourceProblem(ce: CloudEventAttributes, settings: IngestSettings): Reje
   return null;
 }
 
+/** A stop within the blast-radius guard's limits stays a stop; beyond them it becomes a hold. */
+async function guarded(decision: Decision, event: IntegrityEvent, eventKey: string, deps: IngestDeps, settings: IngestSettings): Promise<Decision> {
+  const d = await guardDecision(deps.stopSlots, settings.blastRadius, decision, { eventKey, instance: event.instance, now: deps.now() });
+  if (d.heldBy !== undefined)
+    deps.logger.warn(`blast-radius guard: instance ${event.instance.id} is held, not stopped (${d.heldBy.scope} limit ${d.heldBy.limit})`, {
+      eventKey,
+      instanceId: event.instance.id,
+      project: event.instance.project,
+      fingerprint: d.fingerprint,
+      heldBy: { ...d.heldBy },
+    });
+  return d;
+}
+
 function contextOf(event: IntegrityEvent): RejectedContext {
   return {
     messageId: event.delivery?.messageId ?? null,
@@ -229,7 +249,7 @@ export async function ingest(
     }
   }
 
-  const decision = await decideWithStore(event, deps.baselines, settings);
+  const decision = await guarded(await decideWithStore(event, deps.baselines, settings), event, eventKey, deps, settings);
   let executionName: string | null = null;
   if (decision.action !== 'ignore') {
     const now = deps.now().toISOString();
@@ -239,10 +259,10 @@ export async function ingest(
     executionName = (existing ?? (await deps.starter.start(argument, executionLabels(argument)))).name;
   }
   const completedAt = deps.now().toISOString();
-  const { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun } = decision;
+  const { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun, heldBy } = decision;
   await deps.ledger.completeEvent(eventKey, {
     outcome: decision.action === 'ignore' ? 'ignored' : 'decided',
-    decision: { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun },
+    decision: { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun, ...(heldBy === undefined ? {} : { heldBy }) },
     executionName,
     completedAt,
   });

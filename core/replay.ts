@@ -21,6 +21,8 @@ export interface UnknownFingerprint {
   fingerprint: string;
   reports: number;
   instances: number;
+  /** Reports the blast-radius guard would have held rather than stopped. */
+  held: number;
   sampleInstances: InstanceRef[];
   /** How many reports showed each PCR changed / added / removed against the VM's policy. */
   pcrs: { pcrNum: string; changed: number; added: number; removed: number }[];
@@ -30,15 +32,18 @@ export interface UnknownFingerprint {
 
 export interface ReplayReport {
   entries: number;
-  actions: { ignore: number; relearn: number; stop: number; notify: number; reject: number };
+  actions: { ignore: number; relearn: number; stop: number; hold: number; notify: number; reject: number };
   rejectedByCode: Record<string, number>;
   sampleRejections: { ordinal: number; code: string; message: string }[];
   stoppedInstances: StoppedInstance[];
+  /** Instances the blast-radius guard would have held (kept running) rather than stopped, and never stopped. */
+  heldInstances: number;
   unknownFingerprints: UnknownFingerprint[];
 }
 
 interface FingerprintAcc {
   reports: number;
+  held: number;
   instances: Set<string>;
   sample: InstanceRef[];
   pcrs: Map<string, { changed: number; added: number; removed: number }>;
@@ -52,7 +57,8 @@ function instanceKey(i: InstanceRef): string {
 
 export class ReplayAggregator {
   private entries = 0;
-  private readonly actions = { ignore: 0, relearn: 0, stop: 0, notify: 0, reject: 0 };
+  private readonly actions = { ignore: 0, relearn: 0, stop: 0, hold: 0, notify: 0, reject: 0 };
+  private readonly held = new Set<string>();
   private readonly rejectedByCode = new Map<string, number>();
   private readonly sampleRejections: ReplayReport['sampleRejections'] = [];
   private readonly stopped = new Map<string, StoppedInstance>();
@@ -69,11 +75,14 @@ export class ReplayAggregator {
     this.entries++;
     this.actions[d.action]++;
     const wouldStop = d.action === 'stop' || (d.action === 'notify' && d.intendedAction === 'stop');
-    if (!wouldStop) return;
+    const held = d.action === 'hold';
+    if (!wouldStop && !held) return;
     const seen = event.entry.timestamp;
     const key = instanceKey(event.instance);
     const s = this.stopped.get(key);
-    if (s === undefined) {
+    if (held) {
+      this.held.add(key);
+    } else if (s === undefined) {
       this.stopped.set(key, { instance: event.instance, stops: 1, lastFingerprint: d.fingerprint, lastSeen: seen });
     } else {
       s.stops++;
@@ -85,10 +94,11 @@ export class ReplayAggregator {
     if (d.fingerprint === null || d.baselineId !== null) return;
     let acc = this.unknown.get(d.fingerprint);
     if (acc === undefined) {
-      acc = { reports: 0, instances: new Set(), sample: [], pcrs: new Map(), firstSeen: seen, lastSeen: seen };
+      acc = { reports: 0, held: 0, instances: new Set(), sample: [], pcrs: new Map(), firstSeen: seen, lastSeen: seen };
       this.unknown.set(d.fingerprint, acc);
     }
     acc.reports++;
+    if (held) acc.held++;
     if (!acc.instances.has(key)) {
       acc.instances.add(key);
       if (acc.sample.length < SAMPLE_INSTANCES) acc.sample.push(event.instance);
@@ -120,10 +130,12 @@ export class ReplayAggregator {
       stoppedInstances: [...this.stopped.values()]
         .sort((a, b) => b.stops - a.stops || instanceKey(a.instance).localeCompare(instanceKey(b.instance)))
         .map((s) => ({ ...s })),
+      heldInstances: [...this.held].filter((k) => !this.stopped.has(k)).length,
       unknownFingerprints: [...this.unknown.entries()]
         .map(([fingerprint, a]) => ({
           fingerprint,
           reports: a.reports,
+          held: a.held,
           instances: a.instances.size,
           sampleInstances: [...a.sample],
           pcrs: [...a.pcrs.entries()].sort(([x], [y]) => pcrOrder(x, y)).map(([pcrNum, c]) => ({ pcrNum, ...c })),

@@ -67,6 +67,7 @@ export function approvalRequest(
       added: [],
       removed: [],
     },
+    held: false,
     requestedAt: new Date().toISOString(),
     expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
     ...rest,

@@ -9,6 +9,7 @@ import {
   FirestoreEventLedger,
   FirestoreInstanceState,
   FirestoreRejectedInputs,
+  FirestoreStopSlots,
 } from '../adapters/gcp/firestore-stores.js';
 import { WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
 import { RecordingExecutionStarter } from '../adapters/local/recording-execution-starter.js';
@@ -31,6 +32,7 @@ export function settingsFrom(config: FunctionConfig): IngestSettings {
     waitForOwnerMs: config.waitForOwnerSeconds * 1000,
     pollMs: 200,
     collections: collectionNames(config.collectionPrefix, config.baselineCollection),
+    blastRadius: config.blastRadius,
   };
 }
 
@@ -50,6 +52,7 @@ export function wire(config: FunctionConfig, overrides: { firestore?: FirestoreP
       ledger: new FirestoreEventLedger(db, names),
       instances: new FirestoreInstanceState(db, names),
       rejected: new FirestoreRejectedInputs(db, names),
+      stopSlots: new FirestoreStopSlots(db, names.stopSlots),
       starter: overrides.starter ?? starterFrom(config),
       now: () => new Date(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

@@ -322,7 +322,7 @@ export class Approvals {
         'ignored_expired',
         groupId,
         `the group expired at ${summary.expiresAt}`,
-        `This approval expired at ${summary.expiresAt}: the VMs stay stopped and nothing was changed.`,
+        `This approval expired at ${summary.expiresAt}: ${summary.heldCount === 0 ? 'the VMs stay stopped' : 'the stopped VMs stay stopped, the held ones keep running,'} and nothing was changed.`,
       );
     const me: Approver = { teamId: c.teamId, userId: c.userId, name: c.userName };
     let approvers: Approver[] = [me];

@@ -30,8 +30,25 @@ const OUTCOME_WORDS: Record<OutcomeKind, string> = {
   failed: 'FAILED',
 };
 
+/** What a held member's outcome means: it was never stopped. */
+const HELD_OUTCOME_WORDS: Partial<Record<OutcomeKind, string>> = {
+  rejected: 'stopped (rejected)',
+  expired: 'still running, not trusted (expired)',
+};
+
+function memberState(m: GroupSummary['sample'][number]): string {
+  if (m.outcome === null) return m.held ? 'held (running, unchanged)' : 'stopped';
+  return (m.held ? HELD_OUTCOME_WORDS[m.outcome.kind] : undefined) ?? OUTCOME_WORDS[m.outcome.kind];
+}
+
 export function groupMessage(s: GroupSummary, now: Date): SlackMessage {
   const vms = `${s.vmCount} VM${s.vmCount === 1 ? '' : 's'}`;
+  const stopped = s.vmCount - s.heldCount;
+  // Held VMs (the blast-radius guard) are still running: every sentence says which VMs are which.
+  const split =
+    s.heldCount === 0
+      ? null
+      : `${stopped} stopped, ${s.heldCount} held by the blast-radius guard (still running, unchanged)`;
   const expired = s.decision === null && s.vmCount > 0 && Date.parse(s.expiresAt) <= now.getTime();
   const who = (a: { userId: string; name: string }): string => `<@${a.userId}> (${escape(a.name)})`;
   const votes =
@@ -40,20 +57,26 @@ export function groupMessage(s: GroupSummary, now: Date): SlackMessage {
     s.decision !== null
       ? `${s.decision.decision === 'approve' ? ':white_check_mark: Approved' : ':no_entry: Rejected'} by ${s.decision.approvers.map(who).join(' and ')} at ${s.decision.decidedAt}`
       : expired
-        ? `:hourglass: Expired at ${s.expiresAt}: nobody decided, the VMs stay stopped`
-        : `Waiting for a decision until ${s.expiresAt}. Approve promotes the measurements to a baseline and starts the VMs; reject keeps them stopped.${votes}`;
+        ? `:hourglass: Expired at ${s.expiresAt}: nobody decided, ${split === null ? 'the VMs stay stopped' : 'the stopped VMs stay stopped and the held ones keep running, not trusted'}`
+        : split === null
+          ? `Waiting for a decision until ${s.expiresAt}. Approve promotes the measurements to a baseline and starts the VMs; reject keeps them stopped.${votes}`
+          : `Waiting for a decision until ${s.expiresAt}. Approve promotes the measurements to a baseline, starts the stopped VMs and relearns the held ones still on the reported boot; reject keeps the stopped VMs stopped and stops the held ones now.${votes}`;
   const pcrs =
     s.pcrs.length === 0 ? 'no PCR differs from the policies' : s.pcrs.map((p) => `${p.pcrNum} ${p.how} on ${p.vms} of ${vms}`).join('\n');
   const sample = s.sample
     .map((m) => {
       const name = m.instanceName ?? `id ${m.instance.id}`;
-      const outcome = m.outcome === null ? 'stopped' : OUTCOME_WORDS[m.outcome.kind];
+      const outcome = memberState(m);
       return `• \`${name}\` ${m.instance.project}/${m.instance.zone}, boot ${m.bootCounter ?? '?'}: ${outcome}`;
     })
     .join('\n');
   const more = s.vmCount > s.sample.length ? `\n…and ${s.vmCount - s.sample.length} more` : '';
   const blocks: Block[] = [
-    md(`:rotating_light: *Unknown boot measurements on ${vms}*: stopped by bootwarden until someone decides.`),
+    md(
+      split === null
+        ? `:rotating_light: *Unknown boot measurements on ${vms}*: stopped by bootwarden until someone decides.`
+        : `:rotating_light: *Unknown boot measurements on ${vms}*: ${split}, until someone decides.`,
+    ),
     md(`*Fingerprint* \`${s.fingerprint.slice(0, 16)}…\`\n*First seen* ${s.firstSeen}   *Last seen* ${s.lastSeen}`),
     md(`*PCRs that differ from each VM's policy*\n${pcrs}`),
     md(`*VMs*\n${sample}${more}`),
@@ -72,7 +95,13 @@ export function groupMessage(s: GroupSummary, now: Date): SlackMessage {
           value: s.groupId,
           confirm: {
             title: { type: 'plain_text', text: 'Trust these measurements?' },
-            text: { type: 'mrkdwn', text: `Promote them to a baseline and start ${vms}.` },
+            text: {
+              type: 'mrkdwn',
+              text:
+                split === null
+                  ? `Promote them to a baseline and start ${vms}.`
+                  : `Promote them to a baseline, start ${stopped} stopped VM${stopped === 1 ? '' : 's'} and relearn ${s.heldCount} held.`,
+            },
             confirm: { type: 'plain_text', text: 'Approve' },
             deny: { type: 'plain_text', text: 'Cancel' },
           },
@@ -88,7 +117,10 @@ export function groupMessage(s: GroupSummary, now: Date): SlackMessage {
     });
   }
   blocks.push(context(`group ${s.groupId} · fingerprint ${s.fingerprint}`));
-  return { text: `Unknown boot measurements on ${vms} (fingerprint ${s.fingerprint.slice(0, 16)}…): ${state}`, blocks };
+  return {
+    text: `Unknown boot measurements on ${vms}${split === null ? '' : ` (${split})`} (fingerprint ${s.fingerprint.slice(0, 16)}…): ${state}`,
+    blocks,
+  };
 }
 
 /** An outcome outside any group (a dry run, a failure, a VM that could not be stopped). */
@@ -103,7 +135,7 @@ export function openGroupsMessage(groups: readonly { group: ApprovalGroup; summa
   if (groups.length === 0) return { text: 'No approval is pending.', blocks: [md('No approval is pending.')] };
   const lines = groups.map(
     ({ summary: s }) =>
-      `• \`${s.fingerprint.slice(0, 16)}…\` ${s.vmCount} VM${s.vmCount === 1 ? '' : 's'}, first seen ${s.firstSeen}, expires ${s.expiresAt}`,
+      `• \`${s.fingerprint.slice(0, 16)}…\` ${s.vmCount} VM${s.vmCount === 1 ? '' : 's'}${s.heldCount === 0 ? '' : ` (${s.heldCount} held)`}, first seen ${s.firstSeen}, expires ${s.expiresAt}`,
   );
   const text = `*${groups.length} pending approval${groups.length === 1 ? '' : 's'}*\n${lines.join('\n')}`;
   return { text, blocks: [md(text)] };

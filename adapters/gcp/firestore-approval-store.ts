@@ -49,7 +49,8 @@ const asGroup = (snap: DocumentSnapshot): ApprovalGroup => snap.data() as Approv
 const asMember = (snap: DocumentSnapshot): GroupMember => {
   const member = snap.data() as GroupMember & { callbackState?: string };
   delete member.callbackState;
-  return member;
+  // Members recorded before the blast-radius guard existed were all stopped.
+  return { ...member, held: member.held === true };
 };
 
 export class FirestoreApprovalStore implements ApprovalStore {

@@ -1,6 +1,6 @@
 /**
  * Firestore implementations of the ports: baselines (`known_good_measurements`), the event ledger,
- * per-instance state and rejected inputs. Every claim is a create-once document; documents are
+ * per-instance state, rejected inputs and the blast-radius guard's stop slots. Every claim is a create-once document; documents are
  * only updated by the owner of their claim, so nothing depends on transaction isolation.
  */
 import type { DocumentSnapshot, Query } from '@google-cloud/firestore';
@@ -17,6 +17,7 @@ import type {
   NewEventRecord,
   RejectedInputStore,
 } from '../../core/ports/event-ledger.port.js';
+import type { StopSlot, StopSlotStore } from '../../core/ports/stop-slots.port.js';
 import { firestoreError, grpcCode, isAlreadyExists, isNotFound, type FirestoreProvider } from './firestore-client.js';
 
 /** Collection names, from configuration. */
@@ -26,6 +27,7 @@ export interface CollectionNames {
   readonly deliveries: string;
   readonly instances: string;
   readonly rejectedInputs: string;
+  readonly stopSlots: string;
 }
 
 export function collectionNames(prefix: string, baselines = 'known_good_measurements'): CollectionNames {
@@ -35,6 +37,7 @@ export function collectionNames(prefix: string, baselines = 'known_good_measurem
     deliveries: `${prefix}deliveries`,
     instances: `${prefix}instances`,
     rejectedInputs: `${prefix}rejected_inputs`,
+    stopSlots: `${prefix}stop_slots`,
   };
 }
 
@@ -291,6 +294,30 @@ export class FirestoreRejectedInputs implements RejectedInputStore {
     await createOnce(`record rejected input ${id}`, () =>
       ref.create({ ...entry, rejection: { ...entry.rejection }, context: { ...entry.context } }),
     );
+  }
+}
+
+/** The blast-radius guard's slots: one getAll for a scope's slots, create-once to take one. */
+export class FirestoreStopSlots implements StopSlotStore {
+  constructor(
+    private readonly db: FirestoreProvider,
+    private readonly collection: string,
+  ) {}
+
+  async holders(ids: readonly string[]): Promise<(string | null)[]> {
+    try {
+      const db = await this.db();
+      const snaps = await db.getAll(...ids.map((id) => db.collection(this.collection).doc(id)));
+      const byId = new Map(snaps.map((s) => [s.id, s.exists ? String(s.get('holder')) : null]));
+      return ids.map((id) => byId.get(id) ?? null);
+    } catch (e) {
+      throw firestoreError(`read stop slots of ${this.collection}`, e);
+    }
+  }
+
+  async create(id: string, slot: StopSlot): Promise<boolean> {
+    const ref = (await this.db()).collection(this.collection).doc(id);
+    return createOnce(`take stop slot ${this.collection}/${id}`, () => ref.create({ ...slot, instance: { ...slot.instance } }));
   }
 }
 

@@ -1,3 +1,5 @@
+import { guardDecision, MemoryStopSlots } from '../../core/blast-radius.js';
+import { eventKeyOf } from '../../core/contracts.js';
 import { decideWithStore, type DecisionPolicy } from '../../core/decide.js';
 import { fingerprint } from '../../core/measurements.js';
 import { BootwardenError } from '../../core/errors.js';
@@ -23,6 +25,11 @@ differ from their policy. Nothing is stopped or relearned.
 (a JSON array) or JSON Lines, one entry per line. It is streamed: memory stays flat whatever
 its size. Each entry is decided on its own: entries are not deduplicated and stale boots are not
 dropped (the function does both).
+
+The function's blast-radius guard is simulated on the entries' timestamps: beyond
+BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT (default 3), BOOTWARDEN_MAX_STOPS_PER_PROJECT (10) or
+BOOTWARDEN_MAX_STOPS (20) stops per BOOTWARDEN_STOP_WINDOW_SECONDS (3600), a VM is held: kept
+running until an operator decides. The report counts the holds and the instances held.
 
 Options:
 ${STORE_HELP}  --json                   the report as one JSON document on stdout
@@ -66,6 +73,7 @@ export async function replayCommand(args: string[], io: CommandIo): Promise<numb
       get: (id) => once(`id ${id}`, () => store.get(id)),
       withMeasurements: (ms) => once(`content ${fingerprint(ms)}`, () => store.withMeasurements(ms)),
     };
+    const slots = new MemoryStopSlots();
     const progress = new Progress(io.stderr, source.size);
     let entries = 0;
     let bytesRead = 0;
@@ -84,7 +92,11 @@ export async function replayCommand(args: string[], io: CommandIo): Promise<numb
           agg.addRejection(rec.ordinal, parsed.rejection);
           continue;
         }
-        agg.addDecision(parsed.event, await decideWithStore(parsed.event, baselines, policy));
+        const { event } = parsed;
+        const decision = await decideWithStore(event, baselines, policy);
+        // The function's blast-radius guard, on the entries' own clock.
+        const now = new Date(event.entry.timestamp);
+        agg.addDecision(event, await guardDecision(slots, io.config.blastRadius, decision, { eventKey: eventKeyOf(event.entry), instance: event.instance, now }));
       }
     }
     progress.done();
@@ -114,6 +126,7 @@ function render(label: string, bytesRead: number, seconds: number, r: ReplayRepo
     [
       ['relearn', count(a.relearn)],
       ['stop', count(a.stop)],
+      ['hold (blast-radius guard)', count(a.hold)],
       ['notify (dry-run)', count(a.notify)],
       ['ignore', count(a.ignore)],
       ['rejected', count(a.reject) + (rejectedDetail === '' ? '' : `  (${rejectedDetail})`)],
@@ -130,16 +143,18 @@ function render(label: string, bytesRead: number, seconds: number, r: ReplayRepo
     );
     out += more(top, r.stoppedInstances.length);
   }
+  out += `Instances that would be held (kept running by the blast-radius guard): ${count(r.heldInstances)}\n`;
   out += `\nUnknown fingerprints: ${count(r.unknownFingerprints.length)}\n`;
   if (r.unknownFingerprints.length > 0) {
     out += table(
-      ['FINGERPRINT', 'VMS', 'REPORTS', 'PCRS THAT DIFFER FROM POLICY (reports)', 'FIRST SEEN', 'LAST SEEN'],
+      ['FINGERPRINT', 'VMS', 'REPORTS', 'HELD', 'PCRS THAT DIFFER FROM POLICY (reports)', 'FIRST SEEN', 'LAST SEEN'],
       r.unknownFingerprints
         .slice(0, top)
         .map((u) => [
           shortFingerprint(u.fingerprint),
           count(u.instances),
           count(u.reports),
+          count(u.held),
           u.pcrs
             .map((c) =>
               [

@@ -15,6 +15,7 @@ import type {
 import type { ExecutionStarter, StartedExecution } from '../../core/ports/execution-starter.port.js';
 import type { Logger } from '../../core/ports/logger.port.js';
 import type { IngestSettings } from '../../core/ingest.js';
+import { DEFAULT_BLAST_RADIUS, MemoryStopSlots } from '../../core/blast-radius.js';
 
 /** Ingest settings for tests: the defaults, a short poll, the default collection names. */
 export const INGEST_SETTINGS: IngestSettings = {
@@ -26,6 +27,7 @@ export const INGEST_SETTINGS: IngestSettings = {
   waitForOwnerMs: 1_000,
   pollMs: 100,
   collections: { baselines: 'known_good_measurements', events: 'bootwarden_events', instances: 'bootwarden_instances' },
+  blastRadius: DEFAULT_BLAST_RADIUS,
 };
 
 export class MemoryBaselines implements BaselineStore {
@@ -177,5 +179,6 @@ export function memoryPorts(...known: Baseline[]) {
     instances: new MemoryInstances(),
     rejected: new MemoryRejected(),
     starter: new RecordingStarter(),
+    stopSlots: new MemoryStopSlots(),
   };
 }

@@ -35,6 +35,7 @@ const REQUEST: ApprovalRequest = {
   bootCounter: '7',
   eventTimestamp: '2026-12-02T09:10:07.123456789Z',
   diff: { changed: [{ pcrNum: 'PCR_4', from: M('PCR_4', 'AAAA'), to: M('PCR_4', 'BBBB') }], added: [M('PCR_14', 'CCCC')], removed: [] },
+  held: false,
   requestedAt: '2026-12-02T09:10:09.5Z',
   expiresAt: '2026-12-03T09:10:09.5Z',
 };

@@ -210,6 +210,7 @@ describe('loadCliConfig', () => {
       executionsDir: '.bootwarden/executions',
       debug: false,
       operator: 'unknown',
+      blastRadius: { perFingerprint: 3, perProject: 10, overall: 20, windowSeconds: 3600 },
     });
   });
 
@@ -224,6 +225,10 @@ describe('loadCliConfig', () => {
         BOOTWARDEN_EXECUTIONS_DIR: ' /tmp/executions ',
         BOOTWARDEN_DEBUG: '1',
         USER: 'alice',
+        BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT: '1',
+        BOOTWARDEN_MAX_STOPS_PER_PROJECT: '2',
+        BOOTWARDEN_MAX_STOPS: '3',
+        BOOTWARDEN_STOP_WINDOW_SECONDS: '86400',
       }),
     ).toEqual({
       project: 'acme-old',
@@ -234,6 +239,7 @@ describe('loadCliConfig', () => {
       executionsDir: '/tmp/executions',
       debug: true,
       operator: 'alice',
+      blastRadius: { perFingerprint: 1, perProject: 2, overall: 3, windowSeconds: 86400 },
     });
   });
 

@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       claimLeaseSeconds: 600,
       waitForOwnerSeconds: 10,
       deadlineSeconds: 50,
+      blastRadius: { perFingerprint: 3, perProject: 10, overall: 20, windowSeconds: 3600 },
     });
   });
 
@@ -37,6 +38,10 @@ describe('loadConfig', () => {
       BOOTWARDEN_FIRESTORE_DATABASE: 'integrity',
       BOOTWARDEN_CLAIM_LEASE_SECONDS: '120',
       BOOTWARDEN_WAIT_FOR_OWNER_SECONDS: '0',
+      BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT: '0',
+      BOOTWARDEN_MAX_STOPS_PER_PROJECT: ' 7 ',
+      BOOTWARDEN_MAX_STOPS: '500',
+      BOOTWARDEN_STOP_WINDOW_SECONDS: '60',
     });
     expect(c).toMatchObject({
       executions: { kind: 'local', logFile: '/tmp/x.jsonl', workflow: 'resp' },
@@ -48,6 +53,7 @@ describe('loadConfig', () => {
       firestoreDatabase: 'integrity',
       claimLeaseSeconds: 120,
       waitForOwnerSeconds: 0,
+      blastRadius: { perFingerprint: 0, perProject: 7, overall: 500, windowSeconds: 60 },
     });
   });
 
@@ -65,6 +71,12 @@ describe('loadConfig', () => {
       'BOOTWARDEN_SOURCE_TOPIC must be a full topic name, projects/PROJECT/topics/TOPIC, got "shielded-vm-integrity"',
     ],
     [{ ...BASE, BOOTWARDEN_COLLECTION_PREFIX: 'Bad/Prefix' }, 'BOOTWARDEN_COLLECTION_PREFIX must be'],
+    [{ ...BASE, BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT: '-1' }, 'BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT must be a whole number from 0 to 500, got "-1"'],
+    [{ ...BASE, BOOTWARDEN_MAX_STOPS_PER_PROJECT: '2.5' }, 'BOOTWARDEN_MAX_STOPS_PER_PROJECT must be a whole number from 0 to 500, got "2.5"'],
+    [{ ...BASE, BOOTWARDEN_MAX_STOPS: '501' }, 'BOOTWARDEN_MAX_STOPS must be a whole number from 0 to 500, got "501"'],
+    [{ ...BASE, BOOTWARDEN_MAX_STOPS: 'ten' }, 'BOOTWARDEN_MAX_STOPS must be a whole number from 0 to 500, got "ten"'],
+    [{ ...BASE, BOOTWARDEN_STOP_WINDOW_SECONDS: '59' }, 'BOOTWARDEN_STOP_WINDOW_SECONDS must be at least 60 seconds, got "59"'],
+    [{ ...BASE, BOOTWARDEN_STOP_WINDOW_SECONDS: '86401' }, 'BOOTWARDEN_STOP_WINDOW_SECONDS must be a whole number from 0 to 86400, got "86401"'],
   ])('%j → ConfigError naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

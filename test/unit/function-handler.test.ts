@@ -177,6 +177,7 @@ describe('settingsFrom', () => {
       BOOTWARDEN_WAIT_FOR_OWNER_SECONDS: '12',
       BOOTWARDEN_COLLECTION_PREFIX: 'bw_',
       BOOTWARDEN_BASELINE_COLLECTION: 'tutorial_baselines',
+      BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT: '5',
     });
     expect(settingsFrom(config)).toEqual({
       dryRun: true,
@@ -192,7 +193,9 @@ describe('settingsFrom', () => {
         instances: 'bw_instances',
         deliveries: 'bw_deliveries',
         rejectedInputs: 'bw_rejected_inputs',
+        stopSlots: 'bw_stop_slots',
       },
+      blastRadius: { perFingerprint: 5, perProject: 10, overall: 20, windowSeconds: 3600 },
     });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newBaseline } from '../../core/baseline.js';
-import { MAX_ARGUMENT_BYTES } from '../../core/contracts.js';
+import { computeRequestId, MAX_ARGUMENT_BYTES } from '../../core/contracts.js';
 import { BootwardenError } from '../../core/errors.js';
 import { KNOWN_EVENT_KINDS } from '../../core/event.js';
 import { ingest, type IngestDeps, type IngestSettings } from '../../core/ingest.js';
@@ -302,6 +302,53 @@ describe('ingest', () => {
     const r = await w.run(unknownEntry());
     expect(r).toMatchObject({ status: 'rejected', rejection: { code: 'project_not_allowed' } });
     expect(w.starter.started).toEqual([]);
+  });
+});
+
+describe('the blast-radius guard', () => {
+  const vmN = (n: number) => ({ ...LINUX_VM, id: String(BigInt(LINUX_VM.id) + BigInt(n)) });
+  const failing = (n: number) =>
+    eventarcBody(bootReportEntry('lateBootReportEvent', { instance: vmN(n), bootCounter: 7, actual: TAMPERED, policy: KERNEL_26 }), `m${n}`);
+
+  it('five VMs with the same unknown measurements: three stopped, two held (running) in the same approval flow', async () => {
+    const w = world();
+    for (let n = 0; n < 5; n++) await w.run(failing(n));
+    expect(w.starter.started.map((s) => s.labels['action'])).toEqual(['stop', 'stop', 'stop', 'hold', 'hold']);
+    const held = w.starter.started[3]!;
+    expect(held.argument.decision).toMatchObject({ action: 'hold', intendedAction: 'stop', reasonCode: 'unknown_measurements', dryRun: false });
+    expect(held.argument.decision.reason).toMatch(
+      /; held, not stopped: 3 VMs were already stopped with these measurements since 2026-11-29T00:00:00\.000Z \(BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT=3 per 3600 s\);/,
+    );
+    // Approving a held VM promotes the same baseline; rejecting it stops it with the stop's requestId.
+    expect(held.argument.baselineDocument?.documentId).toBe(fingerprint(TAMPERED));
+    expect(held.argument.requestId).toBe(computeRequestId(held.argument.eventKey, 'stop'));
+    expect(w.ledger.events.get(held.argument.eventKey)?.decision).toMatchObject({
+      action: 'hold',
+      heldBy: { scope: 'fingerprint', limit: 3, windowSeconds: 3600, windowStart: '2026-11-29T00:00:00.000Z' },
+    });
+    const warnings = w.logger.lines.filter((l) => l.severity === 'WARNING');
+    expect(warnings.map((l) => l.message)).toEqual([
+      `blast-radius guard: instance ${vmN(3).id} is held, not stopped (fingerprint limit 3)`,
+      `blast-radius guard: instance ${vmN(4).id} is held, not stopped (fingerprint limit 3)`,
+    ]);
+    expect(w.stopSlots.slots.size).toBe(9);
+  });
+
+  it('a stop whose execution failed to start is redelivered as the same stop, on the same slots', async () => {
+    const w = world();
+    w.starter.failNext = new BootwardenError('store_unavailable', 'Workflows 503', { retryable: true });
+    await expect(w.run(failing(0))).rejects.toMatchObject({ retryable: true });
+    w.advance(INGEST_SETTINGS.claimLeaseMs);
+    expect(await w.run(failing(0))).toMatchObject({ status: 'decided', decision: { action: 'stop' } });
+    for (let n = 1; n < 4; n++) await w.run(failing(n));
+    expect(w.starter.started.map((s) => s.labels['action'])).toEqual(['stop', 'stop', 'stop', 'hold']);
+  });
+
+  it('a dry run stops nothing, so it takes no slot', async () => {
+    const w = world({ dryRun: true });
+    for (let n = 0; n < 5; n++) await w.run(failing(n));
+    expect(w.starter.started.map((s) => s.labels['action'])).toEqual(Array(5).fill('notify-stop'));
+    expect(w.stopSlots.slots.size).toBe(0);
   });
 });
 

@@ -52,7 +52,7 @@ describe('replay aggregation', () => {
     agg.addRejection(11, { code: 'invalid_json', message: 'bad', field: null });
     const r = agg.report();
     expect(r.entries).toBe(11);
-    expect(r.actions).toEqual({ ignore: 1, relearn: 5, stop: 4, notify: 0, reject: 1 });
+    expect(r.actions).toEqual({ ignore: 1, relearn: 5, stop: 4, hold: 0, notify: 0, reject: 1 });
     expect(r.rejectedByCode).toEqual({ invalid_json: 1 });
     expect(r.sampleRejections).toEqual([{ ordinal: 11, code: 'invalid_json', message: 'bad' }]);
     expect(r.stoppedInstances.map((s) => [s.instance.id, s.stops])).toEqual([
@@ -65,6 +65,7 @@ describe('replay aggregation', () => {
       {
         fingerprint: fingerprint(TAMPERED),
         reports: 4,
+        held: 0,
         instances: 3,
         sampleInstances: [vm(0), vm(1), vm(2)],
         pcrs: [{ pcrNum: 'PCR_4', changed: 4, added: 0, removed: 0 }],
@@ -126,7 +127,7 @@ describe('replay report', () => {
     const e = lateBoot(host(1), actual, policy, '2026-11-01T10:00:00.123456789Z');
     agg.addDecision(e, decide(e, lookup, decisionPolicy));
     const r = agg.report();
-    expect(r.actions).toEqual({ ignore: 0, relearn: 0, stop: 0, notify: 0, reject: 0, ...actions });
+    expect(r.actions).toEqual({ ignore: 0, relearn: 0, stop: 0, hold: 0, notify: 0, reject: 0, ...actions });
     expect(r.stoppedInstances.map((s) => [s.instance.id, s.stops])).toEqual(stopped);
     expect(r.unknownFingerprints.map((u) => u.fingerprint)).toEqual(stopped.length === 0 ? [] : [FP_TAMPERED]);
   });
@@ -196,6 +197,7 @@ describe('replay report', () => {
       {
         fingerprint: FP_TAMPERED,
         reports: 13,
+        held: 0,
         instances: 12,
         sampleInstances: [host(0), host(1), host(2), host(3), host(4), host(5), host(6), host(7), host(8), host(9)],
         pcrs: [{ pcrNum: 'PCR_4', changed: 13, added: 0, removed: 0 }],
@@ -205,6 +207,7 @@ describe('replay report', () => {
       {
         fingerprint: FP_IMPLANT,
         reports: 2,
+        held: 0,
         instances: 2,
         sampleInstances: [host(40), host(41)],
         pcrs: [
@@ -217,6 +220,7 @@ describe('replay report', () => {
       {
         fingerprint: FP_BITLOCKER,
         reports: 2,
+        held: 0,
         instances: 2,
         sampleInstances: [host(50, 'europe-west1-b'), host(51, 'europe-west1-b')],
         pcrs: [

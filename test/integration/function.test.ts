@@ -44,6 +44,13 @@ async function startedDuring(work: () => Promise<void>) {
   return server.executions().slice(before);
 }
 
+/** The tests of this file stop many VMs with the same measurements: the blast-radius guard is tested on its own server. */
+const NO_GUARD = {
+  BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT: '500',
+  BOOTWARDEN_MAX_STOPS_PER_PROJECT: '500',
+  BOOTWARDEN_MAX_STOPS: '500',
+};
+
 beforeAll(async () => {
   const known = newBaseline(KERNEL_26, { addedBy: 'test', addedAt: '2026-11-01T00:00:00Z', sourceEntry: null, note: null });
   await collection('baselines').doc(known.id).set(baselineToDocument(known));
@@ -52,6 +59,7 @@ beforeAll(async () => {
       BOOTWARDEN_COLLECTION_PREFIX: fs.prefix,
       BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
       BOOTWARDEN_WAIT_FOR_OWNER_SECONDS: '15',
+      ...NO_GUARD,
     },
     tmp(),
   );
@@ -204,8 +212,11 @@ describe('onIntegrityEvent over HTTP', () => {
       expect((await postBinary(server.url, body)).status).toBeLessThan(300);
     });
     expect(started).toEqual([]);
-    const recorded = await collection('rejected_inputs').where('context.messageId', '==', messageId).get();
-    expect(recorded.docs.map((d) => (d.data() as { rejection: { code: string } }).rejection.code)).toEqual([code]);
+    // One record per message, under msg-<message id> (read by id: the npm emulator cannot filter on nested fields).
+    const recorded = (await collection('rejected_inputs').doc(`msg-${messageId}`).get()).data() as
+      | { rejection: { code: string }; context: { messageId: string } }
+      | undefined;
+    expect([recorded?.rejection.code, recorded?.context.messageId]).toEqual([code, messageId]);
   });
 });
 
@@ -256,6 +267,7 @@ describe('onIntegrityEvent when Firestore is unreachable', () => {
         BOOTWARDEN_COLLECTION_PREFIX: fs.prefix,
         BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
         BOOTWARDEN_DEADLINE_SECONDS: '2',
+        ...NO_GUARD,
       },
       tmp(),
     );
@@ -278,4 +290,52 @@ describe('onIntegrityEvent when Firestore is unreachable', () => {
       await proxy.close();
     }
   }, 90_000);
+});
+
+describe('onIntegrityEvent under a rollout: the blast-radius guard', () => {
+  it('200 concurrent reports of one unknown fingerprint: exactly 3 VMs stopped, the other 197 held, each VM in exactly one state', async () => {
+    const prefix = `${fs.prefix}b_`;
+    // The defaults (3 per fingerprint), on a window of a day: the 200 requests share one window
+    // unless they straddle midnight UTC, which the assertions below account for.
+    const guarded = await startFunction(
+      { BOOTWARDEN_COLLECTION_PREFIX: prefix, BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`, BOOTWARDEN_STOP_WINDOW_SECONDS: '86400' },
+      tmp(),
+    );
+    try {
+      const vms = Array.from({ length: 200 }, () => vm());
+      const statuses = await Promise.all(
+        vms.map(async (v, n) => {
+          const res = await postBinary(guarded.url, eventarcBody(late(v, TAMPERED), `msg-r${n}`));
+          await res.arrayBuffer();
+          return res.status;
+        }),
+      );
+      expect(statuses.filter((s) => s < 200 || s >= 300)).toEqual([]);
+      const started = guarded.executions();
+      const byVm = new Map<string, string[]>();
+      for (const x of started) {
+        const id = (x.argument as { instance: { id: string } }).instance.id;
+        byVm.set(id, [...(byVm.get(id) ?? []), x.labels['action'] ?? '?']);
+      }
+      expect(vms.every((v) => byVm.get(v.id)?.length === 1)).toBe(true);
+      const actions = started.map((x) => x.labels['action']);
+      const slots = await fs.db().collection(`${prefix}stop_slots`).where('scope', '==', 'fingerprint').get();
+      const windows = new Set(slots.docs.map((d) => d.get('windowStart') as string));
+      const stops = actions.filter((a) => a === 'stop').length;
+      expect(stops).toBe(windows.size === 1 ? 3 : slots.size);
+      expect(stops).toBeLessThanOrEqual(3 * windows.size);
+      expect(actions.filter((a) => a === 'hold')).toHaveLength(200 - stops);
+      // The slots name exactly the stopped VMs' events.
+      const stopped = new Set(started.filter((x) => x.labels['action'] === 'stop').map((x) => (x.argument as { eventKey: string }).eventKey));
+      expect(new Set(slots.docs.map((d) => d.get('holder') as string))).toEqual(stopped);
+      // The ledger agrees with what was started: each held VM's event is recorded as a hold, with the limit.
+      const events = await fs.db().getAll(
+        ...started.map((x) => fs.db().collection(`${prefix}events`).doc((x.argument as { eventKey: string }).eventKey)),
+      );
+      const recorded = events.map((d) => d.get('decision') as { action: string; heldBy?: { scope: string; limit: number } });
+      expect(recorded.filter((d) => d.action === 'hold' && d.heldBy?.scope === 'fingerprint' && d.heldBy.limit === 3)).toHaveLength(200 - stops);
+    } finally {
+      await guarded.stop();
+    }
+  }, 120_000);
 });

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newBaseline, type Baseline } from '../core/baseline.js';
+import { holdInstead } from '../core/blast-radius.js';
 import { eventKeyOf, RESPONSE_WORKFLOW_ID, responseArgument, type CollectionNames, type ResponseArgument } from '../core/contracts.js';
 import { decide, lookupOf } from '../core/decide.js';
 import type { InstanceRef, IntegrityEvent } from '../core/event.js';
@@ -45,10 +46,11 @@ export interface Scenario {
 
 /**
  * A failed late-boot report of `instance` at boot `bootCounter`: its measurements are a known
- * baseline for `relearn`, unknown for `stop`; `dryRun` makes either a notify.
+ * baseline for `relearn`, unknown for `stop` and `hold` (a stop the blast-radius guard turned
+ * down: its per-fingerprint limit of 3 was reached); `dryRun` makes either a notify.
  */
 export function scenario(
-  kind: 'relearn' | 'stop',
+  kind: 'relearn' | 'stop' | 'hold',
   options: {
     instance: InstanceRef;
     bootCounter: number;
@@ -73,7 +75,11 @@ export function scenario(
   const event = parsed.event;
   const baseline = newBaseline(actual, { addedBy: 'test', addedAt: '2026-11-01T00:00:00.000Z', sourceEntry: null, note: null });
   const lookup = kind === 'relearn' ? lookupOf({ id: baseline.id, baseline }) : lookupOf();
-  const decision = decide(event, lookup, { dryRun: options.dryRun ?? false, stopOnEarlyBootFailure: false });
+  const decided = decide(event, lookup, { dryRun: options.dryRun ?? false, stopOnEarlyBootFailure: false });
+  const decision =
+    kind === 'hold'
+      ? holdInstead(decided, { scope: 'fingerprint', limit: 3, windowSeconds: 3600, windowStart: '2026-11-01T10:00:00.000Z' })
+      : decided;
   const argument = responseArgument(event, decision, {
     eventKey: eventKeyOf(event.entry),
     decidedAt: options.decidedAt ?? nanosecondsLater(event.entry.timestamp, 1_500_000_000n, 3),

@@ -403,6 +403,112 @@ describe('stop, then an operator decides', () => {
   });
 });
 
+describe('held by the blast-radius guard: the VM keeps running until an operator decides', () => {
+  /** Compute calls that change this VM: a held VM must see none before a decision. */
+  const mutations = (vm: InstanceRef) => ['stop', 'start', 'setShieldedInstanceIntegrityPolicy'].flatMap((m) => callsFor(vm, m as 'stop'));
+
+  it('approve: nothing changed while waiting; the baseline is promoted and the VM, still on the reported boot, relearned', async () => {
+    const vm = newVm();
+    const s = scenario('hold', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-92-held-approved') });
+    expect(s.argument.decision).toMatchObject({ action: 'hold', intendedAction: 'stop' });
+    const record = await start(s.argument);
+    const member = await memberOf(record);
+    expect(member).toMatchObject({ held: true, instance: vm, instanceName: `vm-${vm.id}` });
+    expect(mutations(vm)).toEqual([]);
+    expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('RUNNING');
+    const message = slackApp.slack.channelMessages(CHANNEL).find((m) => JSON.stringify(m.blocks).includes(member.groupId));
+    expect(message?.text).toMatch(/^Unknown boot measurements on 1 VM \(0 stopped, 1 held by the blast-radius guard \(still running, unchanged\)\)/);
+    expect(await decideInSlack(slackApp, record.name, 'approve')).toBe(200);
+    const out = await finish(record);
+    expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({
+      outcome: 'relearned',
+      action: 'relearn',
+      approver: ALICE,
+      reason: `approved by ${APPROVER.name}; baseline ${s.baseline.fingerprint} promoted and the held VM relearned on the reported boot`,
+    });
+    expect((await fs.db().collection(collections.baselines).doc(s.baseline.id).get()).exists).toBe(true);
+    const relearns = callsFor(vm, 'setShieldedInstanceIntegrityPolicy');
+    expect(relearns).toHaveLength(1);
+    expect(relearns[0]).toMatchObject({ requestId: s.argument.requestId, body: { updateAutoLearnPolicy: true } });
+    expect([callsFor(vm, 'stop'), callsFor(vm, 'start')]).toEqual([[], []]);
+    expect(await toldAbout(vm)).toEqual([expect.stringMatching(/^relearned instance .*held VM relearned/) as unknown]);
+  });
+
+  it('reject: the held VM is stopped now, with the stop requestId; no baseline', async () => {
+    const vm = newVm();
+    const s = scenario('hold', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-93-held-rejected') });
+    const record = await start(s.argument);
+    await memberOf(record);
+    expect(mutations(vm)).toEqual([]);
+    expect(await decideInSlack(slackApp, record.name, 'reject', SECOND_APPROVER)).toBe(200);
+    const out = await finish(record);
+    expect(out.result).toMatchObject({ outcome: 'rejected', action: 'stop', reason: 'rejected by bob; the held VM is stopped now' });
+    expect(callsFor(vm, 'stop').map((c) => c.requestId)).toEqual([s.argument.requestId]);
+    expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
+    expect((await fs.db().collection(collections.baselines).doc(s.baseline.id).get()).exists).toBe(false);
+    await slackApp.app.approvals.settled();
+    const message = slackApp.slack.channelMessages(CHANNEL).find((m) => m.text.includes(s.baseline.fingerprint.slice(0, 16)));
+    expect(JSON.stringify(message?.blocks)).toContain('stopped (rejected)');
+  });
+
+  it('approve after the VM booted again: promoted, not relearned (the policy would be learned from another boot)', async () => {
+    const vm = newVm();
+    const s = scenario('hold', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-94-held-rebooted') });
+    const record = await start(s.argument);
+    await memberOf(record);
+    await fs
+      .db()
+      .doc(`${collections.instances}/${instanceStateId(vm)}/boots/${bootOrder('8')}`)
+      .create({ bootCounter: '8', order: bootOrder('8') });
+    expect(await decideInSlack(slackApp, record.name, 'approve')).toBe(200);
+    const out = await finish(record);
+    expect(out.result).toMatchObject({ outcome: 'relearn_skipped', reason: 'stale: the instance has booted again since boot 7' });
+    expect((await fs.db().collection(collections.baselines).doc(s.baseline.id).get()).exists).toBe(true);
+    expect(mutations(vm)).toEqual([]);
+    expect(await toldAbout(vm)).toEqual([expect.stringMatching(/^relearn_skipped instance .*booted again/) as unknown]);
+  });
+
+  it('timeout: the held VM keeps running unchanged, the group is expired and operators are told', async () => {
+    await deploy({ BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: '1' });
+    try {
+      const vm = newVm();
+      const out = await finish(await start(scenario('hold', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-95-held-expired') }).argument));
+      expect(out.result).toMatchObject({
+        outcome: 'expired',
+        action: 'hold',
+        reason: 'no decision within 1 s; the held VM keeps running unchanged (its measurements are still not trusted)',
+      });
+      expect(mutations(vm)).toEqual([]);
+      expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('RUNNING');
+    } finally {
+      await deploy();
+    }
+  });
+
+  it('one group with a stopped and a held VM: the message counts both; approve starts the one and relearns the other', async () => {
+    const actual = boot('6.1.0-96-mixed');
+    const stoppedVm = newVm();
+    const heldVm = newVm();
+    const stop = scenario('stop', { instance: stoppedVm, bootCounter: 7, collections, actual });
+    const hold = scenario('hold', { instance: heldVm, bootCounter: 7, collections, actual });
+    const first = await start(stop.argument);
+    const a = await memberOf(first);
+    const second = await start(hold.argument);
+    const b = await memberOf(second);
+    expect(b.groupId).toBe(a.groupId);
+    await slackApp.app.approvals.settled();
+    const message = slackApp.slack.channelMessages(CHANNEL).find((m) => JSON.stringify(m.blocks).includes(a.groupId));
+    expect(message?.text).toMatch(/^Unknown boot measurements on 2 VMs \(1 stopped, 1 held by the blast-radius guard/);
+    expect(JSON.stringify(message?.blocks)).toContain('starts the stopped VMs and relearns the held ones');
+    expect(await decideInSlack(slackApp, first.name, 'approve')).toBe(200);
+    const [x, y] = [await finish(first), await finish(second)];
+    expect([x.result, y.result]).toMatchObject([{ outcome: 'promoted_and_started' }, { outcome: 'relearned' }]);
+    expect([callsFor(stoppedVm, 'start'), callsFor(heldVm, 'setShieldedInstanceIntegrityPolicy')].map((c) => c.length)).toEqual([1, 1]);
+    expect([callsFor(heldVm, 'stop'), callsFor(heldVm, 'start')]).toEqual([[], []]);
+  });
+});
+
 describe('dry run', () => {
   it('global dry-run: no Compute call at all; the Slack app is told what would have happened', async () => {
     const vm = newVm();

@@ -65,7 +65,7 @@ describe('bootwarden replay', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as Report;
     expect(report.entries).toBe(83);
-    expect(report.actions).toEqual({ ignore: 40, relearn: 40, stop: 3, notify: 0, reject: 0 });
+    expect(report.actions).toEqual({ ignore: 40, relearn: 40, stop: 3, hold: 0, notify: 0, reject: 0 });
     expect(report.stoppedInstances.map((s) => s.instance.id)).toEqual([vm(0).id, vm(1).id, vm(2).id]);
     expect(report.unknownFingerprints).toEqual([
       expect.objectContaining({
@@ -86,7 +86,7 @@ describe('bootwarden replay', () => {
     writeFileSync(file, JSON.stringify(fleetExport()));
     const r = await bootwarden(['replay', '--json', '--baselines', baselines, file]);
     expect(r.code).toBe(0);
-    expect((JSON.parse(r.stdout) as Report).actions).toEqual({ ignore: 40, relearn: 40, stop: 3, notify: 0, reject: 0 });
+    expect((JSON.parse(r.stdout) as Report).actions).toEqual({ ignore: 40, relearn: 40, stop: 3, hold: 0, notify: 0, reject: 0 });
     expect(r.stderr).toContain('1 baseline document(s) in');
   });
 
@@ -116,7 +116,49 @@ describe('bootwarden replay', () => {
     expect(r.stdout).toMatch(/relearn\s+40/);
     expect(r.stdout).toMatch(/Instances that would be stopped: 3/);
     expect(r.stdout).toContain('… 1 more (use --top or --json)');
-    expect(r.stdout).toMatch(new RegExp(`${fingerprint(TAMPERED).slice(0, 12)}\\s+3\\s+3\\s+PCR_4 changed \\(3\\)`));
+    expect(r.stdout).toMatch(new RegExp(`${fingerprint(TAMPERED).slice(0, 12)}\\s+3\\s+3\\s+0\\s+PCR_4 changed \\(3\\)`));
+  });
+
+  describe('a rollout: the blast-radius guard, simulated on the entries\' timestamps', () => {
+    /** 12 VMs report one unknown kernel within an hour, newest first as `gcloud logging read` writes them; 2 more the next hour. */
+    function rollout(): string {
+      const entries = Array.from({ length: 14 }, (_, i) =>
+        bootReportEntry('lateBootReportEvent', {
+          instance: vm(100 + i),
+          bootCounter: 9,
+          actual: TAMPERED,
+          policy: KERNEL_26,
+          timestamp: i < 12 ? `2026-11-20T10:${String(59 - i * 4).padStart(2, '0')}:07.123456789Z` : `2026-11-20T11:0${i - 12}:00.5Z`,
+          insertId: `rollout-${i}`,
+        }),
+      );
+      const file = path.join(tmp(), 'rollout.json');
+      writeFileSync(file, JSON.stringify(entries.reverse()));
+      return file;
+    }
+
+    it('3 stops per fingerprint and hour by default: the rest would be held', async () => {
+      const r = await bootwarden(['replay', '--json', '--baselines', setup().baselines, rollout()]);
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout) as Report & { heldInstances: number; unknownFingerprints: { held: number }[] };
+      expect(report.actions).toEqual({ ignore: 0, relearn: 0, stop: 5, hold: 9, notify: 0, reject: 0 });
+      expect([report.stoppedInstances.length, report.heldInstances]).toEqual([5, 9]);
+      expect(report.unknownFingerprints[0]).toMatchObject({ instances: 14, reports: 14, held: 9 });
+    });
+
+    it('with the limits of the deployment (BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT=5), as a table', async () => {
+      const r = await bootwarden(['replay', '--baselines', setup().baselines, rollout()], { env: { BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT: '5' } });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/stop\s+7\n/);
+      expect(r.stdout).toMatch(/hold \(blast-radius guard\)\s+7\n/);
+      expect(r.stdout).toContain('Instances that would be held (kept running by the blast-radius guard): 7\n');
+    });
+
+    it('a limit that is not a number is named', async () => {
+      const r = await bootwarden(['replay', '--baselines', setup().baselines, rollout()], { env: { BOOTWARDEN_MAX_STOPS: 'lots' } });
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toBe('bootwarden: BOOTWARDEN_MAX_STOPS must be a whole number from 0 to 500, got "lots"');
+    });
   });
 
   it.each([

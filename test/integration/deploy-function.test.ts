@@ -31,6 +31,7 @@ const EXPECTED_MODULES = [
   'adapters/local/recording-execution-starter.js',
   'core/base64.js',
   'core/baseline.js',
+  'core/blast-radius.js',
   'core/config.js',
   'core/contracts.js',
   'core/decide.js',

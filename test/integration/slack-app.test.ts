@@ -105,6 +105,23 @@ describe('grouping', () => {
     expect(await count('approval_members')).toBe(3);
     expect(h.slack.channelMessages(CHANNEL)).toHaveLength(2);
   });
+
+  it('VMs held by the blast-radius guard join the group: the message counts stopped and held, /bootwarden pending too', async () => {
+    const fingerprint = fingerprintOf('firmware rolled out to the fleet');
+    const requests = Array.from({ length: 12 }, (_, i) => approvalRequest(h.callbacks, fingerprint, { n: i, held: i >= 3 }));
+    for (const r of requests) expect((await h.internal(APPROVAL_PATHS.request, r)).status).toBe(200);
+    await h.app.approvals.settled();
+    const m = theMessage();
+    expect(m.text).toMatch(/^Unknown boot measurements on 12 VMs \(3 stopped, 9 held by the blast-radius guard \(still running, unchanged\)\)/);
+    expect(text(m)).toContain('`web-000` demo-bootwarden/us-central1-a, boot 4: stopped');
+    expect(text(m)).toContain('`web-003` demo-bootwarden/us-central1-a, boot 7: held (running, unchanged)');
+    expect(text(m)).toContain('reject keeps the stopped VMs stopped and stops the held ones now');
+    expect(JSON.stringify(m.blocks)).toContain('Promote them to a baseline, start 3 stopped VMs and relearn 9 held.');
+    const members = (await fs.db().collection(`${prefix}approval_members`).get()).docs.map((d) => d.get('held') as boolean);
+    expect(members.filter(Boolean)).toHaveLength(9);
+    const pending = (await (await slashCommand(h.appUrl, SIGNING_SECRET, 'pending', APPROVER, CHANNEL)).json()) as { text: string };
+    expect(pending.text).toMatch(/• `[0-9a-f]{16}…` 12 VMs \(9 held\), first seen/);
+  });
 });
 
 describe('deciding', () => {
@@ -388,6 +405,7 @@ describe('the internal API refuses what the workflow did not send', () => {
       { instance: { id: 4711, project: 'demo-bootwarden', zone: 'us-central1-a' } },
       'instance.id must be a decimal instance id of up to 20 digits (a string)',
     ],
+    ['held as a string', { held: 'true' }, 'held must be true or false'],
   ])('%s: 400 naming the field, audited, no group', async (_what, change, reason) => {
     const res = await h.internal(APPROVAL_PATHS.request, { ...approvalRequest(h.callbacks, fingerprintOf('x')), ...change });
     expect(res).toEqual({ status: 400, body: { error: reason } });

@@ -49,6 +49,14 @@ describe('checkApprovalRequest', () => {
     });
   });
 
+  it('held (the blast-radius guard): true or false; absent is false (a request of a workflow deployed before it)', () => {
+    const withoutHeld: Partial<ApprovalRequest> = { ...REQUEST };
+    delete withoutHeld.held;
+    expect(checkApprovalRequest(withoutHeld)).toEqual({ ok: true, value: { ...REQUEST, held: false } });
+    expect(checkApprovalRequest({ ...REQUEST, held: true })).toEqual({ ok: true, value: { ...REQUEST, held: true } });
+    for (const held of ['true', 1, null]) expect(checkApprovalRequest({ ...REQUEST, held })).toEqual({ ok: false, reason: 'held must be true or false' });
+  });
+
   it.each([
     [[], 'the body must be a JSON object'],
     [{ ...REQUEST, version: 2 }, 'version must be 1'],
@@ -241,7 +249,8 @@ describe('summarize', () => {
       member(3, '2026-12-02T10:00:00Z', '2026-12-03T08:30:00Z'),
     ];
     const s = summarize(group, members, null, 2);
-    expect(s.vmCount).toBe(3);
+    expect([s.vmCount, s.heldCount]).toEqual([3, 0]);
+    expect(summarize(group, [members[0]!, { ...members[1]!, held: true }, { ...members[2]!, held: true }], null).heldCount).toBe(2);
     expect(s.sample.map((m) => m.instanceName)).toEqual(['web-1', 'web-2']);
     expect(s.pcrs).toEqual([
       { pcrNum: 'PCR_4', how: 'changed', vms: 3 },

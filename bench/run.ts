@@ -4,8 +4,8 @@
  * function under functions-framework against a Firestore emulator (import time, cold start,
  * throughput, lost events, duplicate executions, peak memory), and the local Workflows engine
  * (interpreter steps per second, memory per execution waiting on a callback), and the response
- * workflow's billable steps and cost per path, and the Slack app's answer to a click with 50
- * waiting executions.
+ * workflow's billable steps and cost per path, the Slack app's answer to a click with 50
+ * waiting executions, and the blast-radius guard under 200 concurrent reports of one fingerprint.
  *
  *   npm run bench                 a table on stdout
  *   npm run bench -- --json       {"metrics": [{name, value, unit, target, ok}]} on stdout
@@ -26,6 +26,7 @@ import { killChildren } from './children.js';
 import { benchCli } from './cli-bench.js';
 import { benchDecisions } from './decisions.js';
 import { benchFunction } from './function-bench.js';
+import { benchGuard } from './guard-bench.js';
 import { killFunctionProcesses } from './function-processes.js';
 import { log, seconds, toJson, toTable, type Metric } from './metrics.js';
 import { benchReplay } from './replay-bench.js';
@@ -34,7 +35,7 @@ import { benchResponse } from './response-bench.js';
 import { benchSlack } from './slack-bench.js';
 import { benchWorkflows } from './workflows-bench.js';
 
-const SECTIONS = ['cli', 'decisions', 'store', 'replay', 'function', 'workflows', 'response', 'slack'] as const;
+const SECTIONS = ['cli', 'decisions', 'store', 'guard', 'replay', 'function', 'workflows', 'response', 'slack'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `Usage: npm run bench [-- [--json] [--quick] [--only <section>[,<section>...]]]
@@ -155,6 +156,11 @@ async function main(): Promise<number> {
       t = performance.now();
       metrics.push(...(await benchStoreReads(root, opts.storeSizes, opts.storeEvents)));
       log(`store reads done in ${seconds(t).toFixed(1)} s`);
+    }
+    if (opts.sections.has('guard')) {
+      t = performance.now();
+      metrics.push(...(await benchGuard()));
+      log(`guard done in ${seconds(t).toFixed(1)} s`);
     }
     if (opts.sections.has('replay')) {
       t = performance.now();

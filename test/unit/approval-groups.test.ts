@@ -50,8 +50,8 @@ describe('checkApprovalRequest', () => {
   });
 
   it('held (the blast-radius guard): true or false; absent is false (a request of a workflow deployed before it)', () => {
-    const withoutHeld: Partial<ApprovalRequest> = { ...REQUEST };
-    delete withoutHeld.held;
+    const withoutHeld: Record<string, unknown> = { ...REQUEST };
+    delete withoutHeld['held'];
     expect(checkApprovalRequest(withoutHeld)).toEqual({ ok: true, value: { ...REQUEST, held: false } });
     expect(checkApprovalRequest({ ...REQUEST, held: true })).toEqual({ ok: true, value: { ...REQUEST, held: true } });
     for (const held of ['true', 1, null]) expect(checkApprovalRequest({ ...REQUEST, held })).toEqual({ ok: false, reason: 'held must be true or false' });

@@ -68,7 +68,8 @@ function reportMatches(report: ReplayReport, written: ExportFile): boolean {
   if (report.entries !== written.entries) problems.push(`${report.entries} entries in the report, ${written.entries} written`);
   if (a.relearn !== written.expected.relearn) problems.push(`relearn ${a.relearn}, expected ${written.expected.relearn}`);
   // The blast-radius guard holds what it does not stop.
-  if (a.stop + a.hold !== written.expected.stop) problems.push(`stop ${a.stop} and hold ${a.hold}, expected ${written.expected.stop} in all`);
+  if (a.stop + a.hold !== written.expected.stop)
+    problems.push(`stop ${a.stop} and hold ${a.hold}, expected ${written.expected.stop} in all`);
   if (a.ignore !== written.expected.ignore) problems.push(`ignore ${a.ignore}, expected ${written.expected.ignore}`);
   if (a.reject !== 0 || a.notify !== 0) problems.push(`reject ${a.reject} and notify ${a.notify}, expected 0`);
   for (const p of problems) log(`replay: ERROR ${p}`);

@@ -1,6 +1,6 @@
 /**
  * The response workflow's cost: billable steps per path (relearn, stop+approve, stop+reject,
- * stop+timeout) counted by the local engine running the deployed YAML against the Firestore
+ * stop+timeout, and a VM held by the blast-radius guard: hold+approve, hold+reject) counted by the local engine running the deployed YAML against the Firestore
  * emulator, a recording Compute fleet and the Slack app (with its Web API stand-in); and what 1,000,000 events of
  * each path cost at Google's published prices (https://cloud.google.com/workflows/pricing:
  * internal steps USD 0.01 per 1,000, external USD 0.025 per 1,000, beyond the free tier).
@@ -18,13 +18,15 @@ const INTERNAL_PRICE = 0.01 / 1000;
 const EXTERNAL_PRICE = 0.025 / 1000;
 const TARGETS: Readonly<Record<string, number>> = { relearn: 12, 'stop+approve': 30 };
 
-type Path = 'relearn' | 'stop+approve' | 'stop+reject' | 'stop+timeout';
+type Path = 'relearn' | 'stop+approve' | 'stop+reject' | 'stop+timeout' | 'hold+approve' | 'hold+reject';
 /** What each path must end in: a cheaper count from another path (a stale skip) is no measurement. */
 const OUTCOME: Readonly<Record<Path, string>> = {
   relearn: 'relearned',
   'stop+approve': 'promoted_and_started',
   'stop+reject': 'rejected',
   'stop+timeout': 'expired',
+  'hold+approve': 'relearned',
+  'hold+reject': 'rejected',
 };
 
 export async function benchResponse(): Promise<Metric[]> {
@@ -38,7 +40,7 @@ export async function benchResponse(): Promise<Metric[]> {
     };
     const results = new Map<Path, ExecutionRecord>();
     let n = 0;
-    for (const path of ['relearn', 'stop+approve', 'stop+reject', 'stop+timeout'] as const) {
+    for (const path of ['relearn', 'stop+approve', 'stop+reject', 'stop+timeout', 'hold+approve', 'hold+reject'] as const) {
       log(`response: running the ${path} path`);
       const vm = { project: PROJECT, zone: 'us-central1-a', id: String(1_000_000_000_000_000n + BigInt(++n)) };
       stack.fleet.addInstance({
@@ -49,8 +51,9 @@ export async function benchResponse(): Promise<Metric[]> {
         lastStartTimestamp: SCENARIO_VM_STARTED,
       });
       stack.deploy(path === 'stop+timeout' ? 1 : 3600);
-      const s = scenario(path === 'relearn' ? 'relearn' : 'stop', { instance: vm, bootCounter: 7, collections });
-      const decision = path === 'stop+approve' ? 'approve' : path === 'stop+reject' ? 'reject' : undefined;
+      const kind = path === 'relearn' ? 'relearn' : path.startsWith('hold') ? 'hold' : 'stop';
+      const s = scenario(kind, { instance: vm, bootCounter: 7, collections });
+      const decision = path.endsWith('+approve') ? 'approve' : path.endsWith('+reject') ? 'reject' : undefined;
       const done = await stack.run(s.argument, decision === undefined ? undefined : { decision });
       if (done.state !== 'SUCCEEDED') throw new Error(`the ${path} path ended ${done.state}: ${done.error?.payload ?? ''}`);
       const outcome = (JSON.parse(done.result ?? '{}') as { outcome?: string }).outcome;

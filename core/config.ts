@@ -118,8 +118,7 @@ export const CONFIG_VARIABLES = {
   },
   BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT: {
     readers: ['function', 'cli'],
-    meaning:
-      'blast-radius guard: VMs with the same unknown measurements stopped per window; the rest are held (`0`: hold all)',
+    meaning: 'blast-radius guard: VMs with the same unknown measurements stopped per window; the rest are held (`0`: hold all)',
     default: String(DEFAULT_BLAST_RADIUS.perFingerprint),
   },
   BOOTWARDEN_MAX_STOPS_PER_PROJECT: {
@@ -311,7 +310,9 @@ export function blastRadiusOf(env: Env): BlastRadiusLimits {
   const d = DEFAULT_BLAST_RADIUS;
   const windowSeconds = count(env, 'BOOTWARDEN_STOP_WINDOW_SECONDS', d.windowSeconds, 86_400);
   if (windowSeconds < 60)
-    throw new ConfigError(`BOOTWARDEN_STOP_WINDOW_SECONDS must be at least 60 seconds, got ${JSON.stringify(value(env, 'BOOTWARDEN_STOP_WINDOW_SECONDS'))}`);
+    throw new ConfigError(
+      `BOOTWARDEN_STOP_WINDOW_SECONDS must be at least 60 seconds, got ${JSON.stringify(value(env, 'BOOTWARDEN_STOP_WINDOW_SECONDS'))}`,
+    );
   return {
     perFingerprint: count(env, 'BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT', d.perFingerprint, MAX_STOPS_LIMIT),
     perProject: count(env, 'BOOTWARDEN_MAX_STOPS_PER_PROJECT', d.perProject, MAX_STOPS_LIMIT),

@@ -172,7 +172,13 @@ function sourceProblem(ce: CloudEventAttributes, settings: IngestSettings): Reje
 }
 
 /** A stop within the blast-radius guard's limits stays a stop; beyond them it becomes a hold. */
-async function guarded(decision: Decision, event: IntegrityEvent, eventKey: string, deps: IngestDeps, settings: IngestSettings): Promise<Decision> {
+async function guarded(
+  decision: Decision,
+  event: IntegrityEvent,
+  eventKey: string,
+  deps: IngestDeps,
+  settings: IngestSettings,
+): Promise<Decision> {
   const d = await guardDecision(deps.stopSlots, settings.blastRadius, decision, { eventKey, instance: event.instance, now: deps.now() });
   if (d.heldBy !== undefined)
     deps.logger.warn(`blast-radius guard: instance ${event.instance.id} is held, not stopped (${d.heldBy.scope} limit ${d.heldBy.limit})`, {

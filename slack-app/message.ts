@@ -45,10 +45,7 @@ export function groupMessage(s: GroupSummary, now: Date): SlackMessage {
   const vms = `${s.vmCount} VM${s.vmCount === 1 ? '' : 's'}`;
   const stopped = s.vmCount - s.heldCount;
   // Held VMs (the blast-radius guard) are still running: every sentence says which VMs are which.
-  const split =
-    s.heldCount === 0
-      ? null
-      : `${stopped} stopped, ${s.heldCount} held by the blast-radius guard (still running, unchanged)`;
+  const split = s.heldCount === 0 ? null : `${stopped} stopped, ${s.heldCount} held by the blast-radius guard (still running, unchanged)`;
   const expired = s.decision === null && s.vmCount > 0 && Date.parse(s.expiresAt) <= now.getTime();
   const who = (a: { userId: string; name: string }): string => `<@${a.userId}> (${escape(a.name)})`;
   const votes =

@@ -96,7 +96,10 @@ export async function replayCommand(args: string[], io: CommandIo): Promise<numb
         const decision = await decideWithStore(event, baselines, policy);
         // The function's blast-radius guard, on the entries' own clock.
         const now = new Date(event.entry.timestamp);
-        agg.addDecision(event, await guardDecision(slots, io.config.blastRadius, decision, { eventKey: eventKeyOf(event.entry), instance: event.instance, now }));
+        agg.addDecision(
+          event,
+          await guardDecision(slots, io.config.blastRadius, decision, { eventKey: eventKeyOf(event.entry), instance: event.instance, now }),
+        );
       }
     }
     progress.done();

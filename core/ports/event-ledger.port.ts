@@ -18,7 +18,10 @@ export interface EventRecord {
   readonly claimedAt: string;
   readonly state: 'processing' | 'done';
   readonly outcome: EventOutcome | null;
-  readonly decision: Pick<Decision, 'action' | 'intendedAction' | 'reasonCode' | 'reason' | 'fingerprint' | 'baselineId' | 'dryRun' | 'heldBy'> | null;
+  readonly decision: Pick<
+    Decision,
+    'action' | 'intendedAction' | 'reasonCode' | 'reason' | 'fingerprint' | 'baselineId' | 'dryRun' | 'heldBy'
+  > | null;
   readonly executionName: string | null;
   readonly completedAt: string | null;
 }

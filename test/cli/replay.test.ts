@@ -119,7 +119,7 @@ describe('bootwarden replay', () => {
     expect(r.stdout).toMatch(new RegExp(`${fingerprint(TAMPERED).slice(0, 12)}\\s+3\\s+3\\s+0\\s+PCR_4 changed \\(3\\)`));
   });
 
-  describe('a rollout: the blast-radius guard, simulated on the entries\' timestamps', () => {
+  describe("a rollout: the blast-radius guard, simulated on the entries' timestamps", () => {
     /** 12 VMs report one unknown kernel within an hour, newest first as `gcloud logging read` writes them; 2 more the next hour. */
     function rollout(): string {
       const entries = Array.from({ length: 14 }, (_, i) =>
@@ -147,7 +147,9 @@ describe('bootwarden replay', () => {
     });
 
     it('with the limits of the deployment (BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT=5), as a table', async () => {
-      const r = await bootwarden(['replay', '--baselines', setup().baselines, rollout()], { env: { BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT: '5' } });
+      const r = await bootwarden(['replay', '--baselines', setup().baselines, rollout()], {
+        env: { BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT: '5' },
+      });
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/stop\s+7\n/);
       expect(r.stdout).toMatch(/hold \(blast-radius guard\)\s+7\n/);

@@ -214,8 +214,7 @@ describe('onIntegrityEvent over HTTP', () => {
     expect(started).toEqual([]);
     // One record per message, under msg-<message id> (read by id: the npm emulator cannot filter on nested fields).
     const recorded = (await collection('rejected_inputs').doc(`msg-${messageId}`).get()).data() as
-      | { rejection: { code: string }; context: { messageId: string } }
-      | undefined;
+      { rejection: { code: string }; context: { messageId: string } } | undefined;
     expect([recorded?.rejection.code, recorded?.context.messageId]).toEqual([code, messageId]);
   });
 });
@@ -298,7 +297,11 @@ describe('onIntegrityEvent under a rollout: the blast-radius guard', () => {
     // The defaults (3 per fingerprint), on a window of a day: the 200 requests share one window
     // unless they straddle midnight UTC, which the assertions below account for.
     const guarded = await startFunction(
-      { BOOTWARDEN_COLLECTION_PREFIX: prefix, BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`, BOOTWARDEN_STOP_WINDOW_SECONDS: '86400' },
+      {
+        BOOTWARDEN_COLLECTION_PREFIX: prefix,
+        BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
+        BOOTWARDEN_STOP_WINDOW_SECONDS: '86400',
+      },
       tmp(),
     );
     try {
@@ -326,14 +329,23 @@ describe('onIntegrityEvent under a rollout: the blast-radius guard', () => {
       expect(stops).toBeLessThanOrEqual(3 * windows.size);
       expect(actions.filter((a) => a === 'hold')).toHaveLength(200 - stops);
       // The slots name exactly the stopped VMs' events.
-      const stopped = new Set(started.filter((x) => x.labels['action'] === 'stop').map((x) => (x.argument as { eventKey: string }).eventKey));
+      const stopped = new Set(
+        started.filter((x) => x.labels['action'] === 'stop').map((x) => (x.argument as { eventKey: string }).eventKey),
+      );
       expect(new Set(slots.docs.map((d) => d.get('holder') as string))).toEqual(stopped);
       // The ledger agrees with what was started: each held VM's event is recorded as a hold, with the limit.
       const events = await fs.db().getAll(
-        ...started.map((x) => fs.db().collection(`${prefix}events`).doc((x.argument as { eventKey: string }).eventKey)),
+        ...started.map((x) =>
+          fs
+            .db()
+            .collection(`${prefix}events`)
+            .doc((x.argument as { eventKey: string }).eventKey),
+        ),
       );
       const recorded = events.map((d) => d.get('decision') as { action: string; heldBy?: { scope: string; limit: number } });
-      expect(recorded.filter((d) => d.action === 'hold' && d.heldBy?.scope === 'fingerprint' && d.heldBy.limit === 3)).toHaveLength(200 - stops);
+      expect(recorded.filter((d) => d.action === 'hold' && d.heldBy?.scope === 'fingerprint' && d.heldBy.limit === 3)).toHaveLength(
+        200 - stops,
+      );
     } finally {
       await guarded.stop();
     }

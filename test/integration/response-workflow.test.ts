@@ -417,7 +417,9 @@ describe('held by the blast-radius guard: the VM keeps running until an operator
     expect(mutations(vm)).toEqual([]);
     expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('RUNNING');
     const message = slackApp.slack.channelMessages(CHANNEL).find((m) => JSON.stringify(m.blocks).includes(member.groupId));
-    expect(message?.text).toMatch(/^Unknown boot measurements on 1 VM \(0 stopped, 1 held by the blast-radius guard \(still running, unchanged\)\)/);
+    expect(message?.text).toMatch(
+      /^Unknown boot measurements on 1 VM \(0 stopped, 1 held by the blast-radius guard \(still running, unchanged\)\)/,
+    );
     expect(await decideInSlack(slackApp, record.name, 'approve')).toBe(200);
     const out = await finish(record);
     expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
@@ -473,7 +475,9 @@ describe('held by the blast-radius guard: the VM keeps running until an operator
     await deploy({ BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: '1' });
     try {
       const vm = newVm();
-      const out = await finish(await start(scenario('hold', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-95-held-expired') }).argument));
+      const out = await finish(
+        await start(scenario('hold', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-95-held-expired') }).argument),
+      );
       expect(out.result).toMatchObject({
         outcome: 'expired',
         action: 'hold',

@@ -112,7 +112,9 @@ describe('grouping', () => {
     for (const r of requests) expect((await h.internal(APPROVAL_PATHS.request, r)).status).toBe(200);
     await h.app.approvals.settled();
     const m = theMessage();
-    expect(m.text).toMatch(/^Unknown boot measurements on 12 VMs \(3 stopped, 9 held by the blast-radius guard \(still running, unchanged\)\)/);
+    expect(m.text).toMatch(
+      /^Unknown boot measurements on 12 VMs \(3 stopped, 9 held by the blast-radius guard \(still running, unchanged\)\)/,
+    );
     expect(text(m)).toContain('`web-000` demo-bootwarden/us-central1-a, boot 4: stopped');
     expect(text(m)).toContain('`web-003` demo-bootwarden/us-central1-a, boot 7: held (running, unchanged)');
     expect(text(m)).toContain('reject keeps the stopped VMs stopped and stops the held ones now');

@@ -54,7 +54,8 @@ describe('checkApprovalRequest', () => {
     delete withoutHeld['held'];
     expect(checkApprovalRequest(withoutHeld)).toEqual({ ok: true, value: { ...REQUEST, held: false } });
     expect(checkApprovalRequest({ ...REQUEST, held: true })).toEqual({ ok: true, value: { ...REQUEST, held: true } });
-    for (const held of ['true', 1, null]) expect(checkApprovalRequest({ ...REQUEST, held })).toEqual({ ok: false, reason: 'held must be true or false' });
+    for (const held of ['true', 1, null])
+      expect(checkApprovalRequest({ ...REQUEST, held })).toEqual({ ok: false, reason: 'held must be true or false' });
   });
 
   it.each([

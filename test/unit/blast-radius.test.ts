@@ -49,7 +49,11 @@ class RecordingSlots implements StopSlotStore {
   }
 }
 
-const claim = (store: StopSlotStore, n: number, opts: { fp?: string; project?: string; now?: Date; limits?: Partial<BlastRadiusLimits> } = {}) =>
+const claim = (
+  store: StopSlotStore,
+  n: number,
+  opts: { fp?: string; project?: string; now?: Date; limits?: Partial<BlastRadiusLimits> } = {},
+) =>
   claimStop(
     store,
     { ...DEFAULT_BLAST_RADIUS, ...opts.limits },
@@ -153,7 +157,10 @@ describe('claimStop', () => {
 
   it('a limit of 0 holds every VM without touching the store', async () => {
     const store = new RecordingSlots();
-    expect(await claim(store, 0, { limits: { perFingerprint: 0 } })).toMatchObject({ stop: false, heldBy: { scope: 'fingerprint', limit: 0 } });
+    expect(await claim(store, 0, { limits: { perFingerprint: 0 } })).toMatchObject({
+      stop: false,
+      heldBy: { scope: 'fingerprint', limit: 0 },
+    });
     expect([store.reads, store.creates]).toEqual([[], []]);
   });
 
@@ -198,7 +205,8 @@ describe('holdInstead and guardDecision', () => {
       { ...stop, action: 'notify', dryRun: true },
       { ...stop, action: 'ignore', intendedAction: null },
     ];
-    for (const d of others) expect(await guardDecision(store, DEFAULT_BLAST_RADIUS, d, { eventKey: 'e', instance: vm(0), now: NOW })).toBe(d);
+    for (const d of others)
+      expect(await guardDecision(store, DEFAULT_BLAST_RADIUS, d, { eventKey: 'e', instance: vm(0), now: NOW })).toBe(d);
     expect([store.reads, store.creates]).toEqual([[], []]);
     const limits = { ...DEFAULT_BLAST_RADIUS, perFingerprint: 0 };
     expect(await guardDecision(store, limits, stop, { eventKey: 'e', instance: vm(0), now: NOW })).toMatchObject({

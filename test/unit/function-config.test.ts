@@ -71,12 +71,21 @@ describe('loadConfig', () => {
       'BOOTWARDEN_SOURCE_TOPIC must be a full topic name, projects/PROJECT/topics/TOPIC, got "shielded-vm-integrity"',
     ],
     [{ ...BASE, BOOTWARDEN_COLLECTION_PREFIX: 'Bad/Prefix' }, 'BOOTWARDEN_COLLECTION_PREFIX must be'],
-    [{ ...BASE, BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT: '-1' }, 'BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT must be a whole number from 0 to 500, got "-1"'],
-    [{ ...BASE, BOOTWARDEN_MAX_STOPS_PER_PROJECT: '2.5' }, 'BOOTWARDEN_MAX_STOPS_PER_PROJECT must be a whole number from 0 to 500, got "2.5"'],
+    [
+      { ...BASE, BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT: '-1' },
+      'BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT must be a whole number from 0 to 500, got "-1"',
+    ],
+    [
+      { ...BASE, BOOTWARDEN_MAX_STOPS_PER_PROJECT: '2.5' },
+      'BOOTWARDEN_MAX_STOPS_PER_PROJECT must be a whole number from 0 to 500, got "2.5"',
+    ],
     [{ ...BASE, BOOTWARDEN_MAX_STOPS: '501' }, 'BOOTWARDEN_MAX_STOPS must be a whole number from 0 to 500, got "501"'],
     [{ ...BASE, BOOTWARDEN_MAX_STOPS: 'ten' }, 'BOOTWARDEN_MAX_STOPS must be a whole number from 0 to 500, got "ten"'],
     [{ ...BASE, BOOTWARDEN_STOP_WINDOW_SECONDS: '59' }, 'BOOTWARDEN_STOP_WINDOW_SECONDS must be at least 60 seconds, got "59"'],
-    [{ ...BASE, BOOTWARDEN_STOP_WINDOW_SECONDS: '86401' }, 'BOOTWARDEN_STOP_WINDOW_SECONDS must be a whole number from 0 to 86400, got "86401"'],
+    [
+      { ...BASE, BOOTWARDEN_STOP_WINDOW_SECONDS: '86401' },
+      'BOOTWARDEN_STOP_WINDOW_SECONDS must be a whole number from 0 to 86400, got "86401"',
+    ],
   ])('%j → ConfigError naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

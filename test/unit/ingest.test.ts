@@ -308,14 +308,22 @@ describe('ingest', () => {
 describe('the blast-radius guard', () => {
   const vmN = (n: number) => ({ ...LINUX_VM, id: String(BigInt(LINUX_VM.id) + BigInt(n)) });
   const failing = (n: number) =>
-    eventarcBody(bootReportEntry('lateBootReportEvent', { instance: vmN(n), bootCounter: 7, actual: TAMPERED, policy: KERNEL_26 }), `m${n}`);
+    eventarcBody(
+      bootReportEntry('lateBootReportEvent', { instance: vmN(n), bootCounter: 7, actual: TAMPERED, policy: KERNEL_26 }),
+      `m${n}`,
+    );
 
   it('five VMs with the same unknown measurements: three stopped, two held (running) in the same approval flow', async () => {
     const w = world();
     for (let n = 0; n < 5; n++) await w.run(failing(n));
     expect(w.starter.started.map((s) => s.labels['action'])).toEqual(['stop', 'stop', 'stop', 'hold', 'hold']);
     const held = w.starter.started[3]!;
-    expect(held.argument.decision).toMatchObject({ action: 'hold', intendedAction: 'stop', reasonCode: 'unknown_measurements', dryRun: false });
+    expect(held.argument.decision).toMatchObject({
+      action: 'hold',
+      intendedAction: 'stop',
+      reasonCode: 'unknown_measurements',
+      dryRun: false,
+    });
     expect(held.argument.decision.reason).toMatch(
       /; held, not stopped: 3 VMs were already stopped with these measurements since 2026-11-29T00:00:00\.000Z \(BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT=3 per 3600 s\);/,
     );

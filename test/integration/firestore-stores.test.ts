@@ -12,7 +12,9 @@ import {
   FirestoreEventLedger,
   FirestoreInstanceState,
   FirestoreRejectedInputs,
+  FirestoreStopSlots,
 } from '../../adapters/gcp/firestore-stores.js';
+import { claimStop, DEFAULT_BLAST_RADIUS } from '../../core/blast-radius.js';
 import { bootwarden, jsonLines } from '../support/cli.js';
 import { firestoreEmulatorKind, useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM } from '../support/fixtures.js';
@@ -156,6 +158,44 @@ describe('FirestoreRejectedInputs', () => {
     await rejected.record('msg-m', entry);
     await rejected.record('msg-m', { ...entry, receivedAt: 'second' });
     expect((await fs.db().collection(names.rejectedInputs).doc('msg-m').get()).data()).toMatchObject({ receivedAt: 'first' });
+  });
+});
+
+describe('FirestoreStopSlots', () => {
+  const slots = new FirestoreStopSlots(provider, names.stopSlots);
+  const slot = (holder: string) => ({
+    holder,
+    instance: LINUX_VM,
+    fingerprint: 'f'.repeat(64),
+    scope: 'fingerprint',
+    windowStart: '2026-12-02T13:00:00.000Z',
+    claimedAt: '2026-12-02T13:45:10.500Z',
+    expiresAt: '2026-12-02T14:00:00.000Z',
+  });
+
+  it('takes a slot once and reads the holders of several slots in one call, in the order asked', async () => {
+    expect(await slots.create('s-1', slot('event-a'))).toBe(true);
+    expect(await slots.create('s-1', slot('event-b'))).toBe(false);
+    expect(await slots.create('s-2', slot('event-c'))).toBe(true);
+    expect(await slots.holders(['s-2', 'missing', 's-1'])).toEqual(['event-c', null, 'event-a']);
+    expect((await fs.db().collection(names.stopSlots).doc('s-1').get()).data()).toEqual(slot('event-a'));
+  });
+
+  it('50 concurrent claims for one fingerprint: exactly 3 stop, each slot held by one of them', async () => {
+    const now = new Date('2026-12-02T13:45:10.500Z');
+    const verdicts = await Promise.all(
+      Array.from({ length: 50 }, (_, n) =>
+        claimStop(slots, DEFAULT_BLAST_RADIUS, {
+          eventKey: `claim-${n}`,
+          instance: { ...LINUX_VM, id: String(BigInt(LINUX_VM.id) + BigInt(n)) },
+          fingerprint: 'e'.repeat(64),
+          now,
+        }),
+      ),
+    );
+    expect(verdicts.filter((v) => v.stop)).toHaveLength(3);
+    const ids = verdicts.flatMap((v) => (v.stop ? v.slots : []));
+    expect(new Set(ids).size).toBe(9);
   });
 });
 

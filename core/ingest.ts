@@ -1,6 +1,7 @@
 /**
  * The ingest use case behind the Eventarc function: parse, deduplicate, drop stale reports,
- * decide, start the response workflow, record the outcome. Side effects come only through the
+ * decide, hold a stop beyond the blast-radius guard's limits (core/blast-radius.ts), start the
+ * response workflow, record the outcome. Side effects come only through the
  * ports it is given.
  *
  * Ack or redeliver: bad input is permanent (recorded, logged, returned as `rejected`, so the

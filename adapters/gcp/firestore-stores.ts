@@ -1,7 +1,8 @@
 /**
  * Firestore implementations of the ports: baselines (`known_good_measurements`), the event ledger,
- * per-instance state, rejected inputs and the blast-radius guard's stop slots. Every claim is a create-once document; documents are
- * only updated by the owner of their claim, so nothing depends on transaction isolation.
+ * per-instance state, rejected inputs and the blast-radius guard's stop slots. Every claim is a
+ * create-once document; documents are only updated by the owner of their claim, so nothing
+ * depends on transaction isolation.
  */
 import type { DocumentSnapshot, Query } from '@google-cloud/firestore';
 import { baselineFromDocument, baselineToDocument, METADATA_FIELD, type Baseline } from '../../core/baseline.js';

@@ -86,12 +86,13 @@ export async function claimStop(store: StopSlotStore, limits: BlastRadiusLimits,
   const taken: string[] = [];
   for (const scope of GUARD_SCOPES) {
     const limit = limitOf(limits, scope);
+    if (limit === 0) return { stop: false, heldBy: { scope, limit, windowSeconds: limits.windowSeconds, windowStart } };
     const ids = slotIds(start, scope, keyOf(scope, r), limit);
-    const holders = ids.length === 0 ? [] : await store.holders(ids);
+    const holders = await store.holders(ids);
     let mine = ids.find((_, i) => holders[i] === r.eventKey);
-    for (let i = 0; mine === undefined && i < ids.length; i++) {
+    for (const [i, id] of ids.entries()) {
+      if (mine !== undefined) break;
       if (holders[i] !== null) continue;
-      const id = ids[i] as string;
       const slot: StopSlot = {
         holder: r.eventKey,
         instance: { ...r.instance },

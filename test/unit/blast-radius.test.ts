@@ -155,6 +155,15 @@ describe('claimStop', () => {
     expect(await claim(store, 2, { limits, project: 'acme-dev' })).toMatchObject({ stop: false, heldBy: { scope: 'fingerprint' } });
   });
 
+  it('a report without a fingerprint (none is ever stopped so) counts under the key "none"', async () => {
+    const store = new MemoryStopSlots();
+    const v = await claimStop(store, DEFAULT_BLAST_RADIUS, { eventKey: 'e', instance: vm(0), fingerprint: null, now: NOW });
+    expect(v).toMatchObject({
+      stop: true,
+      slots: [`w${HOUR_START}-fingerprint-none-0`, `w${HOUR_START}-project-acme-prod-0`, `w${HOUR_START}-overall-all-0`],
+    });
+  });
+
   it('a limit of 0 holds every VM without touching the store', async () => {
     const store = new RecordingSlots();
     expect(await claim(store, 0, { limits: { perFingerprint: 0 } })).toMatchObject({

@@ -322,18 +322,37 @@ describe('stop, then an operator decides', () => {
     const vm = newVm();
     const record = await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument);
     const member = await memberOf(record);
+    const valid = { version: 1, groupId: member.groupId, decision: 'reject', approver: { id: 'T1:U1', name: 'x' }, decidedAt: 'now' };
+    // An authorized sender with a malformed body (issue 14, attack 7): whatever checkApprovalCallback
+    // refuses, the workflow ignores; none of it may fail the execution.
     const invalid = [
       '"approve"',
+      '[1, 2]',
       '{"version": 1, "decision": "approve"}',
-      JSON.stringify({ version: 1, groupId: 'other', decision: 'approve', approver: { id: 'U1', name: 'x' }, decidedAt: 'now' }),
+      JSON.stringify({ ...valid, groupId: 'other' }),
+      JSON.stringify({ ...valid, version: '1' }),
+      JSON.stringify({ ...valid, groupId: [member.groupId] }),
+      JSON.stringify({ ...valid, decision: ['reject'] }),
+      JSON.stringify({ ...valid, approver: null }),
+      JSON.stringify({ ...valid, approver: ['T1:U1', 'x'] }),
+      JSON.stringify({ ...valid, approver: { id: ['T1:U1'], name: 'x' } }),
+      JSON.stringify({ ...valid, approver: { id: '', name: 'x' } }),
+      JSON.stringify({ ...valid, approver: { id: 'T1:U1', name: ['x'] } }),
+      JSON.stringify({ ...valid, approver: { id: 'T1:U1' } }),
+      JSON.stringify({ ...valid, decidedAt: 1796216400 }),
+      JSON.stringify({ ...valid, decidedAt: null }),
     ];
     for (const body of invalid) {
       expect(checkApprovalCallback(JSON.parse(body), member.groupId).ok).toBe(false);
       expect(await sendCallback(member.callbackUrl, body)).toBe(200);
     }
-    expect(await decideInSlack(slackApp, record.name, 'reject')).toBe(200);
+    // The edge of what checkApprovalCallback accepts (an empty name and time) is a decision here too.
+    const edge = { ...valid, approver: { id: 'T1:U1', name: '' }, decidedAt: '' };
+    expect(checkApprovalCallback(edge, member.groupId).ok).toBe(true);
+    expect(await sendCallback(member.callbackUrl, JSON.stringify(edge))).toBe(200);
     const out = await finish(record);
-    expect(out.result).toMatchObject({ outcome: 'rejected' });
+    expect(out.state).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({ outcome: 'rejected', approver: { id: 'T1:U1', name: '' } });
     expect(out.record.steps.filter((st) => st.step === 'ignore_callback')).toHaveLength(invalid.length);
     expect(out.record.logs.filter((l) => l.severity === 'WARNING').length).toBeGreaterThanOrEqual(invalid.length);
   });

@@ -92,6 +92,14 @@ export function eventKeyOf(entry: EntryIdentity): string {
   return createHash('sha256').update(`${entry.logName}\n${entry.insertId}\n${entry.timestamp}`).digest('hex');
 }
 
+/**
+ * The document id for a Pub/Sub message id: its hex SHA-256. A message id is written by whoever
+ * posts to the function; used raw as a document id, a `/` in it would name another collection.
+ */
+export function messageDocId(messageId: string): string {
+  return createHash('sha256').update(messageId).digest('hex');
+}
+
 /** A UUID (version 8, RFC 9562 "custom") derived from the event key and the action: stable across retries. */
 export function computeRequestId(eventKey: string, action: string): string {
   const b = createHash('sha256').update(`bootwarden-request\n${eventKey}\n${action}`).digest().subarray(0, 16);

@@ -24,6 +24,11 @@ export const REJECTION_CODES = [
   'project_not_allowed',
   'unexpected_event_type',
   'unexpected_source',
+  'field_too_long',
+  'project_mismatch',
+  'timestamp_in_future',
+  'timestamp_skew',
+  'implausible_boot_counter',
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];

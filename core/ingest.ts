@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
-import { eventKeyLabel, eventKeyOf, executionLabels, responseArgument, type CollectionNames } from './contracts.js';
+import { eventKeyLabel, eventKeyOf, executionLabels, messageDocId, responseArgument, type CollectionNames } from './contracts.js';
 import { decideWithStore, type Decision, type DecisionPolicy } from './decide.js';
 import { BootwardenError, rejection, type Rejection } from './errors.js';
 import { compareBootCounters, isBootReport, type IntegrityEvent } from './event.js';
@@ -87,7 +87,8 @@ async function recordRejection(
   const rawBytes = Buffer.byteLength(raw, 'utf8');
   const kept = rawBytes > MAX_RECORDED_RAW_BYTES ? Buffer.from(raw, 'utf8').subarray(0, MAX_RECORDED_RAW_BYTES).toString('utf8') : raw;
   // One record per message: a redelivered bad message lands on the same document.
-  const recordId = context.messageId !== null ? `msg-${context.messageId}` : `raw-${createHash('sha256').update(raw).digest('hex')}`;
+  const recordId =
+    context.messageId !== null ? `msg-${messageDocId(context.messageId)}` : `raw-${createHash('sha256').update(raw).digest('hex')}`;
   await deps.rejected.record(recordId, {
     rejection: r,
     context,

@@ -57,6 +57,16 @@ const ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
 const RFC3339 = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})$/;
 const LOG_NAME = /^(?:projects|organizations|folders|billingAccounts)\/[^/]+\/logs\/(.+)$/;
 
+/**
+ * Length caps: nothing an entry's sender writes may make a record, a log line or the workflow's
+ * argument unbounded. Cloud Logging documents log names of at most 512 characters; the others are
+ * bootwarden's own bounds, far above what Google writes (insert ids and message ids of about 20).
+ */
+export const MAX_LENGTHS = { logName: 512, insertId: 256, messageId: 128 } as const;
+/** How far an entry's time may be after the Pub/Sub publish time (clock skew), and before it. */
+export const MAX_AHEAD_OF_PUBLISH_MS = 60_000;
+export const MAX_BEHIND_PUBLISH_MS = 24 * 3600_000;
+
 function emptyContext(): RejectedContext {
   return { messageId: null, logName: null, insertId: null, timestamp: null, instanceId: null };
 }
@@ -91,6 +101,22 @@ function requireObject(obj: JsonObject, key: string, path: string): JsonObject {
   if (v === undefined || v === null) reject('missing_field', `${at(path, key)} is missing`, at(path, key));
   if (!isJsonObject(v)) reject('invalid_field', `${at(path, key)} must be an object, got ${shown(v)}`, at(path, key));
   return v;
+}
+
+function capped(value: string, max: number, field: string): string {
+  if (value.length > max) reject('field_too_long', `${field} is ${value.length} characters; at most ${max}`, field);
+  return value;
+}
+
+/** The entry's time against the publish time Pub/Sub gave the message (which the sender cannot choose). */
+function checkAgainstPublishTime(timestamp: string, publishTime: string | null): void {
+  if (publishTime === null || !RFC3339.test(publishTime)) return;
+  const entryMs = Date.parse(timestamp);
+  const publishMs = Date.parse(publishTime);
+  if (entryMs - publishMs > MAX_AHEAD_OF_PUBLISH_MS)
+    reject('timestamp_in_future', `timestamp ${timestamp} is after the message was published (${publishTime})`, 'timestamp');
+  if (publishMs - entryMs > MAX_BEHIND_PUBLISH_MS)
+    reject('timestamp_skew', `timestamp ${timestamp} is more than 24 hours before the message was published (${publishTime})`, 'timestamp');
 }
 
 function matching(obj: JsonObject, key: string, path: string, pattern: RegExp, expected: string): string {
@@ -156,7 +182,7 @@ function parseBootReport(raw: JsonValue | undefined, path: string): BootReport {
 
 /** Validates a parsed LogEntry object. */
 function eventFromLogEntry(entry: JsonObject, delivery: Delivery | null, ctx: RejectedContext): IntegrityEvent {
-  const logName = requireString(entry, 'logName', '');
+  const logName = capped(requireString(entry, 'logName', ''), MAX_LENGTHS.logName, 'logName');
   ctx.logName = logName;
   const logId = LOG_NAME.exec(logName)?.[1];
   if (logId !== INTEGRITY_LOG_ID && logId !== 'compute.googleapis.com/shielded_vm_integrity') {
@@ -166,13 +192,22 @@ function eventFromLogEntry(entry: JsonObject, delivery: Delivery | null, ctx: Re
       'logName',
     );
   }
-  const insertId = requireString(entry, 'insertId', '');
+  const insertId = capped(requireString(entry, 'insertId', ''), MAX_LENGTHS.insertId, 'insertId');
   ctx.insertId = insertId;
   const timestamp = matching(entry, 'timestamp', '', RFC3339, 'an RFC 3339 timestamp');
   ctx.timestamp = timestamp;
+  checkAgainstPublishTime(timestamp, delivery?.publishTime ?? null);
   const severity = optionalString(entry, 'severity', '');
   const entryIdentity: EntryIdentity = { logName, insertId, timestamp };
   const instance = parseInstance(entry, ctx);
+  // The log is written in the VM's own project: an entry naming another is not the VM's.
+  const logOwner = /^([^/]+\/[^/]+)\/logs\//.exec(logName)?.[1];
+  if (logOwner !== `projects/${instance.project}`)
+    reject(
+      'project_mismatch',
+      `logName is in ${shown(logOwner ?? logName)}, but resource.labels.project_id is ${shown(instance.project)}: a VM's integrity log is in its own project`,
+      'logName',
+    );
 
   if (entry['jsonPayload'] === undefined && entry['protoPayload'] !== undefined) {
     reject('wrong_payload_type', 'the entry has a protoPayload (an audit log?); integrity events carry a jsonPayload', 'protoPayload');
@@ -262,7 +297,8 @@ function unwrap(value: JsonValue, ctx: RejectedContext): { entry: JsonObject; de
   if (body['message'] !== undefined) {
     const message = requireObject(body, 'message', 'body');
     const messageId = stringOf(message, 'messageId', 'message_id') ?? cloudEventId;
-    ctx.messageId = messageId;
+    ctx.messageId = messageId === null ? null : messageId.slice(0, MAX_LENGTHS.messageId);
+    if (messageId !== null) capped(messageId, MAX_LENGTHS.messageId, 'message.messageId');
     const delivery: Delivery = {
       messageId,
       publishTime: stringOf(message, 'publishTime', 'publish_time'),
@@ -272,7 +308,8 @@ function unwrap(value: JsonValue, ctx: RejectedContext): { entry: JsonObject; de
   }
   if (typeof body['data'] === 'string' && ['messageId', 'message_id', 'attributes', 'publishTime', 'publish_time'].some((k) => k in body)) {
     const messageId = stringOf(body, 'messageId', 'message_id');
-    ctx.messageId = messageId;
+    ctx.messageId = messageId === null ? null : messageId.slice(0, MAX_LENGTHS.messageId);
+    if (messageId !== null) capped(messageId, MAX_LENGTHS.messageId, 'messageId');
     const delivery: Delivery = { messageId, publishTime: stringOf(body, 'publishTime', 'publish_time'), subscription: null };
     return { entry: decodeMessageData(body, 'message'), delivery };
   }

@@ -7,7 +7,7 @@
 import type { DocumentSnapshot, Query } from '@google-cloud/firestore';
 import { baselineFromDocument, baselineToDocument, METADATA_FIELD, type Baseline } from '../../core/baseline.js';
 import type { JsonValue } from '../../core/json.js';
-import { bootOrder, instanceStateId } from '../../core/contracts.js';
+import { bootOrder, instanceStateId, messageDocId } from '../../core/contracts.js';
 import type { InstanceRef } from '../../core/event.js';
 import type { Measurement } from '../../core/measurements.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
@@ -185,7 +185,7 @@ export class FirestoreEventLedger implements EventLedger {
   ) {}
 
   async recordDelivery(messageId: string, eventKey: string, receivedAt: string): Promise<boolean> {
-    const ref = (await this.db()).collection(this.names.deliveries).doc(messageId);
+    const ref = (await this.db()).collection(this.names.deliveries).doc(messageDocId(messageId));
     return createOnce(`record delivery ${messageId}`, () => ref.create({ messageId, eventKey, receivedAt }));
   }
 

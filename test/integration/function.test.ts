@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baselineToDocument, newBaseline } from '../../core/baseline.js';
-import { eventKeyOf } from '../../core/contracts.js';
+import { eventKeyOf, messageDocId } from '../../core/contracts.js';
 import { KNOWN_EVENT_KINDS } from '../../core/event.js';
 import type { JsonObject } from '../../core/json.js';
 import { fingerprint } from '../../core/measurements.js';
@@ -212,9 +212,12 @@ describe('onIntegrityEvent over HTTP', () => {
       expect((await postBinary(server.url, body)).status).toBeLessThan(300);
     });
     expect(started).toEqual([]);
-    // One record per message, under msg-<message id> (read by id: the npm emulator cannot filter on nested fields).
-    const recorded = (await collection('rejected_inputs').doc(`msg-${messageId}`).get()).data() as
-      { rejection: { code: string }; context: { messageId: string } } | undefined;
+    // One record per message, under msg-<sha256 of the message id> (read by id: the npm emulator cannot filter on nested fields).
+    const recorded = (
+      await collection('rejected_inputs')
+        .doc(`msg-${messageDocId(messageId)}`)
+        .get()
+    ).data() as { rejection: { code: string }; context: { messageId: string } } | undefined;
     expect([recorded?.rejection.code, recorded?.context.messageId]).toEqual([code, messageId]);
   });
 });
@@ -245,9 +248,9 @@ describe("onIntegrityEvent acts only on the log sink's events", () => {
       expect(statuses.every((s) => s >= 200 && s < 300)).toBe(true);
       const recorded = await fs.db().collection(`${fs.prefix}g_rejected_inputs`).get();
       expect(Object.fromEntries(recorded.docs.map((d) => [d.id, (d.data() as { rejection: { code: string } }).rejection.code]))).toEqual({
-        'msg-msg-s1': 'unexpected_event_type',
-        'msg-msg-s2': 'unexpected_source',
-        'msg-msg-s3': 'project_not_allowed',
+        'msg-1c556a8dfb98e15f5ae3d101dd2e9d06bc8857d9f8e8dea22df3ec2c85545c4c': 'unexpected_event_type',
+        'msg-907b56d34b5b85855e5b4c7d4fac7cf1462d17472bb3f92b7aefa7ee7f5d458e': 'unexpected_source',
+        'msg-4bf4aaa58c0f63e84ba1d3c7f50693f69602583db50adf0207542740d7d14830': 'project_not_allowed',
       });
       // Only the sink's own event for an allowed project started an execution.
       expect(guarded.executions().map((x) => x.labels['action'])).toEqual(['stop']);

@@ -281,10 +281,10 @@ describe('ingest', () => {
         status: 'rejected',
         rejection: { code, message, field: code === 'unexpected_event_type' ? 'ce-type' : 'ce-source' },
         context: expect.objectContaining({ messageId: 'm-src', instanceId: LINUX_VM.id }) as unknown,
-        recordId: 'msg-m-src',
+        recordId: 'msg-633eb8a90bbfa481113bc55f01dcd2bead3fd148efa9eabcc7a2adc6aab6c34e',
       });
       expect(w.starter.started).toEqual([]);
-      expect([...w.rejected.records.keys()]).toEqual(['msg-m-src']);
+      expect([...w.rejected.records.keys()]).toEqual(['msg-633eb8a90bbfa481113bc55f01dcd2bead3fd148efa9eabcc7a2adc6aab6c34e']);
     });
 
     it.each([
@@ -361,7 +361,7 @@ describe('the blast-radius guard', () => {
 });
 
 describe('what ingest records and logs', () => {
-  it('a rejected message: one record under msg-<id>, the whole payload kept, one ERROR line naming the record', async () => {
+  it('a rejected message: one record under msg-<sha256 of the message id>, the whole payload kept, one ERROR line naming the record', async () => {
     const w = world();
     const text = JSON.stringify({ message: { messageId: 'm77', data: '!!!!' }, subscription: 's' });
     const r = await w.run(text);
@@ -373,11 +373,11 @@ describe('what ingest records and logs', () => {
         field: 'message.data',
       },
       context: { messageId: 'm77', logName: null, insertId: null, timestamp: null, instanceId: null },
-      recordId: 'msg-m77',
+      recordId: 'msg-e41455594c94dcde65be2863f0cda7847133ff81b4b42a73c1d58c6ab9919fc7',
     });
     expect([...w.rejected.records.entries()]).toEqual([
       [
-        'msg-m77',
+        'msg-e41455594c94dcde65be2863f0cda7847133ff81b4b42a73c1d58c6ab9919fc7',
         {
           rejection: r.status === 'rejected' ? r.rejection : null,
           context: { messageId: 'm77', logName: null, insertId: null, timestamp: null, instanceId: null },
@@ -392,7 +392,14 @@ describe('what ingest records and logs', () => {
       {
         severity: 'ERROR',
         message: "rejected input: invalid_base64: message.data has '!' at offset 0, which is not a base64 character",
-        fields: { code: 'invalid_base64', field: 'message.data', recordId: 'msg-m77', messageId: 'm77', insertId: null, instanceId: null },
+        fields: {
+          code: 'invalid_base64',
+          field: 'message.data',
+          recordId: 'msg-e41455594c94dcde65be2863f0cda7847133ff81b4b42a73c1d58c6ab9919fc7',
+          messageId: 'm77',
+          insertId: null,
+          instanceId: null,
+        },
       },
     ]);
   });
@@ -421,7 +428,7 @@ describe('what ingest records and logs', () => {
     const r = await w.run(eventarcBody(unknownEntry(), 'm5'));
     expect(r).toMatchObject({
       status: 'rejected',
-      recordId: 'msg-m5',
+      recordId: 'msg-b5f2031eb62e37c6d38287b38f83afeaed2665f0424eb3c29c1a38a596a13d57',
       rejection: {
         code: 'project_not_allowed',
         message: 'project acme-prod is not in BOOTWARDEN_ALLOWED_PROJECTS (acme-dev, acme-test)',

@@ -784,3 +784,70 @@ describe('details an operator relies on', () => {
     expect(rejected(parseEnvelope(input))).toEqual({ code, message: messageText, field });
   });
 });
+
+describe('only what the platform vouches for (issue 14)', () => {
+  /** An Eventarc body whose publish time is Pub/Sub's, not derived from the entry. */
+  const published = (entry: JsonObject, publishTime: string, messageId = '9812273641520031') => ({
+    message: { ...pubsubMessage(entry, messageId), publishTime },
+    subscription: 'projects/acme-sec/subscriptions/eventarc-integrity-sub',
+  });
+  const at = (timestamp: string) => failedLateBoot({ timestamp });
+
+  it.each([
+    ['exactly 60 s after the publish time', '2026-11-01T10:01:00.183Z', null],
+    ['60.001 s after it', '2026-11-01T10:01:00.184Z', 'timestamp_in_future'],
+    ['in 2099', '2099-01-01T00:00:00.000000001Z', 'timestamp_in_future'],
+    ['exactly 24 h before it', '2026-10-31T10:00:00.183Z', null],
+    ['24 h and 1 ms before it', '2026-10-31T10:00:00.182Z', 'timestamp_skew'],
+  ])('an entry logged %s: %s', (_what, timestamp, code) => {
+    const o = parseEnvelope(published(at(timestamp), '2026-11-01T10:00:00.183Z'));
+    if (code === null) expect(ok(o).entry.timestamp).toBe(timestamp);
+    else expect(rejected(o)).toMatchObject({ code, field: 'timestamp' });
+  });
+
+  it('the publish-time check names both times; a LogEntry without an envelope has no publish time to check', () => {
+    expect(rejected(parseEnvelope(published(at('2099-01-01T00:00:00Z'), '2026-11-01T10:00:00.183Z'))).message).toBe(
+      'timestamp 2099-01-01T00:00:00Z is after the message was published (2026-11-01T10:00:00.183Z)',
+    );
+    expect(ok(parseEnvelope(at('2099-01-01T00:00:00Z'))).entry.timestamp).toBe('2099-01-01T00:00:00Z');
+  });
+
+  it('an entry whose logName is in another project than the VM is project_mismatch', () => {
+    const forged = edited(
+      failedLateBoot(),
+      (e) => (e.logName = 'projects/attacker-proj/logs/compute.googleapis.com%2Fshielded_vm_integrity'),
+    );
+    expect(rejected(parseEnvelope(eventarcBody(forged)))).toEqual({
+      code: 'project_mismatch',
+      message: `logName is in "projects/attacker-proj", but resource.labels.project_id is "${LINUX_VM.project}": a VM's integrity log is in its own project`,
+      field: 'logName',
+    });
+    const org = edited(
+      failedLateBoot(),
+      (e) => (e.logName = 'organizations/123456789/logs/compute.googleapis.com%2Fshielded_vm_integrity'),
+    );
+    expect(rejected(parseEnvelope(org)).code).toBe('project_mismatch');
+  });
+
+  it.each([
+    // No integrity log name is that long: at the cap it is refused as another log, over it unread.
+    ['logName', 512, 'wrong_log_name', (e: JsonObject, n: number) => (e['logName'] = `projects/${LINUX_VM.project}/logs/`.padEnd(n, 'x'))],
+    ['insertId', 256, null, (e: JsonObject, n: number) => (e['insertId'] = 'i'.repeat(n))],
+  ])('%s: %i characters are read, one more is field_too_long', (field, max, atMax, set) => {
+    const o = parseEnvelope(edited(failedLateBoot(), (e) => set(e as unknown as JsonObject, max)));
+    expect(o.ok ? null : o.rejection.code).toBe(atMax);
+    const over = rejected(parseEnvelope(edited(failedLateBoot(), (e) => set(e as unknown as JsonObject, max + 1))));
+    expect(over).toEqual({ code: 'field_too_long', message: `${field} is ${max + 1} characters; at most ${max}`, field });
+  });
+
+  it('a message id over 128 characters is field_too_long, and the rejection keeps only 128 of it', () => {
+    expect(ok(parseEnvelope(eventarcBody(failedLateBoot(), '7'.repeat(128)))).delivery?.messageId).toHaveLength(128);
+    const o = parseEnvelope(eventarcBody(failedLateBoot(), '7'.repeat(5000)));
+    expect(rejected(o)).toEqual({
+      code: 'field_too_long',
+      message: 'message.messageId is 5000 characters; at most 128',
+      field: 'message.messageId',
+    });
+    expect(o.ok || o.context.messageId).toBe('7'.repeat(128));
+  });
+});

@@ -27,6 +27,7 @@ export interface FunctionConfig {
   readonly waitForOwnerSeconds: number;
   readonly deadlineSeconds: number;
   readonly blastRadius: BlastRadiusLimits;
+  readonly maxBootCounterJump: number;
 }
 
 export class ConfigError extends BootwardenError {
@@ -135,6 +136,11 @@ export const CONFIG_VARIABLES = {
     readers: ['function', 'cli'],
     meaning: "blast-radius guard: the window's length, from 60; windows are aligned to the clock (on the hour by default)",
     default: String(DEFAULT_BLAST_RADIUS.windowSeconds),
+  },
+  BOOTWARDEN_MAX_BOOT_COUNTER_JUMP: {
+    readers: ['function'],
+    meaning: "a boot report this many boots beyond the VM's last recorded boot is rejected (`implausible_boot_counter`)",
+    default: '100',
   },
   FIRESTORE_EMULATOR_HOST: {
     readers: ['function', 'cli', 'slack app'],
@@ -321,6 +327,12 @@ export function blastRadiusOf(env: Env): BlastRadiusLimits {
   };
 }
 
+function maxBootCounterJump(env: Env): number {
+  const n = count(env, 'BOOTWARDEN_MAX_BOOT_COUNTER_JUMP', 100, 1_000_000);
+  if (n === 0) throw new ConfigError('BOOTWARDEN_MAX_BOOT_COUNTER_JUMP must be at least 1 (the next boot is one more), got "0"');
+  return n;
+}
+
 /** `host:port` of a Firestore emulator, when one is set. */
 function emulatorHost(env: Env): string | null {
   const host = value(env, 'FIRESTORE_EMULATOR_HOST');
@@ -372,6 +384,7 @@ export function loadConfig(env: Env = process.env): FunctionConfig {
     waitForOwnerSeconds: seconds(env, 'BOOTWARDEN_WAIT_FOR_OWNER_SECONDS', 10),
     deadlineSeconds: seconds(env, 'BOOTWARDEN_DEADLINE_SECONDS', 50),
     blastRadius: blastRadiusOf(env),
+    maxBootCounterJump: maxBootCounterJump(env),
   };
 }
 

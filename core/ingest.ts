@@ -18,7 +18,7 @@ import { decideWithStore, type Decision, type DecisionPolicy } from './decide.js
 import { BootwardenError, rejection, type Rejection } from './errors.js';
 import { compareBootCounters, isBootReport, type IntegrityEvent } from './event.js';
 import type { JsonValue } from './json.js';
-import { parseEnvelope, parseEnvelopeText, type RejectedContext } from './parse.js';
+import { MAX_AHEAD_OF_PUBLISH_MS, parseEnvelope, parseEnvelopeText, type RejectedContext } from './parse.js';
 import type { BaselineStore } from './ports/baseline-store.port.js';
 import type { EventLedger, EventRecord, InstanceStateStore, RejectedInputStore } from './ports/event-ledger.port.js';
 import type { ExecutionStarter } from './ports/execution-starter.port.js';
@@ -65,6 +65,8 @@ export interface IngestSettings extends DecisionPolicy {
   readonly collections: CollectionNames;
   /** How many VMs may be stopped per fingerprint, project and in all, per window; beyond: hold. */
   readonly blastRadius: BlastRadiusLimits;
+  /** A boot report this many boots beyond the last one recorded for its VM is rejected, never recorded. */
+  readonly maxBootCounterJump: number;
 }
 
 export type IngestResult =
@@ -173,6 +175,25 @@ function sourceProblem(ce: CloudEventAttributes, settings: IngestSettings): Reje
   return null;
 }
 
+/**
+ * What the entry claims that the platform does not vouch for: a time in the future (entries are
+ * logged before they are delivered), or a boot counter implausibly far beyond the VM's last
+ * recorded boot (one forged counter near 2^64 would make every genuine report after it stale).
+ */
+async function untrustedProblem(event: IntegrityEvent, deps: IngestDeps, settings: IngestSettings): Promise<Rejection | null> {
+  const now = deps.now();
+  if (Date.parse(event.entry.timestamp) - now.getTime() > MAX_AHEAD_OF_PUBLISH_MS)
+    return rejection('timestamp_in_future', `timestamp ${event.entry.timestamp} is in the future (now ${now.toISOString()})`, 'timestamp');
+  if (event.bootCounter === null || !isBootReport(event)) return null;
+  const latest = await deps.instances.latestBoot(event.instance);
+  if (latest === null || BigInt(event.bootCounter) - BigInt(latest) <= BigInt(settings.maxBootCounterJump)) return null;
+  return rejection(
+    'implausible_boot_counter',
+    `bootCounter ${event.bootCounter} is more than ${settings.maxBootCounterJump} boots after the last one recorded for instance ${event.instance.id} (${latest}): not recorded (BOOTWARDEN_MAX_BOOT_COUNTER_JUMP)`,
+    'jsonPayload.bootCounter',
+  );
+}
+
 /** A stop within the blast-radius guard's limits stays a stop; beyond them it becomes a hold. */
 async function guarded(
   decision: Decision,
@@ -228,6 +249,9 @@ export async function ingest(
     return recordRejection(deps, input, r, context);
   }
 
+  const untrusted = await untrustedProblem(event, deps, settings);
+  if (untrusted !== null) return recordRejection(deps, input, untrusted, contextOf(event));
+
   const eventKey = eventKeyOf(event.entry);
   const messageId = event.delivery?.messageId ?? null;
   if (messageId !== null) await deps.ledger.recordDelivery(messageId, eventKey, deps.now().toISOString());
@@ -238,7 +262,8 @@ export async function ingest(
     return { status: 'duplicate', eventKey, executionName: c.existing.executionName };
   }
 
-  if (event.bootCounter !== null) {
+  // Only boot reports record boots: a forged startupEvent must not make genuine reports stale.
+  if (event.bootCounter !== null && isBootReport(event)) {
     const latestBoot = await deps.instances.recordBoot(event.instance, event.bootCounter, deps.now().toISOString());
     if (isStale(event, latestBoot)) {
       await deps.ledger.completeEvent(eventKey, {

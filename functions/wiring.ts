@@ -33,6 +33,7 @@ export function settingsFrom(config: FunctionConfig): IngestSettings {
     pollMs: 200,
     collections: collectionNames(config.collectionPrefix, config.baselineCollection),
     blastRadius: config.blastRadius,
+    maxBootCounterJump: config.maxBootCounterJump,
   };
 }
 

@@ -258,10 +258,15 @@ export class FirestoreInstanceState implements InstanceStateStore {
     await createOnce(`record boot ${bootCounter} of ${instanceStateId(instance)}`, () =>
       boots.doc(order).create({ bootCounter, order, seenAt }),
     );
+    return (await this.latestBoot(instance)) ?? bootCounter;
+  }
+
+  async latestBoot(instance: InstanceRef): Promise<string | null> {
     try {
+      const boots = (await this.db()).collection(this.names.instances).doc(instanceStateId(instance)).collection('boots');
       const latest = await boots.orderBy('order', 'desc').limit(1).get();
       const data = latest.docs[0]?.data() as { bootCounter?: unknown } | undefined;
-      return typeof data?.bootCounter === 'string' ? data.bootCounter : bootCounter;
+      return typeof data?.bootCounter === 'string' ? data.bootCounter : null;
     } catch (e) {
       throw firestoreError(`read the latest boot of ${instanceStateId(instance)}`, e);
     }

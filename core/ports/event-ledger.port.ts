@@ -53,6 +53,8 @@ export interface EventLedger {
 export interface InstanceStateStore {
   /** Records that `bootCounter` was seen (create-once per boot) and returns the highest boot seen so far. */
   recordBoot(instance: InstanceRef, bootCounter: string, seenAt: string): Promise<string>;
+  /** The highest boot recorded for the instance, or null when none is. */
+  latestBoot(instance: InstanceRef): Promise<string | null>;
   recordDecision(
     instance: InstanceRef,
     summary: { eventKey: string; bootCounter: string | null; action: string; reasonCode: string; executionName: string | null; at: string },

@@ -137,10 +137,12 @@ describe('FirestoreInstanceState', () => {
   const state = new FirestoreInstanceState(provider, names);
   it('returns the highest boot seen, whatever the order of arrival (numeric, not text, order)', async () => {
     const instance = { ...LINUX_VM, id: '5208419335617043102' };
+    expect(await state.latestBoot(instance)).toBeNull();
     expect(await state.recordBoot(instance, '9', 'a')).toBe('9');
     expect(await state.recordBoot(instance, '10', 'b')).toBe('10');
     expect(await state.recordBoot(instance, '8', 'c')).toBe('10');
     expect(await state.recordBoot(instance, '10', 'd')).toBe('10');
+    expect(await state.latestBoot(instance)).toBe('10');
   });
 });
 

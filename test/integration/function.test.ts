@@ -87,7 +87,10 @@ describe('onIntegrityEvent over HTTP', () => {
     expect(ex?.argument).toMatchObject({ decision: { action: 'relearn' }, baselineId: fingerprint(KERNEL_26), messageId: 'msg-a1' });
     const record = (await collection('events').doc(keyOf(entry)).get()).data();
     expect(record).toMatchObject({ state: 'done', outcome: 'decided', executionName: ex?.name, decision: { action: 'relearn' } });
-    expect((await collection('deliveries').doc('msg-a1').get()).data()).toMatchObject({ eventKey: keyOf(entry) });
+    expect((await collection('deliveries').doc(messageDocId('msg-a1')).get()).data()).toMatchObject({
+      messageId: 'msg-a1',
+      eventKey: keyOf(entry),
+    });
   });
 
   it('unknown (structured mode): one stop execution carrying the baseline to promote', async () => {
@@ -145,7 +148,9 @@ describe('onIntegrityEvent over HTTP', () => {
 
   it('a stale report (the VM booted again since) starts nothing', async () => {
     const instance = vm();
-    await postBinary(server.url, eventarcBody(simpleEventEntry('startupEvent', { instance, bootCounter: 9 }), 'msg-f1'));
+    // The VM booted again: its next boot's early-boot report (boots are recorded from boot reports only).
+    const next = bootReportEntry('earlyBootReportEvent', { instance, bootCounter: 9, actual: KERNEL_26, policy: KERNEL_26 });
+    await postBinary(server.url, eventarcBody(next, 'msg-f1'));
     const entry = late(instance, TAMPERED, 8);
     const started = await startedDuring(async () => {
       expect((await postBinary(server.url, eventarcBody(entry, 'msg-f2'))).status).toBeLessThan(300);
@@ -353,4 +358,44 @@ describe('onIntegrityEvent under a rollout: the blast-radius guard', () => {
       await guarded.stop();
     }
   }, 120_000);
+});
+
+describe('onIntegrityEvent against forged entries (issue 14)', () => {
+  const codeOf = async (messageId: string): Promise<string | undefined> =>
+    (
+      (
+        await collection('rejected_inputs')
+          .doc(`msg-${messageDocId(messageId)}`)
+          .get()
+      ).data() as { rejection: { code: string } } | undefined
+    )?.rejection.code;
+
+  it("a known-good report naming another project's log, or logged in 2099, is rejected: nothing is relearned", async () => {
+    const v = vm();
+    const otherLog = edited(late(v), (e) => (e.logName = 'projects/attacker-proj/logs/compute.googleapis.com%2Fshielded_vm_integrity'));
+    const future = bootReportEntry('lateBootReportEvent', {
+      instance: v,
+      bootCounter: 7,
+      actual: KERNEL_26,
+      policy: KERNEL_25,
+      timestamp: '2099-01-01T00:00:00.000000001Z',
+    });
+    const started = await startedDuring(async () => {
+      expect((await postBinary(server.url, eventarcBody(otherLog, 'msg-x1'))).status).toBeLessThan(300);
+      expect((await postBinary(server.url, eventarcBody(future, 'msg-x2'))).status).toBeLessThan(300);
+    });
+    expect(started).toEqual([]);
+    expect([await codeOf('msg-x1'), await codeOf('msg-x2')]).toEqual(['project_mismatch', 'timestamp_in_future']);
+  });
+
+  it('a forged startupEvent at boot 2^64-1 does not silence the VM: its next failed report is still stopped', async () => {
+    const v = vm();
+    const forged = simpleEventEntry('startupEvent', { instance: v, bootCounter: '18446744073709551615' });
+    const genuine = late(v, TAMPERED, 8);
+    const started = await startedDuring(async () => {
+      expect((await postBinary(server.url, eventarcBody(forged, 'msg-x3'))).status).toBeLessThan(300);
+      expect((await postBinary(server.url, eventarcBody(genuine, 'msg-x4'))).status).toBeLessThan(300);
+    });
+    expect(started.map((x) => x.labels['action'])).toEqual(['stop']);
+  });
 });

@@ -28,6 +28,7 @@ export const INGEST_SETTINGS: IngestSettings = {
   pollMs: 100,
   collections: { baselines: 'known_good_measurements', events: 'bootwarden_events', instances: 'bootwarden_instances' },
   blastRadius: DEFAULT_BLAST_RADIUS,
+  maxBootCounterJump: 100,
 };
 
 export class MemoryBaselines implements BaselineStore {
@@ -123,6 +124,10 @@ export class MemoryInstances implements InstanceStateStore {
     set.add(bootCounter);
     this.boots.set(key, set);
     return Promise.resolve([...set].reduce((a, b) => (BigInt(a) >= BigInt(b) ? a : b)));
+  }
+  latestBoot(instance: InstanceRef) {
+    const set = this.boots.get(`${instance.project}/${instance.zone}/${instance.id}`);
+    return Promise.resolve(set === undefined ? null : [...set].reduce((a, b) => (BigInt(a) >= BigInt(b) ? a : b)));
   }
   recordDecision(instance: InstanceRef, summary: Parameters<InstanceStateStore['recordDecision']>[1]) {
     this.decisions.push({ instance, summary });

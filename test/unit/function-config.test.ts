@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       waitForOwnerSeconds: 10,
       deadlineSeconds: 50,
       blastRadius: { perFingerprint: 3, perProject: 10, overall: 20, windowSeconds: 3600 },
+      maxBootCounterJump: 100,
     });
   });
 
@@ -81,6 +82,8 @@ describe('loadConfig', () => {
     ],
     [{ ...BASE, BOOTWARDEN_MAX_STOPS: '501' }, 'BOOTWARDEN_MAX_STOPS must be a whole number from 0 to 500, got "501"'],
     [{ ...BASE, BOOTWARDEN_MAX_STOPS: 'ten' }, 'BOOTWARDEN_MAX_STOPS must be a whole number from 0 to 500, got "ten"'],
+    [{ ...BASE, BOOTWARDEN_MAX_BOOT_COUNTER_JUMP: '0' }, 'BOOTWARDEN_MAX_BOOT_COUNTER_JUMP must be at least 1'],
+    [{ ...BASE, BOOTWARDEN_MAX_BOOT_COUNTER_JUMP: '1000001' }, 'BOOTWARDEN_MAX_BOOT_COUNTER_JUMP must be a whole number from 0 to 1000000'],
     [{ ...BASE, BOOTWARDEN_STOP_WINDOW_SECONDS: '59' }, 'BOOTWARDEN_STOP_WINDOW_SECONDS must be at least 60 seconds, got "59"'],
     [
       { ...BASE, BOOTWARDEN_STOP_WINDOW_SECONDS: '86401' },

@@ -178,6 +178,7 @@ describe('settingsFrom', () => {
       BOOTWARDEN_COLLECTION_PREFIX: 'bw_',
       BOOTWARDEN_BASELINE_COLLECTION: 'tutorial_baselines',
       BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT: '5',
+      BOOTWARDEN_MAX_BOOT_COUNTER_JUMP: '250',
     });
     expect(settingsFrom(config)).toEqual({
       dryRun: true,
@@ -196,6 +197,7 @@ describe('settingsFrom', () => {
         stopSlots: 'bw_stop_slots',
       },
       blastRadius: { perFingerprint: 5, perProject: 10, overall: 20, windowSeconds: 3600 },
+      maxBootCounterJump: 250,
     });
   });
 });

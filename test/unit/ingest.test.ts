@@ -34,6 +34,10 @@ function world(settings: Partial<IngestSettings> = {}) {
   };
 }
 
+/** A passing early-boot report: the VM booted (boots are recorded from boot reports only). */
+const earlyBoot = (bootCounter: number | string): JsonObject =>
+  bootReportEntry('earlyBootReportEvent', { instance: LINUX_VM, bootCounter, actual: KERNEL_26, policy: KERNEL_26 });
+
 const unknownEntry = (bootCounter: number | string = 7): JsonObject =>
   bootReportEntry('lateBootReportEvent', { instance: LINUX_VM, bootCounter, actual: TAMPERED, policy: KERNEL_26 });
 
@@ -140,7 +144,7 @@ describe('ingest', () => {
 
   it('drops a stale report: the VM has booted again since', async () => {
     const w = world();
-    await w.run(simpleEventEntry('startupEvent', { instance: LINUX_VM, bootCounter: 9 }));
+    await w.run(earlyBoot(9));
     const r = await w.run(unknownEntry(8));
     expect(r).toEqual({ status: 'stale', eventKey: expect.any(String), bootCounter: '8', latestBoot: '9' });
     expect(w.starter.started).toEqual([]);
@@ -152,7 +156,7 @@ describe('ingest', () => {
     ['18446744073709551615', '18446744073709551614'],
   ])('boot %s after boot %s is not stale: boot counters compare as numbers, not text', async (later, earlier) => {
     const w = world();
-    await w.run(simpleEventEntry('startupEvent', { instance: LINUX_VM, bootCounter: earlier }));
+    await w.run(earlyBoot(earlier));
     const r = await w.run(unknownEntry(later));
     expect(r).toMatchObject({ status: 'decided', decision: { action: 'stop' } });
     expect(w.starter.started).toHaveLength(1);
@@ -164,7 +168,7 @@ describe('ingest', () => {
     ['18446744073709551614', '18446744073709551615'],
   ])('boot %s after boot %s is stale: boot counters compare as numbers, not text', async (earlier, later) => {
     const w = world();
-    await w.run(simpleEventEntry('startupEvent', { instance: LINUX_VM, bootCounter: later }));
+    await w.run(earlyBoot(later));
     const r = await w.run(unknownEntry(earlier));
     expect(r).toEqual({ status: 'stale', eventKey: expect.any(String), bootCounter: earlier, latestBoot: later });
     expect(w.starter.started).toEqual([]);
@@ -302,6 +306,49 @@ describe('ingest', () => {
     const r = await w.run(unknownEntry());
     expect(r).toMatchObject({ status: 'rejected', rejection: { code: 'project_not_allowed' } });
     expect(w.starter.started).toEqual([]);
+  });
+});
+
+describe('what the platform does not vouch for (issue 14)', () => {
+  it('a forged startupEvent at boot 2^64-1 records no boot: the genuine failed report after it is still stopped', async () => {
+    const w = world();
+    const forged = await w.run(simpleEventEntry('startupEvent', { instance: LINUX_VM, bootCounter: '18446744073709551615' }));
+    expect(forged).toMatchObject({ status: 'decided', decision: { action: 'ignore' } });
+    expect(w.instances.boots.size).toBe(0);
+    expect(await w.run(unknownEntry(8))).toMatchObject({ status: 'decided', decision: { action: 'stop' } });
+  });
+
+  it('a boot report 101 boots after the last recorded is rejected and not recorded; 100 after is a boot', async () => {
+    const w = world();
+    await w.run(earlyBoot(7));
+    const r = await w.run(eventarcBody(unknownEntry(108), 'm-jump'));
+    expect(r).toMatchObject({
+      status: 'rejected',
+      rejection: {
+        code: 'implausible_boot_counter',
+        message: `bootCounter 108 is more than 100 boots after the last one recorded for instance ${LINUX_VM.id} (7): not recorded (BOOTWARDEN_MAX_BOOT_COUNTER_JUMP)`,
+        field: 'jsonPayload.bootCounter',
+      },
+    });
+    expect([...(w.instances.boots.values().next().value ?? [])]).toEqual(['7']);
+    expect(w.logger.lines.filter((l) => l.severity === 'ERROR').map((l) => l.fields?.['code'])).toEqual(['implausible_boot_counter']);
+    expect(w.starter.started).toEqual([]);
+    expect(await w.run(unknownEntry(107))).toMatchObject({ status: 'decided', decision: { action: 'stop' } });
+  });
+
+  it('an entry logged in the future (more than 60 s ahead of the clock) is rejected', async () => {
+    const w = world();
+    // The world's clock: 2026-11-29T00:00:00Z.
+    const ahead = (timestamp: string) =>
+      bootReportEntry('lateBootReportEvent', { instance: LINUX_VM, bootCounter: 7, actual: TAMPERED, policy: KERNEL_26, timestamp });
+    expect(await w.run(ahead('2026-11-29T00:01:00Z'))).toMatchObject({ status: 'decided' });
+    expect(await w.run(ahead('2026-11-29T00:01:00.001Z'))).toMatchObject({
+      status: 'rejected',
+      rejection: {
+        code: 'timestamp_in_future',
+        message: 'timestamp 2026-11-29T00:01:00.001Z is in the future (now 2026-11-29T00:00:00.000Z)',
+      },
+    });
   });
 });
 
@@ -494,7 +541,7 @@ describe('what ingest records and logs', () => {
     const body = eventarcBody(unknownEntry(), 'm1');
     const first = await w.run(body);
     await w.run(body);
-    await w.run(simpleEventEntry('startupEvent', { instance: LINUX_VM, bootCounter: 9 }));
+    await w.run(earlyBoot(9));
     const stale = await w.run(eventarcBody(unknownEntry(8), 'm2'));
     if (first.status !== 'decided' || stale.status !== 'stale') throw new Error('unexpected statuses');
     const lines = w.logger.lines.filter((l) => l.message.startsWith('duplicate') || l.message.startsWith('stale'));

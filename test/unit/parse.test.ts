@@ -834,9 +834,9 @@ describe('only what the platform vouches for (issue 14)', () => {
     ['logName', 512, 'wrong_log_name', (e: JsonObject, n: number) => (e['logName'] = `projects/${LINUX_VM.project}/logs/`.padEnd(n, 'x'))],
     ['insertId', 256, null, (e: JsonObject, n: number) => (e['insertId'] = 'i'.repeat(n))],
   ])('%s: %i characters are read, one more is field_too_long', (field, max, atMax, set) => {
-    const o = parseEnvelope(edited(failedLateBoot(), (e) => set(e as unknown as JsonObject, max)));
+    const o = parseEnvelope(edited(failedLateBoot(), (e) => set(e, max)));
     expect(o.ok ? null : o.rejection.code).toBe(atMax);
-    const over = rejected(parseEnvelope(edited(failedLateBoot(), (e) => set(e as unknown as JsonObject, max + 1))));
+    const over = rejected(parseEnvelope(edited(failedLateBoot(), (e) => set(e, max + 1))));
     expect(over).toEqual({ code: 'field_too_long', message: `${field} is ${max + 1} characters; at most ${max}`, field });
   });
 

@@ -17,8 +17,8 @@ import { eventKeyLabel, eventKeyOf, executionLabels, messageDocId, responseArgum
 import { decideWithStore, type Decision, type DecisionPolicy } from './decide.js';
 import { BootwardenError, rejection, type Rejection } from './errors.js';
 import { compareBootCounters, isBootReport, type IntegrityEvent } from './event.js';
-import type { JsonValue } from './json.js';
-import { MAX_AHEAD_OF_PUBLISH_MS, parseEnvelope, parseEnvelopeText, type RejectedContext } from './parse.js';
+import { isJsonObject, MAX_JSON_DEPTH, valueDepthExceeds, type JsonValue } from './json.js';
+import { MAX_AHEAD_OF_PUBLISH_MS, MAX_LENGTHS, parseEnvelope, parseEnvelopeText, type RejectedContext } from './parse.js';
 import type { BaselineStore } from './ports/baseline-store.port.js';
 import type { EventLedger, EventRecord, InstanceStateStore, RejectedInputStore } from './ports/event-ledger.port.js';
 import type { ExecutionStarter } from './ports/execution-starter.port.js';
@@ -75,8 +75,11 @@ export type IngestResult =
   | { readonly status: 'stale'; readonly eventKey: string; readonly bootCounter: string; readonly latestBoot: string }
   | { readonly status: 'decided'; readonly eventKey: string; readonly decision: Decision; readonly executionName: string | null };
 
-function rawText(input: JsonValue | string): string {
-  return typeof input === 'string' ? input : JSON.stringify(input);
+function rawText(input: JsonValue | string, r: Rejection): string {
+  if (typeof input === 'string') return input;
+  // Serializing it again would overflow the stack: what it was is in the rejection.
+  if (r.code === 'input_too_deep') return `(a JSON body nested deeper than ${MAX_JSON_DEPTH} levels: not kept)`;
+  return JSON.stringify(input);
 }
 
 async function recordRejection(
@@ -85,7 +88,7 @@ async function recordRejection(
   r: Rejection,
   context: RejectedContext,
 ): Promise<Extract<IngestResult, { status: 'rejected' }>> {
-  const raw = rawText(input);
+  const raw = rawText(input, r);
   const rawBytes = Buffer.byteLength(raw, 'utf8');
   const kept = rawBytes > MAX_RECORDED_RAW_BYTES ? Buffer.from(raw, 'utf8').subarray(0, MAX_RECORDED_RAW_BYTES).toString('utf8') : raw;
   // One record per message: a redelivered bad message lands on the same document.
@@ -234,6 +237,17 @@ export async function ingest(
   settings: IngestSettings,
   cloudEvent?: CloudEventAttributes,
 ): Promise<IngestResult> {
+  // A body the framework parsed gets the same depth bound as a text (its depth is not yet known).
+  if (typeof input !== 'string' && valueDepthExceeds(input, MAX_JSON_DEPTH))
+    return recordRejection(deps, input, rejection('input_too_deep', `the body nests deeper than ${MAX_JSON_DEPTH} levels`), {
+      // The CloudEvent's id (Eventarc gives the Pub/Sub message id), so each delivery has its record.
+      messageId:
+        isJsonObject(input) && typeof input['id'] === 'string' && input['id'] !== '' ? input['id'].slice(0, MAX_LENGTHS.messageId) : null,
+      logName: null,
+      insertId: null,
+      timestamp: null,
+      instanceId: null,
+    });
   const parsed = typeof input === 'string' ? parseEnvelopeText(input) : parseEnvelope(input);
   const wrongSource = cloudEvent === undefined ? null : sourceProblem(cloudEvent, settings);
   if (wrongSource !== null) return recordRejection(deps, input, wrongSource, parsed.ok ? contextOf(parsed.event) : parsed.context);

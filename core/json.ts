@@ -38,6 +38,18 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
   return false;
 }
 
+/** Does an already-parsed value nest deeper than `limit`? Iterative: a hostile depth cannot overflow the stack. */
+export function valueDepthExceeds(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Rejects `text` when its UTF-8 encoding is larger than `maxBytes`. */
 export function assertByteSize(text: string, what: string, maxBytes: number): void {
   // A UTF-16 code unit is at most 3 UTF-8 bytes: only count bytes when the text could be too large.

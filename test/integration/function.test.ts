@@ -399,3 +399,31 @@ describe('onIntegrityEvent against forged entries (issue 14)', () => {
     expect(started.map((x) => x.labels['action'])).toEqual(['stop']);
   });
 });
+
+describe('onIntegrityEvent against a poison body (issue 14)', () => {
+  it('200,000 nested arrays posted directly: 2xx, recorded as input_too_deep under the CloudEvent id, nothing started', async () => {
+    const deep = `{"message":{"messageId":"msg-deep","data":"eA=="},"subscription":"s","x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+    const started = await startedDuring(async () => {
+      const res = await fetch(server.url, {
+        method: 'POST',
+        body: deep,
+        headers: {
+          'content-type': 'application/json',
+          'ce-id': 'msg-deep',
+          'ce-specversion': '1.0',
+          'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+          'ce-source': '//pubsub.googleapis.com/projects/demo-bootwarden/topics/shielded-vm-integrity',
+        },
+      });
+      await res.arrayBuffer();
+      expect(res.status).toBeLessThan(300);
+    });
+    expect(started).toEqual([]);
+    const record = (
+      await collection('rejected_inputs')
+        .doc(`msg-${messageDocId('msg-deep')}`)
+        .get()
+    ).data() as { rejection: { code: string }; raw: string } | undefined;
+    expect(record).toMatchObject({ rejection: { code: 'input_too_deep' }, raw: '(a JSON body nested deeper than 32 levels: not kept)' });
+  });
+});

@@ -2,7 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { BootwardenError, InputRejected, isBootwardenError, reject } from '../../core/errors.js';
 import { compareBootCounters } from '../../core/event.js';
-import { assertByteSize, assertNoForbiddenKeys, jsonDepthExceeds, parseBoundedJson, type JsonValue } from '../../core/json.js';
+import {
+  assertByteSize,
+  assertNoForbiddenKeys,
+  jsonDepthExceeds,
+  parseBoundedJson,
+  valueDepthExceeds,
+  type JsonValue,
+} from '../../core/json.js';
 
 function rejectionOf(run: () => unknown) {
   try {
@@ -13,6 +20,26 @@ function rejectionOf(run: () => unknown) {
   }
   throw new Error('expected a rejection');
 }
+
+describe('valueDepthExceeds (a body already parsed)', () => {
+  const nested = (depth: number): unknown => {
+    let v: unknown = 'leaf';
+    for (let i = 0; i < depth; i++) v = i % 2 === 0 ? [v] : { k: v };
+    return v;
+  };
+  it.each([
+    [0, false],
+    [32, false],
+    [33, true],
+    [200_000, true],
+  ])('%i levels against a limit of 32: %s (iterative: no stack overflow)', (depth, expected) => {
+    expect(valueDepthExceeds(nested(depth), 32)).toBe(expected);
+  });
+  it('looks into every branch, not only the first', () => {
+    expect(valueDepthExceeds({ a: 1, b: [2, { c: nested(31) }] }, 32)).toBe(true);
+    expect(valueDepthExceeds({ a: 1, b: [2, { c: nested(29) }] }, 32)).toBe(false);
+  });
+});
 
 describe('jsonDepthExceeds', () => {
   it.each([

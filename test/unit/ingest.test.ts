@@ -6,7 +6,7 @@ import { KNOWN_EVENT_KINDS } from '../../core/event.js';
 import { ingest, type IngestDeps, type IngestSettings } from '../../core/ingest.js';
 import type { JsonObject } from '../../core/json.js';
 import { fingerprint } from '../../core/measurements.js';
-import { bootReportEntry, eventarcBody, simpleEventEntry } from '../../devstack/entries.js';
+import { bootReportEntry, eventarcBody, measure, simpleEventEntry } from '../../devstack/entries.js';
 import { edited, failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM, TAMPERED } from '../support/fixtures.js';
 import { INGEST_SETTINGS, memoryPorts, RecordingLogger } from '../support/memory-ports.js';
 
@@ -349,6 +349,28 @@ describe('what the platform does not vouch for (issue 14)', () => {
         message: 'timestamp 2026-11-29T00:01:00.001Z is in the future (now 2026-11-29T00:00:00.000Z)',
       },
     });
+  });
+});
+
+describe('no poison message (issue 14)', () => {
+  // The parser's caps bound the argument, so that no valid event can fail for its size after its
+  // claim and be redelivered forever (the insert id and log name were unbounded before).
+  it('the largest report the parser accepts gives a workflow argument under 24 KB (Workflows takes 32 KB)', async () => {
+    const w = world();
+    // 24 PCRs (PCR_0 to PCR_23; a PCR in two banks is duplicate_pcr), each changed; the longest
+    // project id, zone, insert id and message id accepted; a 20-digit instance id and boot counter.
+    const pcrs = (seed: string) => Object.fromEntries(Array.from({ length: 24 }, (_, n) => [`PCR_${n}`, `${seed} ${n}`]));
+    const instance = { id: '18446744073709551557', project: `${'d'.repeat(63)}:${'p'.repeat(30)}`, zone: 'northamerica-northeast2-c' };
+    const big = bootReportEntry('lateBootReportEvent', {
+      instance,
+      bootCounter: '18446744073709551615',
+      actual: measure(pcrs('new')),
+      policy: measure(pcrs('old')),
+      insertId: 'i'.repeat(256),
+    });
+    expect(await w.run(eventarcBody(big, '7'.repeat(128)))).toMatchObject({ status: 'decided', decision: { action: 'stop' } });
+    const bytes = Buffer.byteLength(JSON.stringify(w.starter.started[0]!.argument));
+    expect(bytes).toBeLessThan((MAX_ARGUMENT_BYTES * 3) / 4);
   });
 });
 

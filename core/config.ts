@@ -169,6 +169,11 @@ export const CONFIG_VARIABLES = {
     meaning: 'how long a stopped VM waits for a decision before its approval expires',
     default: '86400',
   },
+  BOOTWARDEN_HONOUR_DRY_RUN_LABEL: {
+    readers: ['workflow'],
+    meaning: '`true`: a VM labelled `bootwarden-dry-run=true` is only reported, never changed (anyone who may label the VM can use it)',
+    default: 'false',
+  },
   SLACK_SIGNING_SECRET: {
     readers: ['slack app'],
     meaning: "the Slack app's signing secret: every request to `/slack/events` must be signed with it (Secret Manager in the cloud)",

@@ -542,11 +542,31 @@ describe('dry run', () => {
     expect(await toldAbout(vm)).toEqual([expect.stringMatching(/^dry_run instance .*: dry run: would have done stop; /) as unknown]);
   });
 
-  it('a VM labelled bootwarden-dry-run=true is read, never stopped', async () => {
+  it('the label bootwarden-dry-run=true is ignored by default: anyone who may label the VM could switch enforcement off', async () => {
     const vm = newVm('RUNNING', { 'bootwarden-dry-run': 'true' });
-    const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument));
-    expect(out.result).toMatchObject({ outcome: 'dry_run' });
-    expect(callsFor(vm, 'stop')).toEqual([]);
-    expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('RUNNING');
+    const record = await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument);
+    await memberOf(record);
+    expect(callsFor(vm, 'stop')).toHaveLength(1);
+    expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
+    expect(await decideInSlack(slackApp, record.name, 'reject')).toBe(200);
+    expect((await finish(record)).result).toMatchObject({ outcome: 'rejected' });
+  });
+
+  it('with BOOTWARDEN_HONOUR_DRY_RUN_LABEL=true, a labelled VM is read, never stopped nor relearned', async () => {
+    await deploy({ BOOTWARDEN_HONOUR_DRY_RUN_LABEL: 'true' });
+    try {
+      const vm = newVm('RUNNING', { 'bootwarden-dry-run': 'true' });
+      const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument));
+      expect(out.result).toMatchObject({ outcome: 'dry_run' });
+      const relearn = await finish(await start(scenario('relearn', { instance: vm, bootCounter: 7, collections }).argument));
+      expect(relearn.result).toMatchObject({
+        outcome: 'dry_run',
+        reason: expect.stringMatching(/^dry run \(instance label bootwarden-dry-run=true\): would have relearned; /) as unknown,
+      });
+      expect([callsFor(vm, 'stop'), callsFor(vm, 'setShieldedInstanceIntegrityPolicy')]).toEqual([[], []]);
+      expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('RUNNING');
+    } finally {
+      await deploy();
+    }
   });
 });

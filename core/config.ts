@@ -28,6 +28,7 @@ export interface FunctionConfig {
   readonly deadlineSeconds: number;
   readonly blastRadius: BlastRadiusLimits;
   readonly maxBootCounterJump: number;
+  readonly retentionDays: number;
 }
 
 export class ConfigError extends BootwardenError {
@@ -136,6 +137,11 @@ export const CONFIG_VARIABLES = {
     readers: ['function', 'cli'],
     meaning: "blast-radius guard: the window's length, from 60; windows are aligned to the clock (on the hour by default)",
     default: String(DEFAULT_BLAST_RADIUS.windowSeconds),
+  },
+  BOOTWARDEN_RETENTION_DAYS: {
+    readers: ['function'],
+    meaning: 'days until events (with their audit record) and rejected inputs may be deleted by a TTL policy on `expiresAt`',
+    default: '400',
   },
   BOOTWARDEN_MAX_BOOT_COUNTER_JUMP: {
     readers: ['function'],
@@ -332,6 +338,12 @@ export function blastRadiusOf(env: Env): BlastRadiusLimits {
   };
 }
 
+function retentionDays(env: Env): number {
+  const n = count(env, 'BOOTWARDEN_RETENTION_DAYS', 400, 3650);
+  if (n === 0) throw new ConfigError('BOOTWARDEN_RETENTION_DAYS must be at least 1 day, got "0"');
+  return n;
+}
+
 function maxBootCounterJump(env: Env): number {
   const n = count(env, 'BOOTWARDEN_MAX_BOOT_COUNTER_JUMP', 100, 1_000_000);
   if (n === 0) throw new ConfigError('BOOTWARDEN_MAX_BOOT_COUNTER_JUMP must be at least 1 (the next boot is one more), got "0"');
@@ -390,6 +402,7 @@ export function loadConfig(env: Env = process.env): FunctionConfig {
     deadlineSeconds: seconds(env, 'BOOTWARDEN_DEADLINE_SECONDS', 50),
     blastRadius: blastRadiusOf(env),
     maxBootCounterJump: maxBootCounterJump(env),
+    retentionDays: retentionDays(env),
   };
 }
 

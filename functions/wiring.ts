@@ -50,9 +50,9 @@ export function wire(config: FunctionConfig, overrides: { firestore?: FirestoreP
   return {
     deps: {
       baselines: new FirestoreBaselineStore(db, names.baselines),
-      ledger: new FirestoreEventLedger(db, names),
+      ledger: new FirestoreEventLedger(db, names, config.retentionDays),
       instances: new FirestoreInstanceState(db, names),
-      rejected: new FirestoreRejectedInputs(db, names),
+      rejected: new FirestoreRejectedInputs(db, names, config.retentionDays),
       stopSlots: new FirestoreStopSlots(db, names.stopSlots),
       starter: overrides.starter ?? starterFrom(config),
       now: () => new Date(),

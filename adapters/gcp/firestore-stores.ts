@@ -31,6 +31,19 @@ export interface CollectionNames {
   readonly stopSlots: string;
 }
 
+/**
+ * How long bootwarden's records are kept: each carries `expiresAt` (a timestamp) for a Firestore
+ * TTL policy (docs/deploy.md). Events (with the workflow's audit record) and rejected inputs are
+ * kept for the configured days; a delivery only while Pub/Sub could still redeliver its message
+ * (31 days, Pub/Sub's longest retention).
+ */
+export const DEFAULT_RETENTION_DAYS = 400;
+export const DELIVERY_RETENTION_DAYS = 31;
+
+function expiry(from: string, days: number): Date {
+  return new Date(Date.parse(from) + days * 86_400_000);
+}
+
 export function collectionNames(prefix: string, baselines = 'known_good_measurements'): CollectionNames {
   return {
     baselines,
@@ -182,11 +195,13 @@ export class FirestoreEventLedger implements EventLedger {
   constructor(
     private readonly db: FirestoreProvider,
     private readonly names: CollectionNames,
+    private readonly retentionDays = DEFAULT_RETENTION_DAYS,
   ) {}
 
   async recordDelivery(messageId: string, eventKey: string, receivedAt: string): Promise<boolean> {
     const ref = (await this.db()).collection(this.names.deliveries).doc(messageDocId(messageId));
-    return createOnce(`record delivery ${messageId}`, () => ref.create({ messageId, eventKey, receivedAt }));
+    const expiresAt = expiry(receivedAt, DELIVERY_RETENTION_DAYS);
+    return createOnce(`record delivery ${messageId}`, () => ref.create({ messageId, eventKey, receivedAt, expiresAt }));
   }
 
   async claimEvent(record: NewEventRecord): Promise<boolean> {
@@ -200,7 +215,8 @@ export class FirestoreEventLedger implements EventLedger {
       executionName: null,
       completedAt: null,
     };
-    return createOnce(`claim event ${record.eventKey}`, () => ref.create(doc));
+    const expiresAt = expiry(record.claimedAt, this.retentionDays);
+    return createOnce(`claim event ${record.eventKey}`, () => ref.create({ ...doc, expiresAt }));
   }
 
   async takeOver(eventKey: string, attempt: number, claimedAt: string): Promise<boolean> {
@@ -293,12 +309,18 @@ export class FirestoreRejectedInputs implements RejectedInputStore {
   constructor(
     private readonly db: FirestoreProvider,
     private readonly names: CollectionNames,
+    private readonly retentionDays = DEFAULT_RETENTION_DAYS,
   ) {}
 
   async record(id: string, entry: Parameters<RejectedInputStore['record']>[1]): Promise<void> {
     const ref = (await this.db()).collection(this.names.rejectedInputs).doc(id);
     await createOnce(`record rejected input ${id}`, () =>
-      ref.create({ ...entry, rejection: { ...entry.rejection }, context: { ...entry.context } }),
+      ref.create({
+        ...entry,
+        rejection: { ...entry.rejection },
+        context: { ...entry.context },
+        expiresAt: expiry(entry.receivedAt, this.retentionDays),
+      }),
     );
   }
 }
@@ -323,7 +345,9 @@ export class FirestoreStopSlots implements StopSlotStore {
 
   async create(id: string, slot: StopSlot): Promise<boolean> {
     const ref = (await this.db()).collection(this.collection).doc(id);
-    return createOnce(`take stop slot ${this.collection}/${id}`, () => ref.create({ ...slot, instance: { ...slot.instance } }));
+    // A timestamp, as a TTL policy needs: the slot is of no use after its window.
+    const expiresAt = new Date(slot.expiresAt);
+    return createOnce(`take stop slot ${this.collection}/${id}`, () => ref.create({ ...slot, instance: { ...slot.instance }, expiresAt }));
   }
 }
 

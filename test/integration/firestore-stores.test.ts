@@ -1,7 +1,7 @@
 /** The Firestore adapters through the official client against the emulator. */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Firestore } from '@google-cloud/firestore';
+import type { Firestore, Timestamp } from '@google-cloud/firestore';
 import { describe, expect, it } from 'vitest';
 import { baselineToDocument, newBaseline } from '../../core/baseline.js';
 import { fingerprint } from '../../core/measurements.js';
@@ -15,6 +15,7 @@ import {
   FirestoreStopSlots,
 } from '../../adapters/gcp/firestore-stores.js';
 import { claimStop, DEFAULT_BLAST_RADIUS } from '../../core/blast-radius.js';
+import { messageDocId } from '../../core/contracts.js';
 import { bootwarden, jsonLines } from '../support/cli.js';
 import { firestoreEmulatorKind, useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM } from '../support/fixtures.js';
@@ -112,6 +113,9 @@ describe('FirestoreEventLedger', () => {
     const wins = await Promise.all(Array.from({ length: 20 }, () => ledger.claimEvent(record)));
     expect(wins.filter(Boolean)).toHaveLength(1);
     expect(await ledger.getEvent(record.eventKey)).toMatchObject({ state: 'processing', attempt: 1 });
+    // A timestamp for a TTL policy: 400 days (the default retention) after the claim.
+    const doc = await fs.db().collection(names.events).doc(record.eventKey).get();
+    expect((doc.get('expiresAt') as Timestamp).toDate().toISOString()).toBe('2028-01-03T00:00:00.000Z');
   });
 
   it('lets exactly one caller take over each attempt', async () => {
@@ -126,8 +130,11 @@ describe('FirestoreEventLedger', () => {
     const record = newRecord();
     expect(await ledger.claimEvent(record)).toBe(true);
     const messageId = record.messageIds[0]!;
-    expect(await ledger.recordDelivery(messageId, record.eventKey, 'now')).toBe(true);
-    expect(await ledger.recordDelivery(messageId, record.eventKey, 'now')).toBe(false);
+    expect(await ledger.recordDelivery(messageId, record.eventKey, '2026-11-29T00:00:01.000Z')).toBe(true);
+    expect(await ledger.recordDelivery(messageId, record.eventKey, '2026-11-29T00:00:02.000Z')).toBe(false);
+    // Kept while Pub/Sub could redeliver the message (31 days), under the hash of its id.
+    const delivery = await fs.db().collection(names.deliveries).doc(messageDocId(messageId)).get();
+    expect((delivery.get('expiresAt') as Timestamp).toDate().toISOString()).toBe('2026-12-30T00:00:01.000Z');
     await ledger.completeEvent(record.eventKey, { outcome: 'stale', decision: null, executionName: null, completedAt: 'later' });
     expect(await ledger.getEvent(record.eventKey)).toMatchObject({ state: 'done', outcome: 'stale', completedAt: 'later' });
   });
@@ -148,18 +155,20 @@ describe('FirestoreInstanceState', () => {
 
 describe('FirestoreRejectedInputs', () => {
   it('records a rejected input once per id', async () => {
-    const rejected = new FirestoreRejectedInputs(provider, names);
+    const rejected = new FirestoreRejectedInputs(provider, names, 30);
     const entry = {
       rejection: { code: 'invalid_json' as const, message: 'bad', field: null },
       context: { messageId: 'm', logName: null, insertId: null, timestamp: null, instanceId: null },
       raw: '{',
       rawBytes: 1,
       truncated: false,
-      receivedAt: 'first',
+      receivedAt: '2026-11-29T00:00:00.000Z',
     };
     await rejected.record('msg-m', entry);
-    await rejected.record('msg-m', { ...entry, receivedAt: 'second' });
-    expect((await fs.db().collection(names.rejectedInputs).doc('msg-m').get()).data()).toMatchObject({ receivedAt: 'first' });
+    await rejected.record('msg-m', { ...entry, receivedAt: '2026-11-29T00:00:05.000Z' });
+    const doc = await fs.db().collection(names.rejectedInputs).doc('msg-m').get();
+    expect(doc.data()).toMatchObject({ receivedAt: '2026-11-29T00:00:00.000Z' });
+    expect((doc.get('expiresAt') as Timestamp).toDate().toISOString()).toBe('2026-12-29T00:00:00.000Z');
   });
 });
 
@@ -180,7 +189,8 @@ describe('FirestoreStopSlots', () => {
     expect(await slots.create('s-1', slot('event-b'))).toBe(false);
     expect(await slots.create('s-2', slot('event-c'))).toBe(true);
     expect(await slots.holders(['s-2', 'missing', 's-1'])).toEqual(['event-c', null, 'event-a']);
-    expect((await fs.db().collection(names.stopSlots).doc('s-1').get()).data()).toEqual(slot('event-a'));
+    const stored = await fs.db().collection(names.stopSlots).doc('s-1').get();
+    expect({ ...stored.data(), expiresAt: (stored.get('expiresAt') as Timestamp).toDate().toISOString() }).toEqual(slot('event-a'));
   });
 
   it('50 concurrent claims for one fingerprint: exactly 3 stop, each slot held by one of them', async () => {

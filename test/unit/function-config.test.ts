@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       deadlineSeconds: 50,
       blastRadius: { perFingerprint: 3, perProject: 10, overall: 20, windowSeconds: 3600 },
       maxBootCounterJump: 100,
+      retentionDays: 400,
     });
   });
 
@@ -82,6 +83,8 @@ describe('loadConfig', () => {
     ],
     [{ ...BASE, BOOTWARDEN_MAX_STOPS: '501' }, 'BOOTWARDEN_MAX_STOPS must be a whole number from 0 to 500, got "501"'],
     [{ ...BASE, BOOTWARDEN_MAX_STOPS: 'ten' }, 'BOOTWARDEN_MAX_STOPS must be a whole number from 0 to 500, got "ten"'],
+    [{ ...BASE, BOOTWARDEN_RETENTION_DAYS: '0' }, 'BOOTWARDEN_RETENTION_DAYS must be at least 1 day, got "0"'],
+    [{ ...BASE, BOOTWARDEN_RETENTION_DAYS: '3651' }, 'BOOTWARDEN_RETENTION_DAYS must be a whole number from 0 to 3650, got "3651"'],
     [{ ...BASE, BOOTWARDEN_MAX_BOOT_COUNTER_JUMP: '0' }, 'BOOTWARDEN_MAX_BOOT_COUNTER_JUMP must be at least 1'],
     [{ ...BASE, BOOTWARDEN_MAX_BOOT_COUNTER_JUMP: '1000001' }, 'BOOTWARDEN_MAX_BOOT_COUNTER_JUMP must be a whole number from 0 to 1000000'],
     [{ ...BASE, BOOTWARDEN_STOP_WINDOW_SECONDS: '59' }, 'BOOTWARDEN_STOP_WINDOW_SECONDS must be at least 60 seconds, got "59"'],

@@ -338,15 +338,10 @@ export function blastRadiusOf(env: Env): BlastRadiusLimits {
   };
 }
 
-function retentionDays(env: Env): number {
-  const n = count(env, 'BOOTWARDEN_RETENTION_DAYS', 400, 3650);
-  if (n === 0) throw new ConfigError('BOOTWARDEN_RETENTION_DAYS must be at least 1 day, got "0"');
-  return n;
-}
-
-function maxBootCounterJump(env: Env): number {
-  const n = count(env, 'BOOTWARDEN_MAX_BOOT_COUNTER_JUMP', 100, 1_000_000);
-  if (n === 0) throw new ConfigError('BOOTWARDEN_MAX_BOOT_COUNTER_JUMP must be at least 1 (the next boot is one more), got "0"');
+/** A count that must be at least 1: `unit` says what one is, in the message. */
+function atLeastOne(env: Env, name: VariableName, fallback: number, max: number, unit: string): number {
+  const n = count(env, name, fallback, max);
+  if (n === 0) throw new ConfigError(`${name} must be at least 1 ${unit}, got "0"`);
   return n;
 }
 
@@ -401,8 +396,8 @@ export function loadConfig(env: Env = process.env): FunctionConfig {
     waitForOwnerSeconds: seconds(env, 'BOOTWARDEN_WAIT_FOR_OWNER_SECONDS', 10),
     deadlineSeconds: seconds(env, 'BOOTWARDEN_DEADLINE_SECONDS', 50),
     blastRadius: blastRadiusOf(env),
-    maxBootCounterJump: maxBootCounterJump(env),
-    retentionDays: retentionDays(env),
+    maxBootCounterJump: atLeastOne(env, 'BOOTWARDEN_MAX_BOOT_COUNTER_JUMP', 100, 1_000_000, '(the next boot is one more)'),
+    retentionDays: atLeastOne(env, 'BOOTWARDEN_RETENTION_DAYS', 400, 3650, 'day'),
   };
 }
 

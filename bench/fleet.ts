@@ -175,11 +175,17 @@ export class Fleet {
     return this.rng.pick(vm.windows ? this.unknownWindows : this.unknownLinux);
   }
 
+  /** Entries generated so far per VM: each is one boot further back (the log is newest first). */
+  private readonly bootsBack = new Map<Vm, number>();
+
   private options(i: number, vm: Vm): { instance: InstanceRef; bootCounter: number; insertId: string; timestamp: string } {
     const iso = new Date(this.epochMs - i * 250).toISOString();
+    const back = (this.bootsBack.get(vm) ?? 0) + 1;
+    this.bootsBack.set(vm, back);
     return {
       instance: vm.ref,
-      bootCounter: 1 + this.rng.int(400),
+      // A VM's boots count up by one, as Compute's do: the function refuses a counter that jumps.
+      bootCounter: Math.max(1, 1000 - back),
       insertId: `${i.toString(36).padStart(5, '0')}${this.rng
         .int(36 ** 8)
         .toString(36)

@@ -241,7 +241,7 @@ export function checkApprovalRequest(body: unknown): Checked<ApprovalRequest> {
       bootCounter: nullable(o, 'bootCounter', () => text(o, 'bootCounter', BOOT_COUNTER, 'a decimal boot counter (a string)')),
       eventTimestamp: text(o, 'eventTimestamp', TIMESTAMP, 'an RFC 3339 timestamp'),
       diff: diffOf(o['diff']),
-      held: o['held'] === undefined ? false : o['held'] === true ? true : o['held'] === false ? false : fail('held must be true or false'),
+      held: o['held'] === undefined ? false : typeof o['held'] === 'boolean' ? o['held'] : fail('held must be true or false'),
       requestedAt: text(o, 'requestedAt', TIMESTAMP, 'an RFC 3339 timestamp'),
       expiresAt: text(o, 'expiresAt', TIMESTAMP, 'an RFC 3339 timestamp'),
     };

@@ -83,10 +83,14 @@ export async function claimStop(store: StopSlotStore, limits: BlastRadiusLimits,
   const start = windowStartOf(r.now, limits.windowSeconds);
   const windowStart = start.toISOString();
   const expiresAt = new Date(start.getTime() + limits.windowSeconds * 1000).toISOString();
+  const held = (scope: GuardScope, limit: number): GuardVerdict => ({
+    stop: false,
+    heldBy: { scope, limit, windowSeconds: limits.windowSeconds, windowStart },
+  });
   const taken: string[] = [];
   for (const scope of GUARD_SCOPES) {
     const limit = limitOf(limits, scope);
-    if (limit === 0) return { stop: false, heldBy: { scope, limit, windowSeconds: limits.windowSeconds, windowStart } };
+    if (limit === 0) return held(scope, limit);
     const ids = slotIds(start, scope, keyOf(scope, r), limit);
     const holders = await store.holders(ids);
     let mine = ids.find((_, i) => holders[i] === r.eventKey);
@@ -104,7 +108,7 @@ export async function claimStop(store: StopSlotStore, limits: BlastRadiusLimits,
       };
       if (await store.create(id, slot)) mine = id;
     }
-    if (mine === undefined) return { stop: false, heldBy: { scope, limit, windowSeconds: limits.windowSeconds, windowStart } };
+    if (mine === undefined) return held(scope, limit);
     taken.push(mine);
   }
   return { stop: true, slots: taken };

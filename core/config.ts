@@ -345,6 +345,12 @@ function atLeastOne(env: Env, name: VariableName, fallback: number, max: number,
   return n;
 }
 
+/** Where the Slack app's `/bootwarden history` reads executions: null without a region. */
+function historyExecutions(env: Env): SlackAppConfig['executions'] {
+  const location = workflowLocation(env);
+  return location === undefined ? null : { location, workflow: workflowName(env) };
+}
+
 /** `host:port` of a Firestore emulator, when one is set. */
 function emulatorHost(env: Env): string | null {
   const host = value(env, 'FIRESTORE_EMULATOR_HOST');
@@ -565,7 +571,7 @@ export function loadSlackAppConfig(env: Env = process.env): SlackAppConfig {
     channel,
     approvers: { users, userGroups },
     requiredApprovals: required === '2' ? 2 : 1,
-    executions: workflowLocation(env) === undefined ? null : { location: workflowLocation(env)!, workflow: workflowName(env) },
+    executions: historyExecutions(env),
     appUrl: appUrl.replace(/\/+$/, ''),
     workflowServiceAccount,
     schedulerServiceAccount: scheduler,

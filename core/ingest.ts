@@ -18,7 +18,7 @@ import { decideWithStore, type Decision, type DecisionPolicy } from './decide.js
 import { BootwardenError, rejection, type Rejection } from './errors.js';
 import { compareBootCounters, isBootReport, type IntegrityEvent } from './event.js';
 import { isJsonObject, MAX_JSON_DEPTH, valueDepthExceeds, type JsonValue } from './json.js';
-import { MAX_AHEAD_OF_PUBLISH_MS, MAX_LENGTHS, parseEnvelope, parseEnvelopeText, type RejectedContext } from './parse.js';
+import { MAX_CLOCK_SKEW_MS, parseEnvelope, parseEnvelopeText, rejectedContextOf, type RejectedContext } from './parse.js';
 import type { BaselineStore } from './ports/baseline-store.port.js';
 import type { EventLedger, EventRecord, InstanceStateStore, RejectedInputStore } from './ports/event-ledger.port.js';
 import type { ExecutionStarter } from './ports/execution-starter.port.js';
@@ -185,7 +185,7 @@ function sourceProblem(ce: CloudEventAttributes, settings: IngestSettings): Reje
  */
 async function untrustedProblem(event: IntegrityEvent, deps: IngestDeps, settings: IngestSettings): Promise<Rejection | null> {
   const now = deps.now();
-  if (Date.parse(event.entry.timestamp) - now.getTime() > MAX_AHEAD_OF_PUBLISH_MS)
+  if (Date.parse(event.entry.timestamp) - now.getTime() > MAX_CLOCK_SKEW_MS)
     return rejection('timestamp_in_future', `timestamp ${event.entry.timestamp} is in the future (now ${now.toISOString()})`, 'timestamp');
   if (event.bootCounter === null || !isBootReport(event)) return null;
   const latest = await deps.instances.latestBoot(event.instance);
@@ -239,15 +239,13 @@ export async function ingest(
 ): Promise<IngestResult> {
   // A body the framework parsed gets the same depth bound as a text (its depth is not yet known).
   if (typeof input !== 'string' && valueDepthExceeds(input, MAX_JSON_DEPTH))
-    return recordRejection(deps, input, rejection('input_too_deep', `the body nests deeper than ${MAX_JSON_DEPTH} levels`), {
+    return recordRejection(
+      deps,
+      input,
+      rejection('input_too_deep', `the body nests deeper than ${MAX_JSON_DEPTH} levels`),
       // The CloudEvent's id (Eventarc gives the Pub/Sub message id), so each delivery has its record.
-      messageId:
-        isJsonObject(input) && typeof input['id'] === 'string' && input['id'] !== '' ? input['id'].slice(0, MAX_LENGTHS.messageId) : null,
-      logName: null,
-      insertId: null,
-      timestamp: null,
-      instanceId: null,
-    });
+      rejectedContextOf(isJsonObject(input) && typeof input['id'] === 'string' && input['id'] !== '' ? input['id'] : null),
+    );
   const parsed = typeof input === 'string' ? parseEnvelopeText(input) : parseEnvelope(input);
   const wrongSource = cloudEvent === undefined ? null : sourceProblem(cloudEvent, settings);
   if (wrongSource !== null) return recordRejection(deps, input, wrongSource, parsed.ok ? contextOf(parsed.event) : parsed.context);

@@ -63,12 +63,20 @@ const LOG_NAME = /^(?:projects|organizations|folders|billingAccounts)\/[^/]+\/lo
  * bootwarden's own bounds, far above what Google writes (insert ids and message ids of about 20).
  */
 export const MAX_LENGTHS = { logName: 512, insertId: 256, messageId: 128 } as const;
-/** How far an entry's time may be after the Pub/Sub publish time (clock skew), and before it. */
-export const MAX_AHEAD_OF_PUBLISH_MS = 60_000;
+/** Clock skew allowed: how far an entry's time may be ahead of its publish time, or of the clock. */
+export const MAX_CLOCK_SKEW_MS = 60_000;
+/** How far an entry's time may be before its publish time. */
 export const MAX_BEHIND_PUBLISH_MS = 24 * 3600_000;
 
-function emptyContext(): RejectedContext {
-  return { messageId: null, logName: null, insertId: null, timestamp: null, instanceId: null };
+/** What a rejection records of an input nothing else was read from: at most its message id, cut to the cap. */
+export function rejectedContextOf(messageId: string | null): RejectedContext {
+  return {
+    messageId: messageId?.slice(0, MAX_LENGTHS.messageId) ?? null,
+    logName: null,
+    insertId: null,
+    timestamp: null,
+    instanceId: null,
+  };
 }
 
 function shown(v: JsonValue | undefined): string {
@@ -113,7 +121,7 @@ function checkAgainstPublishTime(timestamp: string, publishTime: string | null):
   if (publishTime === null || !RFC3339.test(publishTime)) return;
   const entryMs = Date.parse(timestamp);
   const publishMs = Date.parse(publishTime);
-  if (entryMs - publishMs > MAX_AHEAD_OF_PUBLISH_MS)
+  if (entryMs - publishMs > MAX_CLOCK_SKEW_MS)
     reject('timestamp_in_future', `timestamp ${timestamp} is after the message was published (${publishTime})`, 'timestamp');
   if (publishMs - entryMs > MAX_BEHIND_PUBLISH_MS)
     reject('timestamp_skew', `timestamp ${timestamp} is more than 24 hours before the message was published (${publishTime})`, 'timestamp');
@@ -280,6 +288,12 @@ function stringOf(obj: JsonObject, ...keys: string[]): string | null {
   return null;
 }
 
+/** The message id, kept (cut to the cap) for a rejection's record before it is checked against the cap. */
+function takeMessageId(messageId: string | null, field: string, ctx: RejectedContext): string | null {
+  ctx.messageId = rejectedContextOf(messageId).messageId;
+  return messageId === null ? null : capped(messageId, MAX_LENGTHS.messageId, field);
+}
+
 /** Recognises the envelope and returns the LogEntry object plus delivery metadata. */
 function unwrap(value: JsonValue, ctx: RejectedContext): { entry: JsonObject; delivery: Delivery | null } {
   if (Array.isArray(value)) {
@@ -296,9 +310,7 @@ function unwrap(value: JsonValue, ctx: RejectedContext): { entry: JsonObject; de
   }
   if (body['message'] !== undefined) {
     const message = requireObject(body, 'message', 'body');
-    const messageId = stringOf(message, 'messageId', 'message_id') ?? cloudEventId;
-    ctx.messageId = messageId === null ? null : messageId.slice(0, MAX_LENGTHS.messageId);
-    if (messageId !== null) capped(messageId, MAX_LENGTHS.messageId, 'message.messageId');
+    const messageId = takeMessageId(stringOf(message, 'messageId', 'message_id') ?? cloudEventId, 'message.messageId', ctx);
     const delivery: Delivery = {
       messageId,
       publishTime: stringOf(message, 'publishTime', 'publish_time'),
@@ -307,9 +319,7 @@ function unwrap(value: JsonValue, ctx: RejectedContext): { entry: JsonObject; de
     return { entry: decodeMessageData(message, 'message'), delivery };
   }
   if (typeof body['data'] === 'string' && ['messageId', 'message_id', 'attributes', 'publishTime', 'publish_time'].some((k) => k in body)) {
-    const messageId = stringOf(body, 'messageId', 'message_id');
-    ctx.messageId = messageId === null ? null : messageId.slice(0, MAX_LENGTHS.messageId);
-    if (messageId !== null) capped(messageId, MAX_LENGTHS.messageId, 'messageId');
+    const messageId = takeMessageId(stringOf(body, 'messageId', 'message_id'), 'messageId', ctx);
     const delivery: Delivery = { messageId, publishTime: stringOf(body, 'publishTime', 'publish_time'), subscription: null };
     return { entry: decodeMessageData(body, 'message'), delivery };
   }
@@ -324,7 +334,7 @@ function unwrap(value: JsonValue, ctx: RejectedContext): { entry: JsonObject; de
 }
 
 function outcome(run: (ctx: RejectedContext) => IntegrityEvent): ParseOutcome {
-  const ctx = emptyContext();
+  const ctx = rejectedContextOf(null);
   try {
     return { ok: true, event: run(ctx) };
   } catch (e) {

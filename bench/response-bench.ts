@@ -6,8 +6,8 @@
  * internal steps USD 0.01 per 1,000, external USD 0.025 per 1,000, beyond the free tier).
  */
 import { randomBytes } from 'node:crypto';
-import type { CollectionNames } from '../core/contracts.js';
-import { scenario, SCENARIO_CLOCK_START, SCENARIO_VM_STARTED } from '../devstack/response-scenarios.js';
+import type { ResponseCollections } from '../core/contracts.js';
+import { fileBaseline, scenario, SCENARIO_CLOCK_START, SCENARIO_VM_STARTED } from '../devstack/response-scenarios.js';
 import { startLocalStack } from '../devstack/stack.js';
 import type { ExecutionRecord } from '@bootwarden/workflows-emulator';
 import { info, log, metric, type Metric } from './metrics.js';
@@ -16,7 +16,8 @@ const PROJECT = 'demo-bootwarden';
 /** USD per step, beyond the free tier. */
 const INTERNAL_PRICE = 0.01 / 1000;
 const EXTERNAL_PRICE = 0.025 / 1000;
-const TARGETS: Readonly<Record<string, number>> = { relearn: 12, 'stop+approve': 30 };
+// A relearn re-reads its baseline and checks every field (one step each) before trusting it: 12 steps before that.
+const TARGETS: Readonly<Record<string, number>> = { relearn: 20, 'stop+approve': 30 };
 
 type Path = 'relearn' | 'stop+approve' | 'stop+reject' | 'stop+timeout' | 'hold+approve' | 'hold+reject';
 /** What each path must end in: a cheaper count from another path (a stale skip) is no measurement. */
@@ -30,14 +31,15 @@ const OUTCOME: Readonly<Record<Path, string>> = {
 };
 
 export async function benchResponse(): Promise<Metric[]> {
-  const stack = await startLocalStack({ projectId: PROJECT, clockStart: SCENARIO_CLOCK_START });
+  const id = randomBytes(4).toString('hex');
+  const collections: ResponseCollections = { prefix: `bench_${id}_`, baselines: `bench_${id}_known_good_measurements` };
+  const stack = await startLocalStack({
+    projectId: PROJECT,
+    clockStart: SCENARIO_CLOCK_START,
+    collectionPrefix: collections.prefix,
+    baselineCollection: collections.baselines,
+  });
   try {
-    const id = randomBytes(4).toString('hex');
-    const collections: CollectionNames = {
-      baselines: `bench_${id}_known_good_measurements`,
-      events: `bench_${id}_events`,
-      instances: `bench_${id}_instances`,
-    };
     const results = new Map<Path, ExecutionRecord>();
     let n = 0;
     for (const path of ['relearn', 'stop+approve', 'stop+reject', 'stop+timeout', 'hold+approve', 'hold+reject'] as const) {
@@ -53,6 +55,7 @@ export async function benchResponse(): Promise<Metric[]> {
       stack.deploy(path === 'stop+timeout' ? 1 : 3600);
       const kind = path === 'relearn' ? 'relearn' : path.startsWith('hold') ? 'hold' : 'stop';
       const s = scenario(kind, { instance: vm, bootCounter: 7, collections });
+      if (kind === 'relearn') await fileBaseline(stack.db, collections, s);
       const decision = path.endsWith('+approve') ? 'approve' : path.endsWith('+reject') ? 'reject' : undefined;
       const done = await stack.run(s.argument, decision === undefined ? undefined : { decision });
       if (done.state !== 'SUCCEEDED') throw new Error(`the ${path} path ended ${done.state}: ${done.error?.payload ?? ''}`);

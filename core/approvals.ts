@@ -63,6 +63,8 @@ export interface ApprovalCallback {
 export const OUTCOMES = [
   'relearned',
   'relearn_skipped',
+  /** The baseline was missing or held other PCRs when the workflow re-read it: nothing relearned (operators are told). */
+  'relearn_refused',
   'stopped',
   /** The VM is not in its project and zone any more (deleted): nothing to stop. */
   'stop_skipped',

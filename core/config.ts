@@ -78,12 +78,12 @@ export const CONFIG_VARIABLES = {
     default: '(default)',
   },
   BOOTWARDEN_BASELINE_COLLECTION: {
-    readers: ['function', 'cli', 'slack app'],
+    readers: ['function', 'cli', 'workflow', 'slack app'],
     meaning: 'collection of known-good baselines',
     default: 'known_good_measurements',
   },
   BOOTWARDEN_COLLECTION_PREFIX: {
-    readers: ['function', 'slack app'],
+    readers: ['function', 'workflow', 'slack app'],
     meaning: "prefix of bootwarden's own collections: events, deliveries, instances, rejected_inputs, approval_*",
     default: 'bootwarden_',
   },

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
-import { baselineToDocument, newBaseline } from './baseline.js';
+import { baselineToDocument, METADATA_FIELD, newBaseline } from './baseline.js';
 import type { Decision } from './decide.js';
 import { BootwardenError } from './errors.js';
 import { isBootReport, type EntryIdentity, type InstanceRef, type IntegrityEvent } from './event.js';
@@ -42,7 +42,6 @@ export interface ResponseArgument {
   };
   readonly fingerprint: string | null;
   readonly baselineId: string | null;
-  readonly measurements: { readonly actual: readonly Measurement[]; readonly policy: readonly Measurement[] };
   readonly diff: {
     readonly changed: readonly { pcrNum: string; from: Measurement; to: Measurement }[];
     readonly added: readonly Measurement[];
@@ -53,29 +52,48 @@ export interface ResponseArgument {
   /** The `requestId` of the `instances.start` after an approval (another UUID: Compute dedupes per id). */
   readonly startRequestId: string;
   /**
-   * Firestore documents the workflow reads or writes, relative to `.../databases/(default)/documents`:
-   * the event's ledger entry (the audit record goes there) and the boot after this one (if it
-   * exists, the VM has booted again and this event is stale).
+   * The collections the function used. The workflow never takes a document's place from the
+   * argument: it builds every path from its own configuration (the same two variables) and
+   * refuses to run when this differs from it.
    */
-  readonly documents: { readonly event: string; readonly nextBoot: string | null };
+  readonly collections: ResponseCollections;
   /**
-   * The baseline an approval would promote, ready for the Firestore connector's createDocument:
-   * collection, document id (the fingerprint) and REST-encoded fields. The workflow fills
-   * `bootwarden.addedBy` and `bootwarden.addedAt` at approval. Null when there is nothing to promote.
+   * `bootOrder(bootCounter + 1)`: the boot document (under the VM's state in `<prefix>instances`)
+   * whose existence means the VM has booted again and this event is stale. Null without a bootCounter.
    */
-  readonly baselineDocument: {
-    readonly collection: string;
-    readonly documentId: string;
-    readonly fields: Record<string, FirestoreValue>;
-  } | null;
+  readonly nextBoot: string | null;
+  /**
+   * The reported PCRs as a baseline document stores them (Firestore REST fields,
+   * `PCR_n: {hashAlgo, pcrNum, value}`): a relearn requires the baseline it re-reads to hold
+   * exactly these, and an approval promotes exactly these. Empty for an event without a report.
+   */
+  readonly pcrFields: Record<string, FirestoreValue>;
+  /**
+   * bootwarden's metadata for the baseline an approval promotes (the `bootwarden` field, REST-encoded;
+   * the workflow fills `addedBy` and `addedAt`), under the document id `fingerprint` in the
+   * configured baseline collection. Null when there is nothing to promote.
+   */
+  readonly promotion: { readonly metadata: FirestoreValue } | null;
   readonly decidedAt: string;
 }
 
-/** Collection names (configurable): where baselines, the event ledger and per-instance state live. */
-export interface CollectionNames {
+/**
+ * Where baselines and bootwarden's own documents live (BOOTWARDEN_BASELINE_COLLECTION and
+ * BOOTWARDEN_COLLECTION_PREFIX): the function and the response workflow are configured alike.
+ */
+export interface ResponseCollections {
+  readonly prefix: string;
   readonly baselines: string;
-  readonly events: string;
-  readonly instances: string;
+}
+
+/** The event ledger's collection: the workflow writes its audit record to `<events>/<eventKey>`. */
+export function eventsCollection(prefix: string): string {
+  return `${prefix}events`;
+}
+
+/** Per-instance state: `<instances>/<instanceStateId>`, its boots under `/boots/<bootOrder>`. */
+export function instancesCollection(prefix: string): string {
+  return `${prefix}instances`;
 }
 
 /** The per-instance state document id: `project:zone:instanceId`. */
@@ -141,18 +159,17 @@ export function toMicroseconds(timestamp: string): string {
 export function responseArgument(
   event: IntegrityEvent,
   decision: Decision,
-  opts: { eventKey: string; decidedAt: string; collections: CollectionNames },
+  opts: { eventKey: string; decidedAt: string; collections: ResponseCollections },
 ): ResponseArgument {
-  const { collections } = opts;
   const report = isBootReport(event) ? event.report : null;
   const sourceEntry = { ...event.entry, instanceId: event.instance.id };
   const promotable = report !== null && event.kind === 'lateBootReportEvent' && decision.baselineId === null;
-  const baselineDocument = promotable
-    ? (() => {
-        const b = newBaseline(report.actualMeasurements, { addedBy: '', addedAt: '', sourceEntry, note: null });
-        return { collection: collections.baselines, documentId: b.id, fields: toFirestoreFields(baselineToDocument(b)) };
-      })()
-    : null;
+  const { [METADATA_FIELD]: metadata, ...pcrs } =
+    report === null
+      ? {}
+      : toFirestoreFields(
+          baselineToDocument(newBaseline(report.actualMeasurements, { addedBy: '', addedAt: '', sourceEntry, note: null })),
+        );
   return {
     version: RESPONSE_ARGUMENT_VERSION,
     eventKey: opts.eventKey,
@@ -171,18 +188,13 @@ export function responseArgument(
     },
     fingerprint: decision.fingerprint,
     baselineId: decision.baselineId,
-    measurements: { actual: report?.actualMeasurements ?? [], policy: report?.policyMeasurements ?? [] },
     diff: decision.diff === null ? null : { changed: decision.diff.changed, added: decision.diff.added, removed: decision.diff.removed },
     requestId: computeRequestId(opts.eventKey, decision.intendedAction ?? decision.action),
     startRequestId: computeRequestId(opts.eventKey, 'start'),
-    documents: {
-      event: `${collections.events}/${opts.eventKey}`,
-      nextBoot:
-        event.bootCounter === null
-          ? null
-          : `${collections.instances}/${instanceStateId(event.instance)}/boots/${bootOrder((BigInt(event.bootCounter) + 1n).toString())}`,
-    },
-    baselineDocument,
+    collections: { prefix: opts.collections.prefix, baselines: opts.collections.baselines },
+    nextBoot: event.bootCounter === null ? null : bootOrder((BigInt(event.bootCounter) + 1n).toString()),
+    pcrFields: pcrs,
+    promotion: promotable && metadata !== undefined ? { metadata } : null,
     decidedAt: opts.decidedAt,
   };
 }

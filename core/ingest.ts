@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
-import { eventKeyLabel, eventKeyOf, executionLabels, messageDocId, responseArgument, type CollectionNames } from './contracts.js';
+import { eventKeyLabel, eventKeyOf, executionLabels, messageDocId, responseArgument, type ResponseCollections } from './contracts.js';
 import { decideWithStore, type Decision, type DecisionPolicy } from './decide.js';
 import { BootwardenError, rejection, type Rejection } from './errors.js';
 import { compareBootCounters, isBootReport, type IntegrityEvent } from './event.js';
@@ -62,7 +62,7 @@ export interface IngestSettings extends DecisionPolicy {
   readonly waitForOwnerMs: number;
   readonly pollMs: number;
   /** Collection names, for the documents the workflow reads and writes. */
-  readonly collections: CollectionNames;
+  readonly collections: ResponseCollections;
   /** How many VMs may be stopped per fingerprint, project and in all, per window; beyond: hold. */
   readonly blastRadius: BlastRadiusLimits;
   /** A boot report this many boots beyond the last one recorded for its VM is rejected, never recorded. */

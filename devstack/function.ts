@@ -55,6 +55,8 @@ async function main(): Promise<number> {
   const stack = await startLocalStack({
     projectId: config.project,
     ...(decide === 'none' ? {} : { autoDecide: { decision: decide } }),
+    collectionPrefix: config.collectionPrefix,
+    baselineCollection: config.baselineCollection,
     function: { env, port },
   });
   const seeded = await seedBaselines(stack.db, path.join(root, 'examples', 'baselines'), config.baselineCollection);

@@ -6,9 +6,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { newBaseline, type Baseline } from '../core/baseline.js';
+import type { Firestore } from '@google-cloud/firestore';
+import { isAlreadyExists } from '../adapters/gcp/firestore-client.js';
+import { baselineToDocument, newBaseline, type Baseline } from '../core/baseline.js';
 import { holdInstead } from '../core/blast-radius.js';
-import { eventKeyOf, RESPONSE_WORKFLOW_ID, responseArgument, type CollectionNames, type ResponseArgument } from '../core/contracts.js';
+import { eventKeyOf, RESPONSE_WORKFLOW_ID, responseArgument, type ResponseArgument, type ResponseCollections } from '../core/contracts.js';
 import { decide, lookupOf } from '../core/decide.js';
 import type { InstanceRef, IntegrityEvent } from '../core/event.js';
 import type { Measurement } from '../core/measurements.js';
@@ -36,6 +38,8 @@ export const SCENARIO_VM_STARTED = '2026-11-01T01:59:40.872-08:00';
 
 export const POLICY_BOOT = linuxBoot('linux-6.1.0-25-amd64');
 export const NEW_BOOT = linuxBoot('linux-6.1.0-26-amd64');
+/** A kernel approved before: the relearn scenarios' measurements (fileBaseline files them). */
+export const KNOWN_BOOT = linuxBoot('linux-6.1.0-27-amd64');
 
 export interface Scenario {
   readonly event: IntegrityEvent;
@@ -46,7 +50,7 @@ export interface Scenario {
 
 /**
  * A failed late-boot report of `instance` at boot `bootCounter`: its measurements are a known
- * baseline for `relearn`, unknown for `stop` and `hold` (a stop the blast-radius guard turned
+ * baseline for `relearn` (KNOWN_BOOT by default), unknown for `stop` and `hold` (NEW_BOOT) (a stop the blast-radius guard turned
  * down: its per-fingerprint limit of 3 was reached); `dryRun` makes either a notify.
  */
 export function scenario(
@@ -54,7 +58,7 @@ export function scenario(
   options: {
     instance: InstanceRef;
     bootCounter: number;
-    collections: CollectionNames;
+    collections: ResponseCollections;
     dryRun?: boolean;
     actual?: readonly Measurement[];
     timestamp?: string;
@@ -62,7 +66,7 @@ export function scenario(
     decidedAt?: string;
   },
 ): Scenario {
-  const actual = options.actual ?? NEW_BOOT;
+  const actual = options.actual ?? (kind === 'relearn' ? KNOWN_BOOT : NEW_BOOT);
   const entry = bootReportEntry('lateBootReportEvent', {
     instance: options.instance,
     bootCounter: options.bootCounter,
@@ -86,4 +90,16 @@ export function scenario(
     collections: options.collections,
   });
   return { event, argument, baseline };
+}
+
+/**
+ * Files the scenario's baseline in the collection the workflow reads (a relearn re-reads it), as
+ * `bootwarden baselines add` would. Create-once: a baseline already there is left as it is.
+ */
+export async function fileBaseline(db: Firestore, collections: ResponseCollections, s: Scenario): Promise<void> {
+  try {
+    await db.collection(collections.baselines).doc(s.baseline.id).create(baselineToDocument(s.baseline));
+  } catch (e) {
+    if (!isAlreadyExists(e)) throw e;
+  }
 }

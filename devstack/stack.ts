@@ -39,8 +39,13 @@ export interface StackOptions {
   readonly approvalTimeoutSeconds?: number;
   /** An operator clicks every approval message in Slack as soon as it is posted. */
   readonly autoDecide?: AutoDecision;
-  /** Prefix of the Slack app's collections (default bootwarden_). */
+  /**
+   * BOOTWARDEN_COLLECTION_PREFIX of the function, the workflow and the Slack app (default
+   * bootwarden_); the function's environment may not say otherwise.
+   */
   readonly collectionPrefix?: string;
+  /** BOOTWARDEN_BASELINE_COLLECTION of the function and the workflow (default known_good_measurements). */
+  readonly baselineCollection?: string;
   /** Serve the function too: its environment (the function's configuration), port and log sink. */
   readonly function?: {
     readonly env?: Readonly<Record<string, string>>;
@@ -107,7 +112,12 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
       projectId,
     });
     closers.push(() => local.close());
-    const slackApp = await startLocalSlackApp(options.collectionPrefix ?? 'bootwarden_', {
+    // The function and the workflow are deployed with the same collections, as in the cloud.
+    const collectionEnv = {
+      BOOTWARDEN_COLLECTION_PREFIX: options.collectionPrefix ?? 'bootwarden_',
+      BOOTWARDEN_BASELINE_COLLECTION: options.baselineCollection ?? 'known_good_measurements',
+    };
+    const slackApp = await startLocalSlackApp(collectionEnv.BOOTWARDEN_COLLECTION_PREFIX, {
       deps: { firestore: () => Promise.resolve(client), now: () => new Date(clock.now()), write: () => undefined },
       ...(options.autoDecide === undefined ? {} : { autoDecide: options.autoDecide }),
     });
@@ -118,12 +128,13 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
       engine.deploy(RESPONSE_WORKFLOW_ID, program, {
         BOOTWARDEN_SLACK_APP_URL: slackApp.url,
         BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: String(approvalTimeoutSeconds),
+        ...collectionEnv,
       });
     deploy(options.approvalTimeoutSeconds ?? 86_400);
     let functionUrl: string | null = null;
     if (options.function !== undefined) {
       const server = await serveFunction(
-        localFunctionEnv(projectId, options.function.env),
+        localFunctionEnv(projectId, { ...options.function.env, ...collectionEnv }),
         new EngineExecutionStarter(engine, RESPONSE_WORKFLOW_ID),
         options.function.port ?? 0,
         options.function.write,

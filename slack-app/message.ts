@@ -20,6 +20,7 @@ const context = (text: string): Block => ({ type: 'context', elements: [{ type: 
 const OUTCOME_WORDS: Record<OutcomeKind, string> = {
   relearned: 'relearned',
   relearn_skipped: 'relearn skipped',
+  relearn_refused: 'NOT relearned (baseline missing or changed)',
   stopped: 'stopped',
   stop_skipped: 'not stopped (gone)',
   approval_request_failed: 'approval request failed',

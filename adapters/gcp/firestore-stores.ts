@@ -7,7 +7,7 @@
 import type { DocumentSnapshot, Query } from '@google-cloud/firestore';
 import { baselineFromDocument, baselineToDocument, METADATA_FIELD, type Baseline } from '../../core/baseline.js';
 import type { JsonValue } from '../../core/json.js';
-import { bootOrder, instanceStateId, messageDocId } from '../../core/contracts.js';
+import { bootOrder, eventsCollection, instancesCollection, instanceStateId, messageDocId } from '../../core/contracts.js';
 import type { InstanceRef } from '../../core/event.js';
 import type { Measurement } from '../../core/measurements.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
@@ -23,6 +23,7 @@ import { firestoreError, grpcCode, isAlreadyExists, isNotFound, type FirestorePr
 
 /** Collection names, from configuration. */
 export interface CollectionNames {
+  readonly prefix: string;
   readonly baselines: string;
   readonly events: string;
   readonly deliveries: string;
@@ -46,10 +47,11 @@ function expiry(from: string, days: number): Date {
 
 export function collectionNames(prefix: string, baselines = 'known_good_measurements'): CollectionNames {
   return {
+    prefix,
     baselines,
-    events: `${prefix}events`,
+    events: eventsCollection(prefix),
     deliveries: `${prefix}deliveries`,
-    instances: `${prefix}instances`,
+    instances: instancesCollection(prefix),
     rejectedInputs: `${prefix}rejected_inputs`,
     stopSlots: `${prefix}stop_slots`,
   };

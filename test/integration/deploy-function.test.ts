@@ -116,7 +116,11 @@ describe('the deploy folder of the function', () => {
       expect(res.status).toBeLessThan(300);
       const [started] = server.executions();
       expect(started?.labels['action']).toBe('stop');
-      expect(started?.argument).toMatchObject({ decision: { action: 'stop' }, baselineDocument: { documentId: fingerprint(TAMPERED) } });
+      expect(started?.argument).toMatchObject({
+        decision: { action: 'stop' },
+        fingerprint: fingerprint(TAMPERED),
+        promotion: { metadata: {} },
+      });
     } finally {
       await server.stop();
     }

@@ -98,7 +98,7 @@ describe('onIntegrityEvent over HTTP', () => {
     const res = await postStructured(server.url, eventarcBody(entry, 'msg-b1'));
     expect(res.status).toBeLessThan(300);
     const [ex] = executionsFor(entry);
-    expect(ex?.argument).toMatchObject({ decision: { action: 'stop' }, baselineDocument: { documentId: fingerprint(TAMPERED) } });
+    expect(ex?.argument).toMatchObject({ decision: { action: 'stop' }, fingerprint: fingerprint(TAMPERED), promotion: { metadata: {} } });
   });
 
   it("a tutorial user's document (baseline1, made in the console) is known-good whatever its id: relearn", async (ctx) => {

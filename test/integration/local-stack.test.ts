@@ -38,7 +38,7 @@ beforeAll(async () => {
     clockStart: Date.parse('2026-11-05T00:00:00Z'),
     autoDecide: { decision: 'approve' },
     collectionPrefix: 'stack_',
-    function: { env: { BOOTWARDEN_COLLECTION_PREFIX: 'stack_' }, write: () => undefined },
+    function: { write: () => undefined },
   });
   await seedBaselines(stack.db, path.join(ROOT, 'examples', 'baselines'), 'known_good_measurements');
   await loadFleet(stack.fleet, path.join(ROOT, 'examples', 'fleet.json'));
@@ -91,7 +91,7 @@ describe('the local stack, through the function', () => {
     expect.hasAssertions();
     const stops = stack.engine.listExecutions({}).filter((r) => r.labels['action'] === 'stop');
     for (const r of stops) {
-      const id = (JSON.parse(r.argument ?? '{}') as { baselineDocument: { documentId: string } }).baselineDocument.documentId;
+      const id = (JSON.parse(r.argument ?? '{}') as { fingerprint: string }).fingerprint;
       const doc = await stack.db.collection('known_good_measurements').doc(id).get();
       expect(doc.exists, id).toBe(true);
       expect(doc.get('bootwarden.addedBy')).toBe(`slack:${TEAM}:${APPROVER.id}`);

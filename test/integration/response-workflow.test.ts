@@ -12,7 +12,14 @@ import type { AddressInfo } from 'node:net';
 import { APPROVAL_PATHS, checkApprovalCallback, type ApprovalRequest } from '../../core/approvals.js';
 import type { GroupMember } from '../../core/approval-groups.js';
 import { baselineFromDocument, baselineToDocument } from '../../core/baseline.js';
-import { bootOrder, instanceStateId, RESPONSE_WORKFLOW_ID, type CollectionNames } from '../../core/contracts.js';
+import {
+  bootOrder,
+  eventsCollection,
+  instancesCollection,
+  instanceStateId,
+  RESPONSE_WORKFLOW_ID,
+  type ResponseCollections,
+} from '../../core/contracts.js';
 import { decide, lookupOf } from '../../core/decide.js';
 import type { InstanceRef } from '../../core/event.js';
 import {
@@ -25,17 +32,19 @@ import {
   type LocalSlackApp,
 } from '../../devstack/slack-local.js';
 import { linuxBoot } from '../../devstack/entries.js';
-import { responseWorkflowFile, scenario, SCENARIO_CLOCK_START, SCENARIO_VM_STARTED } from '../../devstack/response-scenarios.js';
+import {
+  fileBaseline,
+  responseWorkflowFile,
+  scenario,
+  SCENARIO_CLOCK_START,
+  SCENARIO_VM_STARTED,
+} from '../../devstack/response-scenarios.js';
 import { CLOUD_PLATFORM_SCOPE, type ExecutionRecord, loadLocalWorkflow } from '@bootwarden/workflows-emulator';
 import { TEST_PROJECT_ID, useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { InstantClock, outcomeOf, useEngine, type Outcome } from '../../packages/workflows-emulator/test/support/runs.js';
 
 const fs = useFirestore();
-const collections: CollectionNames = {
-  baselines: `${fs.prefix}known_good_measurements`,
-  events: `${fs.prefix}events`,
-  instances: `${fs.prefix}instances`,
-};
+const collections: ResponseCollections = { prefix: fs.prefix, baselines: `${fs.prefix}known_good_measurements` };
 // The engine and the fleet share one clock, which starts a little after the scenarios' reports,
 // never at today's date.
 const clock = new InstantClock(SCENARIO_CLOCK_START);
@@ -82,6 +91,8 @@ async function deploy(env: Record<string, string> = {}): Promise<void> {
   local.engine.deploy(RESPONSE_WORKFLOW_ID, await loadLocalWorkflow(responseWorkflowFile()), {
     BOOTWARDEN_SLACK_APP_URL: slackApp.url,
     BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: '3600',
+    BOOTWARDEN_COLLECTION_PREFIX: collections.prefix,
+    BOOTWARDEN_BASELINE_COLLECTION: collections.baselines,
     ...env,
   });
 }
@@ -131,6 +142,8 @@ beforeAll(async () => {
     deps: { firestore: () => Promise.resolve(fs.db()), now: () => new Date(clock.now()), write: () => undefined },
   });
   await deploy();
+  // The relearn scenarios' measurements are a known-good baseline: the workflow re-reads it.
+  await fileBaseline(fs.db(), collections, scenario('relearn', { instance: newVm(), bootCounter: 1, collections }));
 });
 afterAll(async () => slackApp.close());
 
@@ -152,9 +165,10 @@ describe('relearn (known-good measurements)', () => {
     expect(relearns[0]).toMatchObject({ requestId: s.argument.requestId, body: { updateAutoLearnPolicy: true } });
     expect(fleet.relearnCount(vm.project, vm.zone, vm.id)).toBe(1);
     expect(callsFor(vm, 'stop')).toEqual([]);
-    const audit = await fs.db().doc(s.argument.documents.event).get();
+    const audit = await fs.db().collection(eventsCollection(fs.prefix)).doc(s.argument.eventKey).get();
     expect(JSON.parse(audit.get('response') as string)).toMatchObject({ outcome: 'relearned', eventKey: s.argument.eventKey });
-    expect(out.steps - out.record.billing.polls, out.record.steps.map((st) => st.step).join(' ')).toBeLessThanOrEqual(12);
+    // 12 steps, and 7 to re-read the baseline and check its PCRs (one per field) before trusting it.
+    expect(out.steps - out.record.billing.polls, out.record.steps.map((st) => st.step).join(' ')).toBeLessThanOrEqual(19);
   });
 
   it('skips a stale event: the VM has booted again since (a later boot is recorded)', async () => {
@@ -162,7 +176,7 @@ describe('relearn (known-good measurements)', () => {
     const s = scenario('relearn', { instance: vm, bootCounter: 7, collections });
     await fs
       .db()
-      .doc(`${collections.instances}/${instanceStateId(vm)}/boots/${bootOrder('8')}`)
+      .doc(`${instancesCollection(fs.prefix)}/${instanceStateId(vm)}/boots/${bootOrder('8')}`)
       .create({ bootCounter: '8', order: bootOrder('8') });
     const out = await finish(await start(s.argument));
     expect(out.state).toBe('SUCCEEDED');
@@ -480,7 +494,7 @@ describe('held by the blast-radius guard: the VM keeps running until an operator
     await memberOf(record);
     await fs
       .db()
-      .doc(`${collections.instances}/${instanceStateId(vm)}/boots/${bootOrder('8')}`)
+      .doc(`${instancesCollection(fs.prefix)}/${instanceStateId(vm)}/boots/${bootOrder('8')}`)
       .create({ bootCounter: '8', order: bootOrder('8') });
     expect(await decideInSlack(slackApp, record.name, 'approve')).toBe(200);
     const out = await finish(record);
@@ -568,5 +582,120 @@ describe('dry run', () => {
     } finally {
       await deploy();
     }
+  });
+});
+
+describe('the argument is not trusted: documents come from configuration, a relearn re-reads its baseline', () => {
+  const mutations = (vm: InstanceRef) => ['stop', 'start', 'setShieldedInstanceIntegrityPolicy'].flatMap((m) => callsFor(vm, m as 'stop'));
+  const baselines = () => fs.db().collection(collections.baselines);
+
+  it.each([
+    ['no baseline at all (an execution created for unknown measurements)', 'missing'],
+    ['a baseline whose PCR_4 holds another value', 'other value'],
+    ['a baseline with one more PCR than was reported', 'extra PCR'],
+    ['an argument claiming one more PCR than the baseline holds', 'claimed PCR'],
+  ] as const)('refuses to relearn on %s: no Compute mutation, relearn_refused in the audit', async (_name, how) => {
+    const vm = newVm();
+    const measured = boot(`6.1.0-95-${how.replace(' ', '-')}`);
+    const s = scenario('relearn', { instance: vm, bootCounter: 7, collections, actual: measured });
+    const stored = baselineToDocument(s.baseline) as Record<string, Record<string, string>>;
+    if (how === 'other value') stored['PCR_4'] = { ...stored['PCR_4']!, value: Buffer.alloc(32, 7).toString('base64') };
+    if (how === 'extra PCR') stored['PCR_14'] = { hashAlgo: 'SHA256', pcrNum: 'PCR_14', value: Buffer.alloc(32, 14).toString('base64') };
+    if (how !== 'missing') await baselines().doc(s.baseline.id).create(stored);
+    const argument =
+      how === 'claimed PCR'
+        ? {
+            ...s.argument,
+            pcrFields: {
+              ...s.argument.pcrFields,
+              PCR_14: {
+                mapValue: {
+                  fields: { hashAlgo: { stringValue: 'SHA256' }, pcrNum: { stringValue: 'PCR_14' }, value: { stringValue: 'AA==' } },
+                },
+              },
+            },
+          }
+        : s.argument;
+    const out = await finish(await start(argument));
+    expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({
+      outcome: 'relearn_refused',
+      action: 'none',
+      reason: `baseline ${collections.baselines}/${s.baseline.id} ${how === 'missing' ? 'is missing' : 'does not hold exactly the reported PCRs'} now; the integrity policy is not relearned`,
+    });
+    expect(mutations(vm)).toEqual([]);
+    const audit = await fs.db().collection(eventsCollection(fs.prefix)).doc(s.argument.eventKey).get();
+    expect(JSON.parse(audit.get('response') as string)).toMatchObject({ outcome: 'relearn_refused', errors: [] });
+    // Operators are told, in a message of its own (no approval group).
+    expect(await toldAbout(vm)).toEqual([expect.stringMatching(/^relearn_refused instance /) as unknown]);
+    await slackApp.app.approvals.settled();
+    expect(
+      slackApp.slack.channelMessages(CHANNEL).some((m) => JSON.stringify(m).includes(vm.id) && JSON.stringify(m).includes('NOT relearned')),
+    ).toBe(true);
+  });
+
+  it('an argument from other collections fails the execution before anything is read or changed', async () => {
+    const vm = newVm();
+    const s = scenario('relearn', { instance: vm, bootCounter: 7, collections: { prefix: 'other_', baselines: 'other_baselines' } });
+    const reads = fleet.callsTo('list').length;
+    const out = await finish(await start(s.argument));
+    expect(out.state).toBe('FAILED');
+    expect(out.error?.tags).toEqual(['ConfigError']);
+    expect(out.error?.message).toBe(
+      `bootwarden: the function uses the collections other_* and other_baselines, this workflow ${fs.prefix}* and ${collections.baselines}: deploy both with the same BOOTWARDEN_COLLECTION_PREFIX and BOOTWARDEN_BASELINE_COLLECTION`,
+    );
+    expect(fleet.callsTo('list').length).toBe(reads);
+    expect(mutations(vm)).toEqual([]);
+  });
+
+  it.each([
+    ['an event key that is a path', { eventKey: `../${'a'.repeat(61)}` }],
+    ['a next boot that is a path', { nextBoot: '00000000000000000008/../../x' }],
+    ['an instance id with a slash', { instance: { project: TEST_PROJECT_ID, zone: 'us-central1-a', id: '1/boots' } }],
+    ['a fingerprint that is not 64 hex digits', { fingerprint: 'known_good_measurements/x' }],
+    ['a baseline id with a slash', { baselineId: 'a/b' }],
+  ])('an argument with %s fails the execution (ValueError) and changes nothing', async (_name, forged) => {
+    const vm = newVm();
+    const s = scenario('relearn', { instance: vm, bootCounter: 7, collections });
+    const out = await finish(await start({ ...s.argument, ...forged }));
+    expect(out.state).toBe('FAILED');
+    expect(out.error?.tags).toEqual(['ValueError']);
+    expect(out.error?.message).toMatch(/^bootwarden: the workflow argument is not one the function writes: /);
+    expect(mutations(vm)).toEqual([]);
+  });
+
+  it('an approval promotes the reported PCRs under their fingerprint in the configured collection, whatever else the argument carries', async () => {
+    const vm = newVm();
+    const s = scenario('stop', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-96-promoted-here') });
+    // What an older or forged argument could say: another collection and document.
+    const forged = { ...s.argument, baselineDocument: { collection: `${fs.prefix}events`, documentId: 'x', fields: {} } };
+    const record = await start(forged);
+    await memberOf(record);
+    expect(await decideInSlack(slackApp, record.name, 'approve')).toBe(200);
+    const out = await finish(record);
+    expect(out.result).toMatchObject({ outcome: 'promoted_and_started' });
+    const doc = await baselines().doc(s.baseline.fingerprint).get();
+    const parsed = baselineFromDocument(doc.id, doc.data() as never);
+    expect(parsed.ok && parsed.baseline.fingerprint).toBe(s.baseline.fingerprint);
+    expect((await fs.db().collection(`${fs.prefix}events`).doc('x').get()).exists).toBe(false);
+  });
+
+  it('a held VM is not relearned when the baseline under its fingerprint already holds other PCRs (promotion finds it there)', async () => {
+    const vm = newVm();
+    const s = scenario('hold', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-97-squatted') });
+    // Someone filed other measurements under this fingerprint before the approval.
+    const squatted = baselineToDocument(s.baseline) as Record<string, Record<string, string>>;
+    squatted['PCR_0'] = { ...squatted['PCR_0']!, value: Buffer.alloc(32, 9).toString('base64') };
+    await baselines().doc(s.baseline.id).create(squatted);
+    const record = await start(s.argument);
+    await memberOf(record);
+    expect(await decideInSlack(slackApp, record.name, 'approve')).toBe(200);
+    const out = await finish(record);
+    expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({ outcome: 'relearn_refused', approver: ALICE });
+    expect(mutations(vm)).toEqual([]);
+    expect(await toldAbout(vm)).toEqual([
+      expect.stringMatching(/^relearn_refused instance .*does not hold exactly the reported PCRs/) as unknown,
+    ]);
   });
 });

@@ -26,7 +26,7 @@ export const INGEST_SETTINGS: IngestSettings = {
   claimLeaseMs: 60_000,
   waitForOwnerMs: 1_000,
   pollMs: 100,
-  collections: { baselines: 'known_good_measurements', events: 'bootwarden_events', instances: 'bootwarden_instances' },
+  collections: { prefix: 'bootwarden_', baselines: 'known_good_measurements' },
   blastRadius: DEFAULT_BLAST_RADIUS,
   maxBootCounterJump: 100,
 };

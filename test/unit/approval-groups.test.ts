@@ -116,7 +116,7 @@ describe('checkOutcomeReport', () => {
   });
 
   it.each([
-    [{ ...report, outcome: 'deleted_everything' }, /^outcome must be one of relearned, relearn_skipped, stopped, /],
+    [{ ...report, outcome: 'deleted_everything' }, /^outcome must be one of relearned, relearn_skipped, relearn_refused, stopped, /],
     [{ ...report, groupId: 'group-1' }, /^groupId must be a group id from an approval answer$/],
     [{ ...report, detail: 42 }, /^detail must be a string$/],
     [{ ...report, intendedAction: 'Stop Now' }, /^intendedAction must be an action name$/],

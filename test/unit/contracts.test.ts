@@ -40,7 +40,7 @@ describe('responseArgument', () => {
     const arg = responseArgument(parsed.event, decide(parsed.event, lookupOf(), { dryRun: false, stopOnEarlyBootFailure: false }), {
       eventKey: eventKeyOf(parsed.event.entry),
       decidedAt: '2026-09-16T12:08:05.000000Z',
-      collections: { baselines: 'b', events: 'e', instances: 'i' },
+      collections: { prefix: 'p_', baselines: 'b' },
     });
     expect(arg.entry.timestamp).toBe('2026-09-16T12:08:04.024575365Z');
     expect(arg.reportedAt).toBe('2026-09-16T12:08:04.024575Z');
@@ -68,7 +68,7 @@ describe('executionLabels', () => {
     return responseArgument(parsed.event, decision, {
       eventKey: 'e'.repeat(64),
       decidedAt: '2026-11-01T10:00:02.000Z',
-      collections: { baselines: 'b', events: 'e', instances: 'i' },
+      collections: { prefix: 'p_', baselines: 'b' },
     });
   };
 
@@ -100,7 +100,7 @@ describe('executionLabels', () => {
 });
 
 describe('responseArgument', () => {
-  const collections = { baselines: 'kgm', events: 'ev', instances: 'in' };
+  const collections = { prefix: 'bw_', baselines: 'kgm' };
   const argumentOf = (entry: JsonObject, known: boolean) => {
     const parsed = parseEnvelope(entry);
     if (!parsed.ok) throw new Error(parsed.rejection.message);
@@ -112,16 +112,31 @@ describe('responseArgument', () => {
     return responseArgument(parsed.event, decision, { eventKey: 'k'.repeat(64), decidedAt: 'now', collections });
   };
 
-  it('a stop carries the baseline to promote: the report, as a new document with empty authorship', () => {
+  it('a stop carries the PCRs as a baseline stores them and the metadata to promote them with (empty authorship)', () => {
     const arg = argumentOf(failedLateBoot({ actual: TAMPERED }), false);
-    expect(arg.baselineDocument).toMatchObject({ collection: 'kgm', documentId: fingerprint(TAMPERED) });
-    expect(arg.baselineDocument?.fields['bootwarden']).toMatchObject({
-      mapValue: { fields: { addedBy: { stringValue: '' }, addedAt: { stringValue: '' } } },
+    expect(arg.fingerprint).toBe(fingerprint(TAMPERED));
+    expect(Object.keys(arg.pcrFields).sort()).toEqual(TAMPERED.map((m) => m.pcrNum).sort());
+    for (const m of TAMPERED) {
+      expect(arg.pcrFields[m.pcrNum]).toEqual({
+        mapValue: { fields: { hashAlgo: { stringValue: m.hashAlgo }, pcrNum: { stringValue: m.pcrNum }, value: { stringValue: m.value } } },
+      });
+    }
+    expect(arg.promotion?.metadata).toMatchObject({
+      mapValue: {
+        fields: { fingerprint: { stringValue: fingerprint(TAMPERED) }, addedBy: { stringValue: '' }, addedAt: { stringValue: '' } },
+      },
     });
   });
 
+  it('names no document: the collections it was configured with, and the next boot as a 20-digit order', () => {
+    const arg = argumentOf(failedLateBoot({ bootCounter: 7 }), true);
+    expect(arg.collections).toEqual({ prefix: 'bw_', baselines: 'kgm' });
+    expect(arg.nextBoot).toBe('00000000000000000008');
+    expect(JSON.stringify(arg)).not.toMatch(/bw_events|bw_instances|kgm\//);
+  });
+
   it('a relearn, and a stop on an early-boot report, carry no baseline to promote', () => {
-    expect(argumentOf(failedLateBoot(), true).baselineDocument).toBeNull();
+    expect(argumentOf(failedLateBoot(), true).promotion).toBeNull();
     expect(
       argumentOf(
         bootReportEntry('earlyBootReportEvent', { instance: LINUX_VM, bootCounter: 7, actual: TAMPERED, policy: KERNEL_25 }),
@@ -129,7 +144,7 @@ describe('responseArgument', () => {
       ),
     ).toMatchObject({
       decision: { action: 'stop', reasonCode: 'early_boot_failed' },
-      baselineDocument: null,
+      promotion: null,
     });
   });
 });
@@ -141,7 +156,7 @@ describe('encodeArgument', () => {
     return responseArgument(parsed.event, decide(parsed.event, lookupOf()), {
       eventKey: 'k'.repeat(64),
       decidedAt: '2026-11-01T10:00:02.000Z',
-      collections: { baselines: 'b', events: 'e', instances: 'i' },
+      collections: { prefix: 'p_', baselines: 'b' },
     });
   })();
   /** The argument grown (through its decision reason) to exactly `bytes` bytes of JSON. */

@@ -189,6 +189,7 @@ describe('settingsFrom', () => {
       waitForOwnerMs: 12_000,
       pollMs: 200,
       collections: {
+        prefix: 'bw_',
         baselines: 'tutorial_baselines',
         events: 'bw_events',
         instances: 'bw_instances',

@@ -63,13 +63,11 @@ describe('ingest', () => {
       baselineId: fingerprint(KERNEL_26),
       requestId: 'eb2a80a7-2f0a-86bb-b201-17e0ec8e1030',
       startRequestId: 'fc95e540-27d7-8c0f-bb13-7970b46e76f1',
-      // The workflow writes its audit record to the event's ledger document, and treats the
-      // event as stale when the next boot of the VM is recorded.
-      documents: {
-        event: `bootwarden_events/${eventKey}`,
-        nextBoot: `bootwarden_instances/${LINUX_VM.project}:${LINUX_VM.zone}:${LINUX_VM.id}/boots/00000000000000000008`,
-      },
-      baselineDocument: null,
+      // The workflow finds the documents in its own configuration, and refuses other collections;
+      // it treats the event as stale when the VM's next boot is recorded.
+      collections: { prefix: 'bootwarden_', baselines: 'known_good_measurements' },
+      nextBoot: '00000000000000000008',
+      promotion: null,
     });
     expect(labels).toEqual({
       app: 'bootwarden',
@@ -87,11 +85,11 @@ describe('ingest', () => {
     await w.run(unknownEntry());
     const { argument } = w.starter.started[0]!;
     expect(argument.decision.action).toBe('stop');
-    expect(argument.baselineDocument).toMatchObject({
-      collection: 'known_good_measurements',
-      documentId: fingerprint(TAMPERED),
-      fields: { PCR_4: { mapValue: { fields: { pcrNum: { stringValue: 'PCR_4' }, hashAlgo: { stringValue: 'SHA256' } } } } },
+    expect(argument.fingerprint).toBe(fingerprint(TAMPERED));
+    expect(argument.pcrFields).toMatchObject({
+      PCR_4: { mapValue: { fields: { pcrNum: { stringValue: 'PCR_4' }, hashAlgo: { stringValue: 'SHA256' } } } },
     });
+    expect(argument.promotion?.metadata).toMatchObject({ mapValue: { fields: { fingerprint: { stringValue: fingerprint(TAMPERED) } } } });
     expect(argument.diff?.changed.map((c) => c.pcrNum)).toEqual(['PCR_4']);
     expect(Buffer.byteLength(JSON.stringify(argument))).toBeLessThan(MAX_ARGUMENT_BYTES);
   });
@@ -397,7 +395,8 @@ describe('the blast-radius guard', () => {
       /; held, not stopped: 3 VMs were already stopped with these measurements since 2026-11-29T00:00:00\.000Z \(BOOTWARDEN_MAX_STOPS_PER_FINGERPRINT=3 per 3600 s\);/,
     );
     // Approving a held VM promotes the same baseline; rejecting it stops it with the stop's requestId.
-    expect(held.argument.baselineDocument?.documentId).toBe(fingerprint(TAMPERED));
+    expect(held.argument.promotion).not.toBeNull();
+    expect(held.argument.fingerprint).toBe(fingerprint(TAMPERED));
     expect(held.argument.requestId).toBe(computeRequestId(held.argument.eventKey, 'stop'));
     expect(w.ledger.events.get(held.argument.eventKey)?.decision).toMatchObject({
       action: 'hold',

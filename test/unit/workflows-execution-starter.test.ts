@@ -34,7 +34,7 @@ function argumentFor(overrides: Parameters<typeof failedLateBoot>[0] = {}): Resp
   return responseArgument(event, decide(event, lookupOf(), DEFAULT_POLICY), {
     eventKey: eventKeyOf(event.entry),
     decidedAt: '2026-11-02T08:00:00.000Z',
-    collections: { baselines: 'known_good_measurements', events: 'bootwarden_events', instances: 'bootwarden_instances' },
+    collections: { prefix: 'bootwarden_', baselines: 'known_good_measurements' },
   });
 }
 
@@ -127,7 +127,7 @@ async function failure(p: Promise<unknown>): Promise<BootwardenError> {
 describe('WorkflowsExecutionStarter against a loopback Workflow Executions API', () => {
   it('the argument is a real decision: a failed late boot with no known baseline', () => {
     expect(arg.eventKind).toBe('lateBootReportEvent');
-    expect(arg.baselineDocument).not.toBeNull();
+    expect(arg.promotion).not.toBeNull();
     expect(labels['event']).toBe(eventKeyLabel(arg.eventKey));
   });
 

@@ -44,6 +44,8 @@ export const REASON_CODES = [
   'known_good',
   'unknown_measurements',
   'baseline_document_invalid',
+  /** A passing report after a relearn, with other measurements than were relearned (core/relearn-check.ts). */
+  'relearn_mismatch',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 

@@ -25,6 +25,7 @@ import type { ExecutionStarter } from './ports/execution-starter.port.js';
 import type { Logger } from './ports/logger.port.js';
 import type { StopSlotStore } from './ports/stop-slots.port.js';
 import { guardDecision, type BlastRadiusLimits } from './blast-radius.js';
+import { checkRelearn, needsRelearnCheck } from './relearn-check.js';
 
 /** How much of a rejected payload is kept. */
 export const MAX_RECORDED_RAW_BYTES = 16 * 1024;
@@ -197,6 +198,50 @@ async function untrustedProblem(event: IntegrityEvent, deps: IngestDeps, setting
   );
 }
 
+/**
+ * The decision, and for a passing late-boot report the check of the VM's last relearn
+ * (core/relearn-check.ts): a report with other measurements than were relearned, unknown ones,
+ * is a stop (relearn_mismatch).
+ */
+async function decideAfterRelearns(event: IntegrityEvent, eventKey: string, deps: IngestDeps, settings: IngestSettings): Promise<Decision> {
+  const decided = await decideWithStore(event, deps.baselines, settings);
+  if (!needsRelearnCheck(event)) return decided;
+  const record = await deps.instances.relearnRecord(event.instance);
+  if (record === null) return decided;
+  const facts = { eventKey, instanceId: event.instance.id, project: event.instance.project, bootCounter: event.bootCounter };
+  if (typeof record === 'string') {
+    deps.logger.error(`cannot check the last relearn of instance ${event.instance.id}: ${record}`, facts);
+    return decided;
+  }
+  const check = await checkRelearn(event, record, deps.baselines, settings);
+  if (check === null) return decided;
+  const relearn = {
+    fingerprint: record.fingerprint,
+    bootCounter: record.bootCounter,
+    eventKey: record.eventKey,
+    execution: record.execution,
+  };
+  if (check.verdict === 'verified') {
+    deps.logger.info(
+      `relearn verified: instance ${event.instance.id} booted with the measurements relearned at boot ${record.bootCounter}`,
+      {
+        ...facts,
+        relearn,
+      },
+    );
+    return decided;
+  }
+  if (check.verdict === 'other_known_good')
+    deps.logger.warn(`instance ${event.instance.id}: ${check.decision.reason}`, { ...facts, relearn });
+  else
+    deps.logger.error(`relearn mismatch on instance ${event.instance.id}: ${check.decision.reason}`, {
+      ...facts,
+      relearn,
+      code: 'relearn_mismatch',
+    });
+  return check.decision;
+}
+
 /** A stop within the blast-radius guard's limits stays a stop; beyond them it becomes a hold. */
 async function guarded(
   decision: Decision,
@@ -294,7 +339,7 @@ export async function ingest(
     }
   }
 
-  const decision = await guarded(await decideWithStore(event, deps.baselines, settings), event, eventKey, deps, settings);
+  const decision = await guarded(await decideAfterRelearns(event, eventKey, deps, settings), event, eventKey, deps, settings);
   let executionName: string | null = null;
   if (decision.action !== 'ignore') {
     const now = deps.now().toISOString();

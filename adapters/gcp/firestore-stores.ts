@@ -10,6 +10,7 @@ import type { JsonValue } from '../../core/json.js';
 import { bootOrder, eventsCollection, instancesCollection, instanceStateId, messageDocId } from '../../core/contracts.js';
 import type { InstanceRef } from '../../core/event.js';
 import type { Measurement } from '../../core/measurements.js';
+import { relearnRecordFrom, type RelearnRecord } from '../../core/relearn-check.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
 import type {
   EventLedger,
@@ -288,6 +289,16 @@ export class FirestoreInstanceState implements InstanceStateStore {
     } catch (e) {
       throw firestoreError(`read the latest boot of ${instanceStateId(instance)}`, e);
     }
+  }
+
+  async relearnRecord(instance: InstanceRef): Promise<RelearnRecord | string | null> {
+    let snap: DocumentSnapshot;
+    try {
+      snap = await (await this.db()).collection(this.names.instances).doc(instanceStateId(instance)).get();
+    } catch (e) {
+      throw firestoreError(`read the last relearn of ${instanceStateId(instance)}`, e);
+    }
+    return relearnRecordFrom(snap.exists ? toJson(snap.get('relearned')) : null);
   }
 
   async recordDecision(

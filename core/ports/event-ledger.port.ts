@@ -2,6 +2,7 @@ import type { Decision } from '../decide.js';
 import type { RejectedContext } from '../parse.js';
 import type { Rejection } from '../errors.js';
 import type { EntryIdentity, InstanceRef } from '../event.js';
+import type { RelearnRecord } from '../relearn-check.js';
 
 /** How an event ended, as the audit trail records it. */
 export type EventOutcome = 'decided' | 'stale' | 'ignored';
@@ -55,6 +56,11 @@ export interface InstanceStateStore {
   recordBoot(instance: InstanceRef, bootCounter: string, seenAt: string): Promise<string>;
   /** The highest boot recorded for the instance, or null when none is. */
   latestBoot(instance: InstanceRef): Promise<string | null>;
+  /**
+   * What the response workflow last relearned on the instance (the `relearned` field it writes),
+   * a reason it cannot be read, or null when it relearned nothing yet.
+   */
+  relearnRecord(instance: InstanceRef): Promise<RelearnRecord | string | null>;
   recordDecision(
     instance: InstanceRef,
     summary: { eventKey: string; bootCounter: string | null; action: string; reasonCode: string; executionName: string | null; at: string },

@@ -42,6 +42,7 @@ const EXPECTED_MODULES = [
   'core/json.js',
   'core/measurements.js',
   'core/parse.js',
+  'core/relearn-check.js',
   'functions/entry.js',
   'functions/handler.js',
   'functions/index.js',

@@ -4,6 +4,8 @@ import { fingerprint, sameMeasurements, type Measurement } from '../../core/meas
 import { BootwardenError } from '../../core/errors.js';
 import type { ResponseArgument } from '../../core/contracts.js';
 import type { InstanceRef } from '../../core/event.js';
+import type { JsonValue } from '../../core/json.js';
+import { relearnRecordFrom } from '../../core/relearn-check.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
 import type {
   EventLedger,
@@ -128,6 +130,13 @@ export class MemoryInstances implements InstanceStateStore {
   latestBoot(instance: InstanceRef) {
     const set = this.boots.get(`${instance.project}/${instance.zone}/${instance.id}`);
     return Promise.resolve(set === undefined ? null : [...set].reduce((a, b) => (BigInt(a) >= BigInt(b) ? a : b)));
+  }
+  /** What the workflow wrote after its relearns, by instance (`project/zone/id`), as Firestore holds it. */
+  readonly relearned = new Map<string, JsonValue>();
+  relearnRecords = 0;
+  relearnRecord(instance: InstanceRef) {
+    this.relearnRecords++;
+    return Promise.resolve(relearnRecordFrom(this.relearned.get(`${instance.project}/${instance.zone}/${instance.id}`)));
   }
   recordDecision(instance: InstanceRef, summary: Parameters<InstanceStateStore['recordDecision']>[1]) {
     this.decisions.push({ instance, summary });

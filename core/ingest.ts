@@ -1,7 +1,8 @@
 /**
  * The ingest use case behind the Eventarc function: parse, deduplicate, drop stale reports,
- * decide, hold a stop beyond the blast-radius guard's limits (core/blast-radius.ts), start the
- * response workflow, record the outcome. Side effects come only through the
+ * decide (checking a passing report against the VM's last relearn, core/relearn-check.ts), join
+ * an execution that already waits for a decision on the VM, hold a stop beyond the blast-radius
+ * guard's limits (core/blast-radius.ts), start the response workflow, record the outcome. Side effects come only through the
  * ports it is given.
  *
  * Ack or redeliver: bad input is permanent (recorded, logged, returned as `rejected`, so the
@@ -20,7 +21,7 @@ import { compareBootCounters, isBootReport, type IntegrityEvent } from './event.
 import { isJsonObject, MAX_JSON_DEPTH, valueDepthExceeds, type JsonValue } from './json.js';
 import { MAX_CLOCK_SKEW_MS, parseEnvelope, parseEnvelopeText, rejectedContextOf, type RejectedContext } from './parse.js';
 import type { BaselineStore } from './ports/baseline-store.port.js';
-import type { EventLedger, EventRecord, InstanceStateStore, RejectedInputStore } from './ports/event-ledger.port.js';
+import type { AwaitingDecision, EventLedger, EventRecord, InstanceStateStore, RejectedInputStore } from './ports/event-ledger.port.js';
 import type { ExecutionStarter } from './ports/execution-starter.port.js';
 import type { Logger } from './ports/logger.port.js';
 import type { StopSlotStore } from './ports/stop-slots.port.js';
@@ -74,6 +75,8 @@ export type IngestResult =
   | { readonly status: 'rejected'; readonly rejection: Rejection; readonly context: RejectedContext; readonly recordId: string }
   | { readonly status: 'duplicate'; readonly eventKey: string; readonly executionName: string | null }
   | { readonly status: 'stale'; readonly eventKey: string; readonly bootCounter: string; readonly latestBoot: string }
+  /** The VM's execution `executionName` was waiting for a decision: the event is in its audit trail. */
+  | { readonly status: 'joined'; readonly eventKey: string; readonly decision: Decision; readonly executionName: string }
   | { readonly status: 'decided'; readonly eventKey: string; readonly decision: Decision; readonly executionName: string | null };
 
 function rawText(input: JsonValue | string, r: Rejection): string {
@@ -242,6 +245,50 @@ async function decideAfterRelearns(event: IntegrityEvent, eventKey: string, deps
   return check.decision;
 }
 
+/**
+ * The VM's execution `waiting` waits for an operator's decision: this event, which would start
+ * another, is recorded into that one's audit trail instead (the decision that comes covers the
+ * VM; an approval of a stopped VM restarts it, and its next boot is decided afresh).
+ */
+async function joinWaiting(
+  event: IntegrityEvent,
+  eventKey: string,
+  decision: Decision,
+  waiting: AwaitingDecision,
+  deps: IngestDeps,
+): Promise<IngestResult> {
+  const at = deps.now().toISOString();
+  const { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun } = decision;
+  await deps.ledger.recordJoined(waiting.eventKey, {
+    eventKey,
+    bootCounter: event.bootCounter,
+    eventKind: event.kind,
+    action,
+    reasonCode,
+    fingerprint,
+    at,
+  });
+  await deps.ledger.completeEvent(eventKey, {
+    outcome: 'joined',
+    decision: { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun },
+    executionName: waiting.execution,
+    completedAt: at,
+  });
+  await deps.instances.recordDecision(event.instance, {
+    eventKey,
+    bootCounter: event.bootCounter,
+    action: 'joined',
+    reasonCode,
+    executionName: waiting.execution,
+    at,
+  });
+  deps.logger.warn(
+    `${event.kind} of instance ${event.instance.id} (${action}: ${reason}) joins execution ${waiting.execution}, which waits for a decision on the VM until ${waiting.until}: recorded in its audit trail, no second execution`,
+    { eventKey, instanceId: event.instance.id, project: event.instance.project, action, reasonCode, fingerprint, joined: { ...waiting } },
+  );
+  return { status: 'joined', eventKey, decision, executionName: waiting.execution };
+}
+
 /** A stop within the blast-radius guard's limits stays a stop; beyond them it becomes a hold. */
 async function guarded(
   decision: Decision,
@@ -339,7 +386,11 @@ export async function ingest(
     }
   }
 
-  const decision = await guarded(await decideAfterRelearns(event, eventKey, deps, settings), event, eventKey, deps, settings);
+  const decided = await decideAfterRelearns(event, eventKey, deps, settings);
+  // One execution per VM waits for operators: later events join its audit trail (no stop slot taken).
+  const waiting = decided.action === 'ignore' ? null : await deps.instances.awaitingDecision(event.instance, deps.now());
+  if (waiting !== null && waiting.eventKey !== eventKey) return joinWaiting(event, eventKey, decided, waiting, deps);
+  const decision = await guarded(decided, event, eventKey, deps, settings);
   let executionName: string | null = null;
   if (decision.action !== 'ignore') {
     const now = deps.now().toISOString();

@@ -138,6 +138,8 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
         new EngineExecutionStarter(engine, RESPONSE_WORKFLOW_ID),
         options.function.port ?? 0,
         options.function.write,
+        // One time for the whole simulated cloud: the function, the engine and the fleet.
+        () => new Date(clock.now()),
       );
       closers.push(server.close);
       functionUrl = server.url;
@@ -193,10 +195,11 @@ async function serveFunction(
   starter: EngineExecutionStarter,
   port: number,
   write: ((line: string) => void) | undefined,
+  now: () => Date,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const framework = await import('@google-cloud/functions-framework');
   const { getTestServer } = await import('@google-cloud/functions-framework/testing');
-  framework.cloudEvent(FUNCTION_TARGET, createFunction({ env, overrides: { starter }, ...(write === undefined ? {} : { write }) }));
+  framework.cloudEvent(FUNCTION_TARGET, createFunction({ env, overrides: { starter, now }, ...(write === undefined ? {} : { write }) }));
   const server: http.Server = getTestServer(FUNCTION_TARGET);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

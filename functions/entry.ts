@@ -17,7 +17,7 @@ export const FUNCTION_TARGET = 'onIntegrityEvent';
 export interface FunctionOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Adapters to use instead of the ones the configuration names (the local stack's engine). */
-  readonly overrides?: { readonly firestore?: FirestoreProvider; readonly starter?: ExecutionStarter };
+  readonly overrides?: { readonly firestore?: FirestoreProvider; readonly starter?: ExecutionStarter; readonly now?: () => Date };
   /** Where log lines go (default: stdout, as Cloud Logging reads them). */
   readonly write?: (line: string) => void;
 }

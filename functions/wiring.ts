@@ -44,7 +44,10 @@ export function starterFrom(config: FunctionConfig): ExecutionStarter {
     : new RecordingExecutionStarter({ logFile: e.logFile, workflow: e.workflow });
 }
 
-export function wire(config: FunctionConfig, overrides: { firestore?: FirestoreProvider; starter?: ExecutionStarter } = {}): Wiring {
+export function wire(
+  config: FunctionConfig,
+  overrides: { firestore?: FirestoreProvider; starter?: ExecutionStarter; now?: () => Date } = {},
+): Wiring {
   const db = overrides.firestore ?? lazyFirestore({ projectId: config.project, databaseId: config.firestoreDatabase });
   const names = collectionNames(config.collectionPrefix, config.baselineCollection);
   return {
@@ -55,7 +58,7 @@ export function wire(config: FunctionConfig, overrides: { firestore?: FirestoreP
       rejected: new FirestoreRejectedInputs(db, names, config.retentionDays),
       stopSlots: new FirestoreStopSlots(db, names.stopSlots),
       starter: overrides.starter ?? starterFrom(config),
-      now: () => new Date(),
+      now: overrides.now ?? (() => new Date()),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     },
     settings: settingsFrom(config),

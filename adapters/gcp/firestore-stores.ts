@@ -6,20 +6,23 @@
  */
 import type { DocumentSnapshot, Query } from '@google-cloud/firestore';
 import { baselineFromDocument, baselineToDocument, METADATA_FIELD, type Baseline } from '../../core/baseline.js';
-import type { JsonValue } from '../../core/json.js';
+import { isJsonObject, type JsonValue } from '../../core/json.js';
 import { bootOrder, eventsCollection, instancesCollection, instanceStateId, messageDocId } from '../../core/contracts.js';
 import type { InstanceRef } from '../../core/event.js';
 import type { Measurement } from '../../core/measurements.js';
 import { relearnRecordFrom, type RelearnRecord } from '../../core/relearn-check.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
 import type {
+  AwaitingDecision,
   EventLedger,
   EventRecord,
   InstanceStateStore,
+  JoinedEvent,
   NewEventRecord,
   RejectedInputStore,
 } from '../../core/ports/event-ledger.port.js';
 import type { StopSlot, StopSlotStore } from '../../core/ports/stop-slots.port.js';
+import { approvalCollections } from './firestore-approval-store.js';
 import { firestoreError, grpcCode, isAlreadyExists, isNotFound, type FirestoreProvider } from './firestore-client.js';
 
 /** Collection names, from configuration. */
@@ -246,6 +249,13 @@ export class FirestoreEventLedger implements EventLedger {
     }
   }
 
+  async recordJoined(eventKey: string, joined: JoinedEvent): Promise<void> {
+    const ref = (await this.db()).collection(this.names.events).doc(eventKey).collection('joined_events').doc(joined.eventKey);
+    await createOnce(`record event ${joined.eventKey} in the audit trail of event ${eventKey}`, () =>
+      ref.create({ ...joined, expiresAt: expiry(joined.at, this.retentionDays) }),
+    );
+  }
+
   async completeEvent(
     eventKey: string,
     result: { outcome: EventRecord['outcome']; decision: EventRecord['decision']; executionName: string | null; completedAt: string },
@@ -299,6 +309,23 @@ export class FirestoreInstanceState implements InstanceStateStore {
       throw firestoreError(`read the last relearn of ${instanceStateId(instance)}`, e);
     }
     return relearnRecordFrom(snap.exists ? toJson(snap.get('relearned')) : null);
+  }
+
+  async awaitingDecision(instance: InstanceRef, now: Date): Promise<AwaitingDecision | null> {
+    const db = await this.db();
+    try {
+      const snap = await db.collection(this.names.instances).doc(instanceStateId(instance)).get();
+      const a = snap.exists ? toJson(snap.get('awaiting')) : null;
+      if (!isJsonObject(a)) return null;
+      const { execution, eventKey, groupId, until } = a;
+      if (typeof execution !== 'string' || typeof eventKey !== 'string' || typeof groupId !== 'string' || typeof until !== 'string')
+        return null;
+      if (!(Date.parse(until) > now.getTime()) || !/^[A-Za-z0-9_-]{1,128}$/.test(groupId)) return null;
+      const decided = await db.collection(approvalCollections(this.names.prefix).decisions).doc(groupId).get();
+      return decided.exists ? null : { execution, eventKey, groupId, until };
+    } catch (e) {
+      throw firestoreError(`read whether ${instanceStateId(instance)} has an execution waiting for a decision`, e);
+    }
   }
 
   async recordDecision(

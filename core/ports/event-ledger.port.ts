@@ -5,7 +5,28 @@ import type { EntryIdentity, InstanceRef } from '../event.js';
 import type { RelearnRecord } from '../relearn-check.js';
 
 /** How an event ended, as the audit trail records it. */
-export type EventOutcome = 'decided' | 'stale' | 'ignored';
+/** `joined`: the VM already had an execution waiting for a decision; the event is in that one's audit trail. */
+export type EventOutcome = 'decided' | 'stale' | 'ignored' | 'joined';
+
+/** An event recorded into the audit trail of the execution that was waiting for its VM. */
+export interface JoinedEvent {
+  readonly eventKey: string;
+  readonly bootCounter: string | null;
+  readonly eventKind: string;
+  readonly action: string;
+  readonly reasonCode: string;
+  readonly fingerprint: string | null;
+  readonly at: string;
+}
+
+/** The execution of a VM that waits for an operator's decision (written by the workflow, `awaiting`). */
+export interface AwaitingDecision {
+  readonly execution: string;
+  readonly eventKey: string;
+  readonly groupId: string;
+  /** Its approval deadline: after it the execution no longer waits. */
+  readonly until: string;
+}
 
 export interface EventRecord {
   readonly eventKey: string;
@@ -43,6 +64,8 @@ export interface EventLedger {
   /** Takes over an abandoned claim: true for exactly one caller per attempt number. */
   takeOver(eventKey: string, attempt: number, claimedAt: string): Promise<boolean>;
   getEvent(eventKey: string): Promise<EventRecord | null>;
+  /** Records `joined` under the waiting event `eventKey` (create-once: a redelivery records it once). */
+  recordJoined(eventKey: string, joined: JoinedEvent): Promise<void>;
   /** Written by the owner only. */
   completeEvent(
     eventKey: string,
@@ -61,6 +84,11 @@ export interface InstanceStateStore {
    * a reason it cannot be read, or null when it relearned nothing yet.
    */
   relearnRecord(instance: InstanceRef): Promise<RelearnRecord | string | null>;
+  /**
+   * The instance's execution that still waits for a decision at `now`: the workflow marked it
+   * (`awaiting`), its deadline has not passed and its approval group is not decided. Else null.
+   */
+  awaitingDecision(instance: InstanceRef, now: Date): Promise<AwaitingDecision | null>;
   recordDecision(
     instance: InstanceRef,
     summary: { eventKey: string; bootCounter: string | null; action: string; reasonCode: string; executionName: string | null; at: string },

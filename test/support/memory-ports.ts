@@ -8,9 +8,11 @@ import type { JsonValue } from '../../core/json.js';
 import { relearnRecordFrom } from '../../core/relearn-check.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
 import type {
+  AwaitingDecision,
   EventLedger,
   EventRecord,
   InstanceStateStore,
+  JoinedEvent,
   NewEventRecord,
   RejectedInputStore,
 } from '../../core/ports/event-ledger.port.js';
@@ -108,6 +110,15 @@ export class MemoryLedger implements EventLedger {
     this.check();
     return Promise.resolve(this.events.get(eventKey) ?? null);
   }
+  /** Events recorded into a waiting event's audit trail: waiting event key → joined events. */
+  readonly joined = new Map<string, JoinedEvent[]>();
+  recordJoined(eventKey: string, joined: JoinedEvent) {
+    this.check();
+    const list = this.joined.get(eventKey) ?? [];
+    if (!list.some((j) => j.eventKey === joined.eventKey)) list.push(joined);
+    this.joined.set(eventKey, list);
+    return Promise.resolve();
+  }
   completeEvent(eventKey: string, result: Parameters<EventLedger['completeEvent']>[1]) {
     this.check();
     const e = this.events.get(eventKey);
@@ -134,6 +145,15 @@ export class MemoryInstances implements InstanceStateStore {
   /** What the workflow wrote after its relearns, by instance (`project/zone/id`), as Firestore holds it. */
   readonly relearned = new Map<string, JsonValue>();
   relearnRecords = 0;
+  /** The workflow's `awaiting` marks, by instance (`project/zone/id`); decided group ids. */
+  readonly awaiting = new Map<string, AwaitingDecision>();
+  readonly decidedGroups = new Set<string>();
+  awaitingReads = 0;
+  awaitingDecision(instance: InstanceRef, now: Date) {
+    this.awaitingReads++;
+    const a = this.awaiting.get(`${instance.project}/${instance.zone}/${instance.id}`);
+    return Promise.resolve(a === undefined || Date.parse(a.until) <= now.getTime() || this.decidedGroups.has(a.groupId) ? null : a);
+  }
   relearnRecord(instance: InstanceRef) {
     this.relearnRecords++;
     return Promise.resolve(relearnRecordFrom(this.relearned.get(`${instance.project}/${instance.zone}/${instance.id}`)));

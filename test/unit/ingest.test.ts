@@ -612,3 +612,66 @@ describe('what ingest records and logs', () => {
     });
   });
 });
+
+describe('ingest: one execution per VM waits for a decision', () => {
+  const key = `${LINUX_VM.project}/${LINUX_VM.zone}/${LINUX_VM.id}`;
+  const waiting = {
+    execution: 'projects/p/locations/us-central1/workflows/integrity-response/executions/waiting-1',
+    eventKey: 'a'.repeat(64),
+    groupId: 'g1',
+    until: '2026-11-30T00:00:00.000Z',
+  };
+
+  it('an event that would act joins the waiting execution: recorded in its audit trail, no execution, no stop slot', async () => {
+    const w = world();
+    w.instances.awaiting.set(key, waiting);
+    const r = await w.run(unknownEntry(8));
+    expect(r).toMatchObject({
+      status: 'joined',
+      executionName: waiting.execution,
+      decision: { action: 'stop', reasonCode: 'unknown_measurements' },
+    });
+    expect(w.starter.started).toEqual([]);
+    expect(w.stopSlots.slots.size).toBe(0);
+    expect(w.ledger.joined.get(waiting.eventKey)).toEqual([
+      {
+        eventKey: (r as { eventKey: string }).eventKey,
+        bootCounter: '8',
+        eventKind: 'lateBootReportEvent',
+        action: 'stop',
+        reasonCode: 'unknown_measurements',
+        fingerprint: fingerprint(TAMPERED),
+        at: '2026-11-29T00:00:00.000Z',
+      },
+    ]);
+    expect(w.ledger.events.get((r as { eventKey: string }).eventKey)).toMatchObject({
+      state: 'done',
+      outcome: 'joined',
+      executionName: waiting.execution,
+    });
+    expect(w.instances.decisions.at(-1)?.summary).toMatchObject({ action: 'joined', executionName: waiting.execution });
+    expect(w.logger.lines.find((l) => l.severity === 'WARNING')?.message).toMatch(
+      new RegExp(`joins execution ${waiting.execution}, which waits for a decision on the VM until ${waiting.until}`),
+    );
+  });
+
+  it.each([
+    ['its group was decided', () => ({ decided: 'g1' })],
+    ['its deadline passed', () => ({ until: '2026-11-28T23:59:59.999Z' })],
+  ])('starts an execution when %s', async (_name, change) => {
+    const w = world();
+    const c = change();
+    w.instances.awaiting.set(key, { ...waiting, ...('until' in c ? { until: c.until } : {}) });
+    if ('decided' in c) w.instances.decidedGroups.add(c.decided);
+    expect(await w.run(unknownEntry(8))).toMatchObject({ status: 'decided', decision: { action: 'stop' } });
+    expect(w.starter.started).toHaveLength(1);
+  });
+
+  it('an event that needs no action does not even ask', async () => {
+    const w = world();
+    w.instances.awaiting.set(key, waiting);
+    expect(await w.run(earlyBoot(8))).toMatchObject({ status: 'decided', decision: { action: 'ignore' } });
+    expect(w.instances.awaitingReads).toBe(0);
+    expect(w.ledger.joined.size).toBe(0);
+  });
+});

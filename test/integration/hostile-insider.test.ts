@@ -1,10 +1,12 @@
 /**
- * Issue 14: a relearn is verified afterwards, end to end through the local stack. Late-boot
- * reports go over HTTP to the function (functions-framework), which starts the response workflow
- * in the local engine; the workflow relearns the VM in the fleet and records what it relearned;
- * the VM's next passing report is checked against it. A boot with other, unknown measurements
- * (what a VM that rebooted between the workflow's checks and the relearn would report) is stopped
- * through the approval flow and operators are asked in Slack.
+ * Issue 14, end to end through the local stack: late-boot reports go over HTTP to the function
+ * (functions-framework), which starts the response workflow in the local engine against the fleet,
+ * Firestore and the Slack app.
+ * - A relearn is verified afterwards: the workflow records what it relearned, and the VM's next
+ *   passing report is checked against it. A boot with other, unknown measurements (what a VM that
+ *   rebooted between the workflow's checks and the relearn would report) is stopped through the
+ *   approval flow and operators are asked in Slack.
+ * - One execution per VM waits for operators: later events of the VM join its audit trail.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baselineToDocument, newBaseline } from '../../core/baseline.js';
@@ -25,6 +27,10 @@ const KNOWN = linuxBoot('linux-6.1.0-27-amd64');
 /** What the VM booted into after the relearn: a kernel nobody approved. */
 const ROGUE = linuxBoot('linux-6.1.0-27-amd64-rootkit');
 
+/** A kernel that waits for operators, and another for the VM's next event while it waits. */
+const AWAITED = linuxBoot('linux-6.1.0-29-amd64-awaited');
+const OTHER = linuxBoot('linux-6.1.0-28-amd64-unsigned');
+
 let stack: LocalStack;
 const logs: { severity?: string; message?: string; code?: string; relearn?: { fingerprint?: string } }[] = [];
 let vms = 0;
@@ -43,13 +49,19 @@ function newVm(): InstanceRef {
 }
 
 /** A late-boot report of `boot` (its own second after 10:00), delivered as Eventarc does. */
-async function report(vm: InstanceRef, boot: number, actual: readonly Measurement[], policy: readonly Measurement[]): Promise<JsonObject> {
+async function report(
+  vm: InstanceRef,
+  boot: number,
+  actual: readonly Measurement[],
+  policy: readonly Measurement[],
+  timestamp = `2026-11-01T10:00:${String(boot).padStart(2, '0')}.123456789Z`,
+): Promise<JsonObject> {
   const entry = bootReportEntry('lateBootReportEvent', {
     instance: vm,
     bootCounter: boot,
     actual,
     policy,
-    timestamp: `2026-11-01T10:00:${String(boot).padStart(2, '0')}.123456789Z`,
+    timestamp,
   });
   const res = await postEventarc(stack.functionUrl ?? '', eventarcBody(entry, String(8_800_000_000_000_000 + ++messages)));
   await res.arrayBuffer();
@@ -151,5 +163,49 @@ describe('after a relearn, the next passing report is checked against what was r
     expect(await ledger(entry)).toMatchObject({ outcome: 'ignored', decision: { action: 'ignore', reasonCode: 'policy_passed' } });
     expect(executionsFor(vm, 'stop')).toEqual([]);
     expect(logs.find((l) => l.message?.startsWith(`instance ${vm.id}: boot 8 passed`) === true)?.severity).toBe('WARNING');
+  });
+});
+
+describe('one execution per VM waits for operators', () => {
+  it('a later event of a VM waiting for a decision joins its audit trail; after the decision its next boot is decided afresh', async () => {
+    const vm = newVm();
+    const first = await report(vm, 7, AWAITED, POLICY);
+    const [waiting] = executionsFor(vm, 'stop');
+    await stack.engine.reached(waiting!.name, 'wait_decision');
+    const slots = (await stack.db.collection(`${PREFIX}stop_slots`).get()).size;
+
+    // Another event for the VM (a forged or replayed report of another kernel): no second execution.
+    const second = await report(vm, 8, OTHER, POLICY);
+    expect(stack.engine.listExecutions({}).filter((r) => r.labels['instance-id'] === vm.id)).toHaveLength(1);
+    expect(await ledger(second)).toMatchObject({
+      outcome: 'joined',
+      executionName: waiting!.name,
+      decision: { action: 'stop', reasonCode: 'unknown_measurements', fingerprint: fingerprint(OTHER) },
+    });
+    const firstKey = eventKeyOf({
+      logName: first['logName'] as string,
+      insertId: first['insertId'] as string,
+      timestamp: first['timestamp'] as string,
+    });
+    const joined = await stack.db.collection(eventsCollection(PREFIX)).doc(firstKey).collection('joined_events').get();
+    expect(joined.docs.map((d) => d.data())).toEqual([
+      expect.objectContaining({ bootCounter: '8', action: 'stop', reasonCode: 'unknown_measurements', fingerprint: fingerprint(OTHER) }),
+    ]);
+    // No blast-radius slot was taken for it.
+    expect((await stack.db.collection(`${PREFIX}stop_slots`).get()).size).toBe(slots);
+    expect(logs.find((l) => l.message?.includes(`joins execution ${waiting!.name}`) === true)?.severity).toBe('WARNING');
+
+    // Approved: the VM starts; its next boot (the awaited kernel, now a baseline) is decided and relearned.
+    expect(await decideInSlack(stack.slackApp, waiting!.name, 'approve')).toBe(200);
+    expect(JSON.parse((await stack.engine.wait(waiting!.name)).result ?? '{}')).toMatchObject({
+      outcome: 'promoted_and_started',
+      errors: [],
+    });
+    // Logged a second after the VM started again.
+    const started = Date.parse(stack.fleet.peek(vm.project, vm.zone, vm.id)?.lastStartTimestamp ?? '');
+    const next = await report(vm, 9, AWAITED, POLICY, new Date(started + 1000).toISOString().replace('Z', '123456Z'));
+    expect(await ledger(next)).toMatchObject({ outcome: 'decided', decision: { action: 'relearn' } });
+    const [relearn] = executionsFor(vm, 'relearn');
+    expect(JSON.parse((await stack.engine.wait(relearn!.name)).result ?? '{}')).toMatchObject({ outcome: 'relearned' });
   });
 });

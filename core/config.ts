@@ -139,8 +139,9 @@ export const CONFIG_VARIABLES = {
     default: String(DEFAULT_BLAST_RADIUS.windowSeconds),
   },
   BOOTWARDEN_RETENTION_DAYS: {
-    readers: ['function'],
-    meaning: 'days until events (with their audit record) and rejected inputs may be deleted by a TTL policy on `expiresAt`',
+    readers: ['function', 'slack app'],
+    meaning:
+      'days until events (with their audit record) and rejected inputs (TTL on `expiresAt`), and the approval records (TTL on `retainUntil`), may be deleted',
     default: '400',
   },
   BOOTWARDEN_MAX_BOOT_COUNTER_JUMP: {
@@ -445,6 +446,8 @@ export interface SlackAppConfig {
   readonly firestoreEmulatorHost: string | null;
   readonly collectionPrefix: string;
   readonly baselineCollection: string;
+  /** Days the approval records are kept (`retainUntil`, for a Firestore TTL policy). */
+  readonly retentionDays: number;
   readonly signingSecret: string;
   readonly botToken: string;
   /** With a trailing slash, as the Web API client wants it. */
@@ -563,6 +566,7 @@ export function loadSlackAppConfig(env: Env = process.env): SlackAppConfig {
     project,
     firestoreDatabase: firestoreDatabase(env),
     firestoreEmulatorHost: emulatorHost(env),
+    retentionDays: atLeastOne(env, 'BOOTWARDEN_RETENTION_DAYS', 400, 3650, 'day'),
     collectionPrefix: collectionPrefix(env),
     baselineCollection: baselineCollection(env),
     signingSecret,

@@ -60,7 +60,7 @@ export async function createSlackApp(config: SlackAppConfig, deps: SlackAppDeps 
     ...(deps.write === undefined ? {} : { write: deps.write }),
   });
   const db = deps.firestore ?? lazyFirestore({ projectId: config.project, databaseId: config.firestoreDatabase });
-  const store = new FirestoreApprovalStore(db, approvalCollections(config.collectionPrefix));
+  const store = new FirestoreApprovalStore(db, approvalCollections(config.collectionPrefix), config.retentionDays);
   const baselines = new FirestoreBaselineStore(db, config.baselineCollection);
   const allowed = [config.workflowServiceAccount, ...(config.schedulerServiceAccount === null ? [] : [config.schedulerServiceAccount])];
   const verifier =

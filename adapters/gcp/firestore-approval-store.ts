@@ -44,10 +44,25 @@ function memberId(groupId: string, execution: string): string {
   return `${groupId}_${createHash('sha256').update(execution).digest('hex').slice(0, 32)}`;
 }
 
+/**
+ * Groups, members, votes, decisions and audit records carry `retainUntil` (a timestamp, for a
+ * Firestore TTL policy: docs/deploy.md), `retentionDays` after they were written. (`expiresAt`
+ * already names a member's approval deadline.) Open pointers and drawing leases are deleted by
+ * the app itself.
+ */
+export const RETAIN_FIELD = 'retainUntil';
+
+/** What was written, without the retention field. */
+function stored<T>(snap: DocumentSnapshot): T {
+  const data = snap.data() as Record<string, unknown>;
+  delete data[RETAIN_FIELD];
+  return data as T;
+}
+
 /** Firestore keeps what we wrote; these read it back with the types the port promises. */
-const asGroup = (snap: DocumentSnapshot): ApprovalGroup => snap.data() as ApprovalGroup;
+const asGroup = (snap: DocumentSnapshot): ApprovalGroup => stored<ApprovalGroup>(snap);
 const asMember = (snap: DocumentSnapshot): GroupMember => {
-  const member = snap.data() as GroupMember & { callbackState?: string };
+  const member = stored<GroupMember & { callbackState?: string }>(snap);
   delete member.callbackState;
   // Members recorded before the blast-radius guard existed were all stopped.
   return { ...member, held: member.held === true };
@@ -57,7 +72,14 @@ export class FirestoreApprovalStore implements ApprovalStore {
   constructor(
     private readonly db: FirestoreProvider,
     readonly names: ApprovalCollections,
+    private readonly retentionDays = 400,
   ) {}
+
+  /** The record with its `retainUntil`, counted from `at` (the record's own time). */
+  private retained<T extends object>(record: T, at: string): T & { [RETAIN_FIELD]: Date } {
+    const from = Date.parse(at);
+    return { ...record, [RETAIN_FIELD]: new Date((Number.isNaN(from) ? Date.now() : from) + this.retentionDays * 86_400_000) };
+  }
 
   private async col(name: keyof ApprovalCollections) {
     return (await this.db()).collection(this.names[name]);
@@ -83,7 +105,7 @@ export class FirestoreApprovalStore implements ApprovalStore {
             await this.col('groups')
           )
             .doc(newId)
-            .create(group)
+            .create(this.retained(group, createdAt))
             .catch((e: unknown) => {
               if (!isAlreadyExists(e)) throw e; // ours, from an earlier turn of this loop
             });
@@ -189,7 +211,7 @@ export class FirestoreApprovalStore implements ApprovalStore {
       `add execution ${member.execution} to group ${member.groupId}`,
       'members',
       memberId(member.groupId, member.execution),
-      member,
+      this.retained(member, member.requestedAt),
     );
   }
 
@@ -216,18 +238,28 @@ export class FirestoreApprovalStore implements ApprovalStore {
 
   vote(vote: ApprovalVote): Promise<boolean> {
     const who = `${vote.approver.teamId}_${vote.approver.userId}`;
-    return this.createOnce(`record the approval of ${who} on group ${vote.groupId}`, 'votes', `${vote.groupId}_${who}`, vote);
+    return this.createOnce(
+      `record the approval of ${who} on group ${vote.groupId}`,
+      'votes',
+      `${vote.groupId}_${who}`,
+      this.retained(vote, vote.at),
+    );
   }
 
   votes(groupId: string): Promise<ApprovalVote[]> {
     return this.guard(`list the approvals of group ${groupId}`, async () => {
       const q = await (await this.col('votes')).where('groupId', '==', groupId).get();
-      return q.docs.map((d) => d.data() as ApprovalVote);
+      return q.docs.map((d) => stored<ApprovalVote>(d));
     });
   }
 
   decide(record: DecisionRecord): Promise<boolean> {
-    return this.createOnce(`record the decision on group ${record.groupId}`, 'decisions', record.groupId, record);
+    return this.createOnce(
+      `record the decision on group ${record.groupId}`,
+      'decisions',
+      record.groupId,
+      this.retained(record, record.decidedAt),
+    );
   }
 
   closeGroup(group: ApprovalGroup): Promise<void> {
@@ -242,7 +274,7 @@ export class FirestoreApprovalStore implements ApprovalStore {
   decision(groupId: string): Promise<DecisionRecord | null> {
     return this.guard(`read the decision on group ${groupId}`, async () => {
       const snap = await (await this.col('decisions')).doc(groupId).get();
-      return snap.exists ? (snap.data() as DecisionRecord) : null;
+      return snap.exists ? stored<DecisionRecord>(snap) : null;
     });
   }
 
@@ -282,7 +314,7 @@ export class FirestoreApprovalStore implements ApprovalStore {
   decisionsSince(since: string, limit: number): Promise<DecisionRecord[]> {
     return this.guard('list recent decisions', async () => {
       const q = await (await this.col('decisions')).where('decidedAt', '>=', since).orderBy('decidedAt', 'desc').limit(limit).get();
-      return q.docs.map((d) => d.data() as DecisionRecord);
+      return q.docs.map((d) => stored<DecisionRecord>(d));
     });
   }
 
@@ -308,14 +340,14 @@ export class FirestoreApprovalStore implements ApprovalStore {
 
   audit(record: ApprovalAuditRecord): Promise<void> {
     return this.guard(`write an audit record (${record.kind})`, async () => {
-      await (await this.col('audit')).add(record);
+      await (await this.col('audit')).add(this.retained(record, record.at));
     });
   }
 
   auditTrail(limit: number): Promise<ApprovalAuditRecord[]> {
     return this.guard('read the approval audit trail', async () => {
       const q = await (await this.col('audit')).orderBy('at', 'desc').limit(limit).get();
-      return q.docs.map((d) => d.data() as ApprovalAuditRecord);
+      return q.docs.map((d) => stored<ApprovalAuditRecord>(d));
     });
   }
 }

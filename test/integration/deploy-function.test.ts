@@ -24,6 +24,7 @@ const work = mkdtempSync(path.join(tmpdir(), 'bootwarden-deploy-run-'));
 
 /** What the deployed function loads, and nothing else. */
 const EXPECTED_MODULES = [
+  'adapters/gcp/firestore-approval-store.js',
   'adapters/gcp/firestore-client.js',
   'adapters/gcp/firestore-stores.js',
   'adapters/gcp/json-logger.js',

@@ -9,6 +9,7 @@ import { ExecutionsClient } from '@google-cloud/workflows';
 import { OAuth2Client } from 'google-auth-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WorkflowsExecutionStarter } from '../../adapters/gcp/workflows-execution-starter.js';
+import { approvalCollections, FirestoreApprovalStore } from '../../adapters/gcp/firestore-approval-store.js';
 import { useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { APPROVAL_ACTIONS, APPROVAL_PATHS, type ApprovalRequest } from '../../core/approvals.js';
 import { buttonsOf, clickButton, postSigned, slashCommand, type StoredMessage } from '../../devstack/slack-web-api.js';
@@ -151,6 +152,29 @@ describe('deciding', () => {
     expect(decision).toMatchObject({ decision: 'approve', approver: { teamId: TEAM, userId: APPROVER.id } });
     const states = (await fs.db().collection(`${prefix}approval_members`).get()).docs.map((d) => d.get('callback.state') as string);
     expect(new Set(states)).toEqual(new Set(['delivered']));
+  });
+
+  it('every approval record carries retainUntil, a timestamp 400 days after it was written, for a TTL policy', async () => {
+    const { groupId } = await openGroup(2);
+    await click(theMessage(), button(theMessage(), APPROVAL_ACTIONS.approve), APPROVER);
+    const DAY = 86_400_000;
+    const checks: [string, Record<string, unknown> | undefined, string][] = [];
+    const group = (await fs.db().collection(`${prefix}approval_groups`).doc(groupId).get()).data();
+    checks.push(['group', group, 'createdAt']);
+    checks.push(['decision', (await fs.db().collection(`${prefix}approval_decisions`).doc(groupId).get()).data(), 'decidedAt']);
+    for (const m of (await fs.db().collection(`${prefix}approval_members`).where('groupId', '==', groupId).get()).docs)
+      checks.push(['member', m.data(), 'requestedAt']);
+    for (const a of (await fs.db().collection(`${prefix}approval_audit`).where('kind', '==', 'decided').get()).docs)
+      checks.push(['audit', a.data(), 'at']);
+    expect(checks.map(([kind]) => kind)).toEqual(expect.arrayContaining(['group', 'decision', 'member', 'audit']));
+    for (const [kind, doc, at] of checks) {
+      const until = doc?.['retainUntil'] as { toMillis?: () => number } | undefined;
+      expect(typeof until?.toMillis, kind).toBe('function');
+      expect(until!.toMillis!() - Date.parse(doc![at] as string), kind).toBe(400 * DAY);
+    }
+    // A member's own expiresAt is still its approval deadline, and reads never show retainUntil.
+    const members = await new FirestoreApprovalStore(() => Promise.resolve(fs.db()), approvalCollections(prefix)).members(groupId);
+    expect(members.every((m) => typeof m.expiresAt === 'string' && !('retainUntil' in m))).toBe(true);
   });
 
   it('reject calls back with reject and the message says who rejected', async () => {

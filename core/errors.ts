@@ -29,6 +29,8 @@ export const REJECTION_CODES = [
   'timestamp_in_future',
   'timestamp_skew',
   'implausible_boot_counter',
+  /** The event was claimed and decided, but Workflows will never take its argument. */
+  'response_not_startable',
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];

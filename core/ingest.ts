@@ -289,6 +289,29 @@ async function joinWaiting(
   return { status: 'joined', eventKey, decision, executionName: waiting.execution };
 }
 
+/** The response to `event` cannot be started, and never will be: completed as rejected, and recorded. */
+async function unstartable(
+  input: JsonValue | string,
+  event: IntegrityEvent,
+  eventKey: string,
+  decision: Decision,
+  e: BootwardenError,
+  deps: IngestDeps,
+): Promise<IngestResult> {
+  const { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun } = decision;
+  await deps.ledger.completeEvent(eventKey, {
+    outcome: 'rejected',
+    decision: { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun },
+    executionName: null,
+    completedAt: deps.now().toISOString(),
+  });
+  const r = rejection(
+    'response_not_startable',
+    `the ${action} response of event ${eventKey} cannot be started (${e.message.slice(0, 500)}): the event is completed as rejected, not redelivered`,
+  );
+  return recordRejection(deps, input, r, contextOf(event));
+}
+
 /** A stop within the blast-radius guard's limits stays a stop; beyond them it becomes a hold. */
 async function guarded(
   decision: Decision,
@@ -397,7 +420,14 @@ export async function ingest(
     const argument = responseArgument(event, decision, { eventKey, decidedAt: now, collections: settings.collections });
     // A successor of a crashed owner may find the execution its predecessor started.
     const existing = c.attempt > 1 ? await deps.starter.findByEventKey(eventKeyLabel(eventKey)) : null;
-    executionName = (existing ?? (await deps.starter.start(argument, executionLabels(argument)))).name;
+    try {
+      executionName = (existing ?? (await deps.starter.start(argument, executionLabels(argument)))).name;
+    } catch (e) {
+      // An argument Workflows will never take (over 32 KB, refused as invalid) is not fixed by a
+      // redelivery: the event is completed as rejected, recorded and acknowledged.
+      if (!(e instanceof BootwardenError) || e.code !== 'invalid_input') throw e;
+      return unstartable(input, event, eventKey, decision, e, deps);
+    }
   }
   const completedAt = deps.now().toISOString();
   const { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun, heldBy } = decision;

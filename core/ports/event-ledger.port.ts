@@ -5,8 +5,11 @@ import type { EntryIdentity, InstanceRef } from '../event.js';
 import type { RelearnRecord } from '../relearn-check.js';
 
 /** How an event ended, as the audit trail records it. */
-/** `joined`: the VM already had an execution waiting for a decision; the event is in that one's audit trail. */
-export type EventOutcome = 'decided' | 'stale' | 'ignored' | 'joined';
+/**
+ * `joined`: the VM already had an execution waiting for a decision; the event is in that one's audit trail.
+ * `rejected`: decided, but its response could never be started (recorded as response_not_startable).
+ */
+export type EventOutcome = 'decided' | 'stale' | 'ignored' | 'joined' | 'rejected';
 
 /** An event recorded into the audit trail of the execution that was waiting for its VM. */
 export interface JoinedEvent {

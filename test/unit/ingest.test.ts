@@ -675,3 +675,38 @@ describe('ingest: one execution per VM waits for a decision', () => {
     expect(w.ledger.joined.size).toBe(0);
   });
 });
+
+describe('ingest: a response Workflows will never take', () => {
+  it('is completed as rejected, recorded as response_not_startable and acknowledged; a redelivery changes nothing', async () => {
+    const w = world();
+    w.starter.failNext = new BootwardenError(
+      'invalid_input',
+      'workflow argument for event x is 40000 bytes; Cloud Workflows accepts at most 32768',
+    );
+    const r = await w.run(eventarcBody(unknownEntry(), '7200000000000001'));
+    expect(r).toMatchObject({ status: 'rejected', rejection: { code: 'response_not_startable' } });
+    if (r.status !== 'rejected') throw new Error('expected a rejection');
+    expect(r.rejection.message).toMatch(
+      /^the stop response of event [0-9a-f]{64} cannot be started \(workflow argument for event x is 40000 bytes; .*\): the event is completed as rejected, not redelivered$/,
+    );
+    expect(w.rejected.records.get(r.recordId)).toMatchObject({
+      rejection: { code: 'response_not_startable' },
+      context: { messageId: '7200000000000001' },
+    });
+    const [eventKey] = [...w.ledger.events.keys()];
+    expect(w.ledger.events.get(eventKey!)).toMatchObject({
+      state: 'done',
+      outcome: 'rejected',
+      executionName: null,
+      decision: { action: 'stop' },
+    });
+    expect(await w.run(eventarcBody(unknownEntry(), '7200000000000002'))).toMatchObject({ status: 'duplicate' });
+    expect(w.starter.started).toEqual([]);
+  });
+
+  it('any other failure to start is still redelivered', async () => {
+    const w = world();
+    w.starter.failNext = new BootwardenError('store_unavailable', 'Workflows unavailable', { retryable: true });
+    await expect(w.run(unknownEntry())).rejects.toMatchObject({ code: 'store_unavailable' });
+  });
+});

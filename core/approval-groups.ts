@@ -25,6 +25,8 @@ export interface GroupMember {
   readonly diff: ApprovalRequest['diff'];
   /** Held by the blast-radius guard (still running) rather than stopped. */
   readonly held: boolean;
+  /** Ran these measurements on the boot after a relearn onto other ones (relearn_mismatch). */
+  readonly afterRelearn: boolean;
   readonly eventTimestamp: string;
   readonly requestedAt: string;
   readonly expiresAt: string;
@@ -140,6 +142,7 @@ export function newMember(groupId: string, request: ApprovalRequest): GroupMembe
     bootCounter: request.bootCounter,
     diff: request.diff,
     held: request.held,
+    afterRelearn: request.afterRelearn,
     eventTimestamp: request.eventTimestamp,
     requestedAt: request.requestedAt,
     expiresAt: request.expiresAt,
@@ -156,6 +159,8 @@ export interface GroupSummary {
   readonly vmCount: number;
   /** How many of them the blast-radius guard held (still running) rather than stopped. */
   readonly heldCount: number;
+  /** How many of them ran the measurements on the boot after a relearn onto other ones. */
+  readonly afterRelearnCount: number;
   /** Up to `sampleSize` members, oldest first. */
   readonly sample: readonly GroupMember[];
   /** PCRs that differ from the VMs' policies, each with how (`changed`, `added`, `removed`) and on how many VMs. */
@@ -207,6 +212,7 @@ export function summarize(
     fingerprint: group.fingerprint,
     vmCount: sorted.length,
     heldCount: sorted.filter((m) => m.held).length,
+    afterRelearnCount: sorted.filter((m) => m.afterRelearn).length,
     sample: sorted.slice(0, sampleSize),
     pcrs: [...pcrs.values()].sort((a, b) => pcrOrder(a.pcrNum) - pcrOrder(b.pcrNum) || a.how.localeCompare(b.how)),
     firstSeen: times[0] ?? group.createdAt,

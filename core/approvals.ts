@@ -38,6 +38,12 @@ export interface ApprovalRequest {
    * Approve relearns it, reject stops it. Absent means false.
    */
   readonly held: boolean;
+  /**
+   * True: the VM ran these measurements on the boot after bootwarden relearned its policy onto
+   * other ones (relearn_mismatch, core/relearn-check.ts): the relearn blessed a boot nobody
+   * approved. Absent means false.
+   */
+  readonly afterRelearn: boolean;
   readonly requestedAt: string;
   /** When the execution stops waiting (requestedAt + the approval timeout). */
   readonly expiresAt: string;
@@ -244,6 +250,12 @@ export function checkApprovalRequest(body: unknown): Checked<ApprovalRequest> {
       eventTimestamp: text(o, 'eventTimestamp', TIMESTAMP, 'an RFC 3339 timestamp'),
       diff: diffOf(o['diff']),
       held: o['held'] === undefined ? false : typeof o['held'] === 'boolean' ? o['held'] : fail('held must be true or false'),
+      afterRelearn:
+        o['afterRelearn'] === undefined
+          ? false
+          : typeof o['afterRelearn'] === 'boolean'
+            ? o['afterRelearn']
+            : fail('afterRelearn must be true or false'),
       requestedAt: text(o, 'requestedAt', TIMESTAMP, 'an RFC 3339 timestamp'),
       expiresAt: text(o, 'expiresAt', TIMESTAMP, 'an RFC 3339 timestamp'),
     };

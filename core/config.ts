@@ -140,8 +140,7 @@ export const CONFIG_VARIABLES = {
   },
   BOOTWARDEN_RETENTION_DAYS: {
     readers: ['function', 'slack app'],
-    meaning:
-      'days until events (with their audit record) and rejected inputs (TTL on `expiresAt`), and the approval records (TTL on `retainUntil`), may be deleted',
+    meaning: 'days until events, rejected inputs (`expiresAt`) and approval records (`retainUntil`) may be deleted by a TTL policy',
     default: '400',
   },
   BOOTWARDEN_MAX_BOOT_COUNTER_JUMP: {

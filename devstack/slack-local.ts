@@ -68,6 +68,7 @@ export function approvalRequest(
       removed: [],
     },
     held: false,
+    afterRelearn: false,
     requestedAt: new Date().toISOString(),
     expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
     ...rest,

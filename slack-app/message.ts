@@ -65,7 +65,7 @@ export function groupMessage(s: GroupSummary, now: Date): SlackMessage {
     .map((m) => {
       const name = m.instanceName ?? `id ${m.instance.id}`;
       const outcome = memberState(m);
-      return `• \`${name}\` ${m.instance.project}/${m.instance.zone}, boot ${m.bootCounter ?? '?'}: ${outcome}`;
+      return `• \`${name}\` ${m.instance.project}/${m.instance.zone}, boot ${m.bootCounter ?? '?'}${m.afterRelearn ? ' (after a relearn)' : ''}: ${outcome}`;
     })
     .join('\n');
   const more = s.vmCount > s.sample.length ? `\n…and ${s.vmCount - s.sample.length} more` : '';
@@ -75,6 +75,13 @@ export function groupMessage(s: GroupSummary, now: Date): SlackMessage {
         ? `:rotating_light: *Unknown boot measurements on ${vms}*: stopped by bootwarden until someone decides.`
         : `:rotating_light: *Unknown boot measurements on ${vms}*: ${split}, until someone decides.`,
     ),
+    ...(s.afterRelearnCount === 0
+      ? []
+      : [
+          md(
+            `:warning: *${s.afterRelearnCount} of ${vms} booted these measurements right after bootwarden relearned ${s.afterRelearnCount === 1 ? 'its' : 'their'} policy onto other ones*: the relearn blessed a boot nobody approved. Approve only if you know what ${s.afterRelearnCount === 1 ? 'it' : 'they'} now run${s.afterRelearnCount === 1 ? 's' : ''}.`,
+          ),
+        ]),
     md(`*Fingerprint* \`${s.fingerprint.slice(0, 16)}…\`\n*First seen* ${s.firstSeen}   *Last seen* ${s.lastSeen}`),
     md(`*PCRs that differ from each VM's policy*\n${pcrs}`),
     md(`*VMs*\n${sample}${more}`),

@@ -65,7 +65,7 @@ const asMember = (snap: DocumentSnapshot): GroupMember => {
   const member = stored<GroupMember & { callbackState?: string }>(snap);
   delete member.callbackState;
   // Members recorded before the blast-radius guard existed were all stopped.
-  return { ...member, held: member.held === true };
+  return { ...member, held: member.held === true, afterRelearn: member.afterRelearn === true };
 };
 
 export class FirestoreApprovalStore implements ApprovalStore {

@@ -148,6 +148,10 @@ describe('after a relearn, the next passing report is checked against what was r
     await stack.slackApp.app.approvals.settled();
     const message = stack.slackApp.slack.channelMessages(CHANNEL).find((m) => m.text.includes(fingerprint(ROGUE).slice(0, 16)));
     expect(message?.text).toMatch(/^Unknown boot measurements on 1 VM/);
+    const shown = JSON.stringify(message?.blocks);
+    expect(shown).toContain('1 of 1 VM booted these measurements right after bootwarden relearned its policy onto other ones');
+    expect(shown).toContain(`verify-${vm.id}`);
+    expect(shown).toContain(`${vm.project}/${vm.zone}, boot 8 (after a relearn): stopped`);
     expect(await decideInSlack(stack.slackApp, stop!.name, 'reject')).toBe(200);
     expect(JSON.parse((await stack.engine.wait(stop!.name)).result ?? '{}')).toMatchObject({ outcome: 'rejected' });
   });

@@ -36,6 +36,7 @@ const REQUEST: ApprovalRequest = {
   eventTimestamp: '2026-12-02T09:10:07.123456789Z',
   diff: { changed: [{ pcrNum: 'PCR_4', from: M('PCR_4', 'AAAA'), to: M('PCR_4', 'BBBB') }], added: [M('PCR_14', 'CCCC')], removed: [] },
   held: false,
+  afterRelearn: false,
   requestedAt: '2026-12-02T09:10:09.5Z',
   expiresAt: '2026-12-03T09:10:09.5Z',
 };
@@ -56,6 +57,15 @@ describe('checkApprovalRequest', () => {
     expect(checkApprovalRequest({ ...REQUEST, held: true })).toEqual({ ok: true, value: { ...REQUEST, held: true } });
     for (const held of ['true', 1, null])
       expect(checkApprovalRequest({ ...REQUEST, held })).toEqual({ ok: false, reason: 'held must be true or false' });
+  });
+
+  it('afterRelearn (relearn_mismatch): true or false; absent is false', () => {
+    const without: Record<string, unknown> = { ...REQUEST };
+    delete without['afterRelearn'];
+    expect(checkApprovalRequest(without)).toEqual({ ok: true, value: { ...REQUEST, afterRelearn: false } });
+    expect(checkApprovalRequest({ ...REQUEST, afterRelearn: true })).toEqual({ ok: true, value: { ...REQUEST, afterRelearn: true } });
+    for (const afterRelearn of ['true', 0, null])
+      expect(checkApprovalRequest({ ...REQUEST, afterRelearn })).toEqual({ ok: false, reason: 'afterRelearn must be true or false' });
   });
 
   it.each([

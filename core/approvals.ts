@@ -169,6 +169,14 @@ function object(v: unknown, path: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/** A boolean a workflow deployed before it does not send: absent is false. */
+function flag(o: Record<string, unknown>, key: string): boolean {
+  const v = o[key];
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') fail(`${key} must be true or false`);
+  return v;
+}
+
 function text(o: Record<string, unknown>, key: string, pattern: RegExp, what: string, path = key): string {
   const v = o[key];
   if (typeof v !== 'string' || !pattern.test(v)) fail(`${path} must be ${what}`);
@@ -249,13 +257,8 @@ export function checkApprovalRequest(body: unknown): Checked<ApprovalRequest> {
       bootCounter: nullable(o, 'bootCounter', () => text(o, 'bootCounter', BOOT_COUNTER, 'a decimal boot counter (a string)')),
       eventTimestamp: text(o, 'eventTimestamp', TIMESTAMP, 'an RFC 3339 timestamp'),
       diff: diffOf(o['diff']),
-      held: o['held'] === undefined ? false : typeof o['held'] === 'boolean' ? o['held'] : fail('held must be true or false'),
-      afterRelearn:
-        o['afterRelearn'] === undefined
-          ? false
-          : typeof o['afterRelearn'] === 'boolean'
-            ? o['afterRelearn']
-            : fail('afterRelearn must be true or false'),
+      held: flag(o, 'held'),
+      afterRelearn: flag(o, 'afterRelearn'),
       requestedAt: text(o, 'requestedAt', TIMESTAMP, 'an RFC 3339 timestamp'),
       expiresAt: text(o, 'expiresAt', TIMESTAMP, 'an RFC 3339 timestamp'),
     };

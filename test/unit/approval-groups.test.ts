@@ -50,22 +50,14 @@ describe('checkApprovalRequest', () => {
     });
   });
 
-  it('held (the blast-radius guard): true or false; absent is false (a request of a workflow deployed before it)', () => {
-    const withoutHeld: Record<string, unknown> = { ...REQUEST };
-    delete withoutHeld['held'];
-    expect(checkApprovalRequest(withoutHeld)).toEqual({ ok: true, value: { ...REQUEST, held: false } });
-    expect(checkApprovalRequest({ ...REQUEST, held: true })).toEqual({ ok: true, value: { ...REQUEST, held: true } });
-    for (const held of ['true', 1, null])
-      expect(checkApprovalRequest({ ...REQUEST, held })).toEqual({ ok: false, reason: 'held must be true or false' });
-  });
-
-  it('afterRelearn (relearn_mismatch): true or false; absent is false', () => {
+  // held: the blast-radius guard; afterRelearn: relearn_mismatch. Absent is false (a request of a workflow deployed before them).
+  it.each(['held', 'afterRelearn'] as const)('%s: true or false; absent is false', (flag) => {
     const without: Record<string, unknown> = { ...REQUEST };
-    delete without['afterRelearn'];
-    expect(checkApprovalRequest(without)).toEqual({ ok: true, value: { ...REQUEST, afterRelearn: false } });
-    expect(checkApprovalRequest({ ...REQUEST, afterRelearn: true })).toEqual({ ok: true, value: { ...REQUEST, afterRelearn: true } });
-    for (const afterRelearn of ['true', 0, null])
-      expect(checkApprovalRequest({ ...REQUEST, afterRelearn })).toEqual({ ok: false, reason: 'afterRelearn must be true or false' });
+    delete without[flag];
+    expect(checkApprovalRequest(without)).toEqual({ ok: true, value: { ...REQUEST, [flag]: false } });
+    expect(checkApprovalRequest({ ...REQUEST, [flag]: true })).toEqual({ ok: true, value: { ...REQUEST, [flag]: true } });
+    for (const bad of ['true', 1, 0, null])
+      expect(checkApprovalRequest({ ...REQUEST, [flag]: bad })).toEqual({ ok: false, reason: `${flag} must be true or false` });
   });
 
   it.each([

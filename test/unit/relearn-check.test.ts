@@ -27,11 +27,19 @@ describe('relearnRecordFrom', () => {
     expect(relearnRecordFrom(written(KERNEL_26))).toMatchObject({
       fingerprint: fingerprint(KERNEL_26),
       bootCounter: '7',
+      eventKey: 'e'.repeat(64),
+      at: '2026-11-29T00:00:01.000Z',
       execution: 'projects/p/locations/l/workflows/w/executions/x',
       measurements: expect.arrayContaining(
         KERNEL_26.map((m) => expect.objectContaining({ pcrNum: m.pcrNum, value: m.value }) as unknown),
       ) as unknown,
     });
+  });
+
+  it('the audit fields are optional: what is checked is the fingerprint, the boot and the PCRs', () => {
+    const bare = written(KERNEL_26);
+    for (const k of ['eventKey', 'execution', 'at']) delete bare[k];
+    expect(relearnRecordFrom(bare)).toMatchObject({ eventKey: '', execution: '', at: '', bootCounter: '7' });
   });
 
   it.each([
@@ -130,6 +138,24 @@ describe('ingest checks passing late-boot reports against the last relearn', () 
     expect(r).toMatchObject({ status: 'decided', decision: { action: 'ignore', reasonCode: 'policy_passed' } });
     expect(w.starter.started).toEqual([]);
     expect(w.logger.lines.find((l) => l.severity === 'WARNING')?.message).toMatch(/they are known-good baseline [0-9a-f]{64}$/);
+  });
+
+  it('in dry-run a mismatch is a notify naming what would be done, and another known-good baseline stays a plain ignore', async () => {
+    const dry = { ...INGEST_SETTINGS, dryRun: true };
+    const w = world(written(KERNEL_26));
+    const deps = { ...w, now: () => new Date('2026-11-29T00:00:00Z'), sleep: () => Promise.resolve() };
+    expect(await ingest(passing(8, TAMPERED), deps, dry)).toMatchObject({
+      decision: {
+        action: 'notify',
+        intendedAction: 'stop',
+        reasonCode: 'relearn_mismatch',
+        dryRun: true,
+        reason: expect.stringMatching(/^dry-run, would stop: boot 8 passed/) as unknown,
+      },
+    });
+    const v = world(written(KERNEL_25));
+    const vdeps = { ...v, now: () => new Date('2026-11-29T00:00:00Z'), sleep: () => Promise.resolve() };
+    expect(await ingest(passing(8, KERNEL_26), vdeps, dry)).toMatchObject({ decision: { action: 'ignore', dryRun: false } });
   });
 
   it('a report of the relearned boot or an earlier one is not checked', async () => {

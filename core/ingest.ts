@@ -2,8 +2,8 @@
  * The ingest use case behind the Eventarc function: parse, deduplicate, drop stale reports,
  * decide (checking a passing report against the VM's last relearn, core/relearn-check.ts), join
  * an execution that already waits for a decision on the VM, hold a stop beyond the blast-radius
- * guard's limits (core/blast-radius.ts), start the response workflow, record the outcome. Side effects come only through the
- * ports it is given.
+ * guard's limits (core/blast-radius.ts), start the response workflow, record the outcome. Side
+ * effects come only through the ports it is given.
  *
  * Ack or redeliver: bad input is permanent (recorded, logged, returned as `rejected`, so the
  * caller acknowledges it); an unavailable dependency throws a retryable BootwardenError, so the
@@ -225,13 +225,8 @@ async function decideAfterRelearns(event: IntegrityEvent, eventKey: string, deps
     execution: record.execution,
   };
   if (check.verdict === 'verified') {
-    deps.logger.info(
-      `relearn verified: instance ${event.instance.id} booted with the measurements relearned at boot ${record.bootCounter}`,
-      {
-        ...facts,
-        relearn,
-      },
-    );
+    const verified = `relearn verified: instance ${event.instance.id} booted with the measurements relearned at boot ${record.bootCounter}`;
+    deps.logger.info(verified, { ...facts, relearn });
     return decided;
   }
   if (check.verdict === 'other_known_good')

@@ -320,7 +320,8 @@ export class FirestoreInstanceState implements InstanceStateStore {
       const { execution, eventKey, groupId, until } = a;
       if (typeof execution !== 'string' || typeof eventKey !== 'string' || typeof groupId !== 'string' || typeof until !== 'string')
         return null;
-      if (!(Date.parse(until) > now.getTime()) || !/^[A-Za-z0-9_-]{1,128}$/.test(groupId)) return null;
+      // Both name documents: only the shapes the workflow writes (an event key, a group id) are used.
+      if (!(Date.parse(until) > now.getTime()) || !/^[A-Za-z0-9_-]{1,128}$/.test(groupId) || !/^[0-9a-f]{64}$/.test(eventKey)) return null;
       const decided = await db.collection(approvalCollections(this.names.prefix).decisions).doc(groupId).get();
       return decided.exists ? null : { execution, eventKey, groupId, until };
     } catch (e) {

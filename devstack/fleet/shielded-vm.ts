@@ -1,0 +1,132 @@
+/**
+ * One simulated Shielded VM (issue 12): it boots a chain (devstack/fleet/vtpm.ts), evaluates the
+ * measurements against its integrity policy, and writes the log entries Cloud Logging would, in
+ * the real LogEntry shape with nanosecond timestamps: an early-boot and a late-boot report per
+ * boot (`policyEvaluationPassed`, `actualMeasurements`, `policyMeasurements`), a shutdown event
+ * when it stops.
+ *
+ * - The policy is learned at the first boot (Compute derives the baseline from the image the
+ *   instance was created from), and afterwards only by `relearn()`, which takes the most recent
+ *   boot's measurements and works only on a RUNNING instance, as
+ *   `setShieldedInstanceIntegrityPolicy {updateAutoLearnPolicy: true}` does.
+ * - A new chain (`install`) takes effect at the next boot: a kernel update fails the late-boot
+ *   report until the policy is relearned.
+ * - Time comes from the clock it is given, never from today's date.
+ */
+import { createHash } from 'node:crypto';
+import type { InstanceRef } from '../../core/event.js';
+import type { JsonObject } from '../../core/json.js';
+import { sameMeasurements, type Measurement } from '../../core/measurements.js';
+import { bootReportEntry, nanosecondsLater, simpleEventEntry } from '../entries.js';
+import { measurements, type BootChain } from './vtpm.js';
+
+export type VmStatus = 'PROVISIONING' | 'RUNNING' | 'STOPPING' | 'TERMINATED';
+
+export interface VmSpec {
+  readonly project: string;
+  readonly zone: string;
+  readonly name: string;
+  /** Decimal, as Compute writes it (19 digits for real instances; never a JavaScript number). */
+  readonly id: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly chain: BootChain;
+}
+
+interface Reports {
+  readonly early: readonly Measurement[];
+  readonly late: readonly Measurement[];
+}
+
+export class ShieldedVmError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ShieldedVmError';
+  }
+}
+
+export class SimulatedShieldedVm {
+  readonly ref: InstanceRef;
+  readonly name: string;
+  labels: Readonly<Record<string, string>>;
+  status: VmStatus = 'TERMINATED';
+  /** The chain the next boot runs. */
+  chain: BootChain;
+  bootCounter = 0n;
+  lastStartTimestamp: string | null = null;
+  private policy: Reports | null = null;
+  private lastBoot: Reports | null = null;
+  private entries = 0;
+
+  constructor(
+    spec: VmSpec,
+    private readonly now: () => number,
+  ) {
+    if (!/^[0-9]{1,20}$/.test(spec.id))
+      throw new Error(`instance id ${JSON.stringify(spec.id)} must be a decimal string of up to 20 digits`);
+    this.ref = { project: spec.project, zone: spec.zone, id: spec.id };
+    this.name = spec.name;
+    this.labels = { ...(spec.labels ?? {}) };
+    this.chain = spec.chain;
+  }
+
+  /** The integrity policy's measurements (null before the first boot). */
+  get policyMeasurements(): Reports | null {
+    return this.policy;
+  }
+
+  /** Installs a new chain (a kernel or firmware update, or an attacker's): the next boot runs it. */
+  install(chain: BootChain): void {
+    this.chain = chain;
+  }
+
+  /** Boots the VM (from TERMINATED): the log entries its boot writes, oldest first. */
+  boot(): JsonObject[] {
+    if (this.status === 'RUNNING') throw new ShieldedVmError(400, `instance ${this.name} is already RUNNING`);
+    this.status = 'RUNNING';
+    this.bootCounter += 1n;
+    this.lastStartTimestamp = new Date(this.now()).toISOString();
+    const boot = { early: measurements(this.chain, 'early'), late: measurements(this.chain, 'late') };
+    this.lastBoot = boot;
+    // The baseline is learned from the image at the instance's first boot.
+    this.policy ??= boot;
+    return [
+      this.report('earlyBootReportEvent', boot.early, this.policy.early),
+      this.report('lateBootReportEvent', boot.late, this.policy.late),
+    ];
+  }
+
+  /** Stops the VM: its shutdown event. */
+  stop(): JsonObject[] {
+    if (this.status !== 'RUNNING') return [];
+    this.status = 'TERMINATED';
+    return [simpleEventEntry('shutdownEvent', this.entryOptions(), {})];
+  }
+
+  /** The policy becomes the most recent boot's measurements; only on a RUNNING instance. */
+  relearn(): void {
+    if (this.status !== 'RUNNING' || this.lastBoot === null)
+      throw new ShieldedVmError(400, `instance ${this.name} is ${this.status}: the integrity policy is learned only on a RUNNING instance`);
+    this.policy = this.lastBoot;
+  }
+
+  private report(
+    kind: 'earlyBootReportEvent' | 'lateBootReportEvent',
+    actual: readonly Measurement[],
+    policy: readonly Measurement[],
+  ): JsonObject {
+    return bootReportEntry(kind, { ...this.entryOptions(), actual, policy, passed: sameMeasurements(actual, policy) });
+  }
+
+  /** Each entry its own nanosecond timestamp and insertId, as Cloud Logging writes them. */
+  private entryOptions(): { instance: InstanceRef; bootCounter: string; timestamp: string; insertId: string } {
+    const n = ++this.entries;
+    const ms = new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, '.000Z');
+    const nanos = BigInt(this.now() % 1000) * 1_000_000n + (BigInt(n * 7919) % 1_000_000n);
+    const timestamp = nanosecondsLater(ms, nanos);
+    const insertId = createHash('sha1').update(`${this.ref.id}/${n}/${timestamp}`).digest('hex').slice(0, 14);
+    return { instance: this.ref, bootCounter: this.bootCounter.toString(), timestamp, insertId };
+  }
+}

@@ -126,6 +126,13 @@ export function measurements(chain: BootChain, stage: 'early' | 'late', bank: Ha
   }));
 }
 
+const DEFAULT_FIRMWARE = 'gce-uefi-2';
+
+/** Secure Boot on, with Google's platform key, Microsoft's KEK, this db and the current dbx. */
+function secureBootWith(db: readonly string[]): BootChain['secureBoot'] {
+  return { enabled: true, pk: 'google-pk-2024', kek: 'microsoft-kek-2011', db, dbx: ['dbx-2025-02'] };
+}
+
 /** A Linux chain as Compute's public images boot: shim, GRUB and the kernel, signed by Microsoft's UEFI CA. */
 export function linuxChain(o: {
   kernel: string;
@@ -136,14 +143,8 @@ export function linuxChain(o: {
 }): BootChain {
   return {
     os: 'linux',
-    firmware: o.firmware ?? 'gce-uefi-2',
-    secureBoot: {
-      enabled: true,
-      pk: 'google-pk-2024',
-      kek: 'microsoft-kek-2011',
-      db: o.db ?? ['microsoft-uefi-ca-2011'],
-      dbx: ['dbx-2025-02'],
-    },
+    firmware: o.firmware ?? DEFAULT_FIRMWARE,
+    secureBoot: secureBootWith(o.db ?? ['microsoft-uefi-ca-2011']),
     images: [
       { image: 'shim-15.8', authority: 'microsoft-uefi-ca-2011' },
       { image: o.bootloader ?? 'grub-2.12', authority: 'distribution-ca' },
@@ -157,14 +158,8 @@ export function linuxChain(o: {
 export function windowsChain(o: { build: string; firmware?: string; bootDrivers?: readonly string[] }): BootChain {
   return {
     os: 'windows',
-    firmware: o.firmware ?? 'gce-uefi-2',
-    secureBoot: {
-      enabled: true,
-      pk: 'google-pk-2024',
-      kek: 'microsoft-kek-2011',
-      db: ['microsoft-windows-pca-2011', 'microsoft-uefi-ca-2011'],
-      dbx: ['dbx-2025-02'],
-    },
+    firmware: o.firmware ?? DEFAULT_FIRMWARE,
+    secureBoot: secureBootWith(['microsoft-windows-pca-2011', 'microsoft-uefi-ca-2011']),
     images: [
       { image: `bootmgfw-${o.build}`, authority: 'microsoft-windows-pca-2011' },
       { image: `winload-${o.build}`, authority: 'microsoft-windows-pca-2011' },

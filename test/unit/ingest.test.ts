@@ -653,6 +653,23 @@ describe('ingest: one execution per VM waits for a decision', () => {
     expect(w.logger.lines.find((l) => l.severity === 'WARNING')?.message).toMatch(
       new RegExp(`joins execution ${waiting.execution}, which waits for a decision on the VM until ${waiting.until}`),
     );
+    expect(w.logger.lines.find((l) => l.severity === 'WARNING')?.fields).toMatchObject({
+      instanceId: LINUX_VM.id,
+      action: 'stop',
+      joined: { execution: waiting.execution, eventKey: waiting.eventKey },
+    });
+  });
+
+  it("the waiting execution's own event (a redelivery after a takeover) is not joined to itself", async () => {
+    const w = world();
+    const first = await w.run(unknownEntry(8));
+    if (first.status !== 'decided') throw new Error('expected a decision');
+    w.instances.awaiting.set(key, { ...waiting, eventKey: first.eventKey });
+    // The claim is abandoned and taken over: the successor finds the started execution, joins nothing.
+    const record = w.ledger.events.get(first.eventKey)!;
+    w.ledger.events.set(first.eventKey, { ...record, state: 'processing', claimedAt: '2026-11-28T00:00:00.000Z' });
+    expect(await w.run(unknownEntry(8))).toMatchObject({ status: 'decided', executionName: first.executionName });
+    expect(w.ledger.joined.size).toBe(0);
   });
 
   it.each([
@@ -681,7 +698,7 @@ describe('ingest: a response Workflows will never take', () => {
     const w = world();
     w.starter.failNext = new BootwardenError(
       'invalid_input',
-      'workflow argument for event x is 40000 bytes; Cloud Workflows accepts at most 32768',
+      `workflow argument for event x is 40000 bytes; Cloud Workflows accepts at most 32768${'!'.repeat(2000)}`,
     );
     const r = await w.run(eventarcBody(unknownEntry(), '7200000000000001'));
     expect(r).toMatchObject({ status: 'rejected', rejection: { code: 'response_not_startable' } });
@@ -689,6 +706,8 @@ describe('ingest: a response Workflows will never take', () => {
     expect(r.rejection.message).toMatch(
       /^the stop response of event [0-9a-f]{64} cannot be started \(workflow argument for event x is 40000 bytes; .*\): the event is completed as rejected, not redelivered$/,
     );
+    // The cause is cut to 500 characters.
+    expect(r.rejection.message.length).toBeLessThan(700);
     expect(w.rejected.records.get(r.recordId)).toMatchObject({
       rejection: { code: 'response_not_startable' },
       context: { messageId: '7200000000000001' },

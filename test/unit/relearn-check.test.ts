@@ -95,6 +95,12 @@ describe('ingest checks passing late-boot reports against the last relearn', () 
       'INFO',
       `relearn verified: instance ${LINUX_VM.id} booted with the measurements relearned at boot 7`,
     ]);
+    expect(w.logger.lines.find((l) => l.message.startsWith('relearn verified'))?.fields).toMatchObject({
+      instanceId: LINUX_VM.id,
+      project: LINUX_VM.project,
+      bootCounter: '8',
+      relearn: { fingerprint: fingerprint(KERNEL_26), bootCounter: '7', eventKey: 'e'.repeat(64) },
+    });
   });
 
   it('unknown measurements on a later boot: a stop (relearn_mismatch) whose diff is taken against what was relearned', async () => {
@@ -113,9 +119,12 @@ describe('ingest checks passing late-boot reports against the last relearn', () 
     ]);
     // Approving it promotes the measurements it booted with.
     expect(argument.promotion).not.toBeNull();
-    expect(w.logger.lines.find((l) => l.severity === 'ERROR')?.fields).toMatchObject({
+    const alarm = w.logger.lines.find((l) => l.severity === 'ERROR');
+    expect(alarm?.message).toBe(`relearn mismatch on instance ${LINUX_VM.id}: ${argument.decision.reason}`);
+    expect(alarm?.fields).toMatchObject({
       code: 'relearn_mismatch',
-      relearn: { bootCounter: '7' },
+      instanceId: LINUX_VM.id,
+      relearn: { bootCounter: '7', execution: 'projects/p/locations/l/workflows/w/executions/x' },
     });
   });
 
@@ -138,6 +147,10 @@ describe('ingest checks passing late-boot reports against the last relearn', () 
     expect(r).toMatchObject({ status: 'decided', decision: { action: 'ignore', reasonCode: 'policy_passed' } });
     expect(w.starter.started).toEqual([]);
     expect(w.logger.lines.find((l) => l.severity === 'WARNING')?.message).toMatch(/they are known-good baseline [0-9a-f]{64}$/);
+    expect(w.logger.lines.find((l) => l.severity === 'WARNING')?.fields).toMatchObject({
+      instanceId: LINUX_VM.id,
+      relearn: { fingerprint: fingerprint(KERNEL_25) },
+    });
   });
 
   it('in dry-run a mismatch is a notify naming what would be done, and another known-good baseline stays a plain ignore', async () => {

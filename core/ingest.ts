@@ -253,7 +253,7 @@ async function joinWaiting(
   deps: IngestDeps,
 ): Promise<IngestResult> {
   const at = deps.now().toISOString();
-  const { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun } = decision;
+  const { action, reasonCode, reason, fingerprint } = decision;
   await deps.ledger.recordJoined(waiting.eventKey, {
     eventKey,
     bootCounter: event.bootCounter,
@@ -265,7 +265,7 @@ async function joinWaiting(
   });
   await deps.ledger.completeEvent(eventKey, {
     outcome: 'joined',
-    decision: { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun },
+    decision: ledgerDecision(decision),
     executionName: waiting.execution,
     completedAt: at,
   });
@@ -284,6 +284,12 @@ async function joinWaiting(
   return { status: 'joined', eventKey, decision, executionName: waiting.execution };
 }
 
+/** What the ledger keeps of a decision (its diff is in the workflow's argument). */
+function ledgerDecision(d: Decision): NonNullable<EventRecord['decision']> {
+  const { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun, heldBy } = d;
+  return { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun, ...(heldBy === undefined ? {} : { heldBy }) };
+}
+
 /** The response to `event` cannot be started, and never will be: completed as rejected, and recorded. */
 async function unstartable(
   input: JsonValue | string,
@@ -293,16 +299,15 @@ async function unstartable(
   e: BootwardenError,
   deps: IngestDeps,
 ): Promise<IngestResult> {
-  const { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun } = decision;
   await deps.ledger.completeEvent(eventKey, {
     outcome: 'rejected',
-    decision: { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun },
+    decision: ledgerDecision(decision),
     executionName: null,
     completedAt: deps.now().toISOString(),
   });
   const r = rejection(
     'response_not_startable',
-    `the ${action} response of event ${eventKey} cannot be started (${e.message.slice(0, 500)}): the event is completed as rejected, not redelivered`,
+    `the ${decision.action} response of event ${eventKey} cannot be started (${e.message.slice(0, 500)}): the event is completed as rejected, not redelivered`,
   );
   return recordRejection(deps, input, r, contextOf(event));
 }
@@ -425,10 +430,10 @@ export async function ingest(
     }
   }
   const completedAt = deps.now().toISOString();
-  const { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun, heldBy } = decision;
+  const { action, reasonCode, reason, fingerprint, baselineId } = decision;
   await deps.ledger.completeEvent(eventKey, {
     outcome: decision.action === 'ignore' ? 'ignored' : 'decided',
-    decision: { action, intendedAction, reasonCode, reason, fingerprint, baselineId, dryRun, ...(heldBy === undefined ? {} : { heldBy }) },
+    decision: ledgerDecision(decision),
     executionName,
     completedAt,
   });

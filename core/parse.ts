@@ -49,13 +49,15 @@ export interface ParseOptions {
 
 const KNOWN_KINDS: ReadonlySet<string> = new Set(KNOWN_EVENT_KINDS);
 const NOT_EVENT_KEYS: ReadonlySet<string> = new Set(['@type', 'bootCounter']);
-const INSTANCE_ID = /^[0-9]{1,20}$/;
-const INT64 = /^[0-9]{1,20}$/;
+/** A decimal instance id or int64 (a boot counter), as a string: never parsed into a JavaScript number. */
+export const INSTANCE_ID = /^[0-9]{1,20}$/;
+export const INT64 = /^[0-9]{1,20}$/;
 // Project ids are 6-30 chars; legacy domain-scoped ones look like "example.com:my-project".
 const PROJECT_ID = /^(?:[a-z0-9][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
 const RFC3339 = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})$/;
-const LOG_NAME = /^(?:projects|organizations|folders|billingAccounts)\/[^/]+\/logs\/(.+)$/;
+/** The log's owner (`projects/P`, ...) and its log id. */
+const LOG_NAME = /^((?:projects|organizations|folders|billingAccounts)\/[^/]+)\/logs\/(.+)$/;
 
 /**
  * Length caps: nothing an entry's sender writes may make a record, a log line or the workflow's
@@ -192,7 +194,7 @@ function parseBootReport(raw: JsonValue | undefined, path: string): BootReport {
 function eventFromLogEntry(entry: JsonObject, delivery: Delivery | null, ctx: RejectedContext): IntegrityEvent {
   const logName = capped(requireString(entry, 'logName', ''), MAX_LENGTHS.logName, 'logName');
   ctx.logName = logName;
-  const logId = LOG_NAME.exec(logName)?.[1];
+  const [, logOwner, logId] = LOG_NAME.exec(logName) ?? [];
   if (logId !== INTEGRITY_LOG_ID && logId !== 'compute.googleapis.com/shielded_vm_integrity') {
     reject(
       'wrong_log_name',
@@ -209,11 +211,10 @@ function eventFromLogEntry(entry: JsonObject, delivery: Delivery | null, ctx: Re
   const entryIdentity: EntryIdentity = { logName, insertId, timestamp };
   const instance = parseInstance(entry, ctx);
   // The log is written in the VM's own project: an entry naming another is not the VM's.
-  const logOwner = /^([^/]+\/[^/]+)\/logs\//.exec(logName)?.[1];
   if (logOwner !== `projects/${instance.project}`)
     reject(
       'project_mismatch',
-      `logName is in ${shown(logOwner ?? logName)}, but resource.labels.project_id is ${shown(instance.project)}: a VM's integrity log is in its own project`,
+      `logName is in ${shown(logOwner)}, but resource.labels.project_id is ${shown(instance.project)}: a VM's integrity log is in its own project`,
       'logName',
     );
 

@@ -22,6 +22,7 @@ import { decideWithStore, type Decision, type DecisionPolicy } from './decide.js
 import { compareBootCounters, type IntegrityEvent } from './event.js';
 import { isJsonObject, type JsonValue } from './json.js';
 import { describeDiff, fingerprint, isFingerprint, type Measurement } from './measurements.js';
+import { INT64 } from './parse.js';
 import type { BaselineStore } from './ports/baseline-store.port.js';
 
 /** What the workflow wrote after a relearn (the `relearned` field of the VM's state document). */
@@ -34,8 +35,6 @@ export interface RelearnRecord {
   readonly at: string;
   readonly measurements: readonly Measurement[];
 }
-
-const INT64 = /^[0-9]{1,20}$/;
 
 /** The record as stored, or a reason it cannot be used (written by hand, or by another version). */
 export function relearnRecordFrom(raw: JsonValue | undefined): RelearnRecord | string | null {

@@ -47,6 +47,7 @@ export function groupMessage(s: GroupSummary, now: Date): SlackMessage {
   const stopped = s.vmCount - s.heldCount;
   // Held VMs (the blast-radius guard) are still running: every sentence says which VMs are which.
   const split = s.heldCount === 0 ? null : `${stopped} stopped, ${s.heldCount} held by the blast-radius guard (still running, unchanged)`;
+  const oneAfterRelearn = s.afterRelearnCount === 1;
   const expired = s.decision === null && s.vmCount > 0 && Date.parse(s.expiresAt) <= now.getTime();
   const who = (a: { userId: string; name: string }): string => `<@${a.userId}> (${escape(a.name)})`;
   const votes =
@@ -79,7 +80,7 @@ export function groupMessage(s: GroupSummary, now: Date): SlackMessage {
       ? []
       : [
           md(
-            `:warning: *${s.afterRelearnCount} of ${vms} booted these measurements right after bootwarden relearned ${s.afterRelearnCount === 1 ? 'its' : 'their'} policy onto other ones*: the relearn blessed a boot nobody approved. Approve only if you know what ${s.afterRelearnCount === 1 ? 'it' : 'they'} now run${s.afterRelearnCount === 1 ? 's' : ''}.`,
+            `:warning: *${s.afterRelearnCount} of ${vms} booted these measurements right after bootwarden relearned ${oneAfterRelearn ? 'its' : 'their'} policy onto other ones*: the relearn blessed a boot nobody approved. Approve only if you know what ${oneAfterRelearn ? 'it now runs' : 'they now run'}.`,
           ),
         ]),
     md(`*Fingerprint* \`${s.fingerprint.slice(0, 16)}…\`\n*First seen* ${s.firstSeen}   *Last seen* ${s.lastSeen}`),

@@ -301,31 +301,33 @@ export class FirestoreInstanceState implements InstanceStateStore {
     }
   }
 
-  async relearnRecord(instance: InstanceRef): Promise<RelearnRecord | string | null> {
-    let snap: DocumentSnapshot;
+  /** A field the workflow writes on the instance's state document, as JSON (null when absent). */
+  private async stateField(instance: InstanceRef, field: 'relearned' | 'awaiting'): Promise<JsonValue> {
     try {
-      snap = await (await this.db()).collection(this.names.instances).doc(instanceStateId(instance)).get();
+      const snap = await (await this.db()).collection(this.names.instances).doc(instanceStateId(instance)).get();
+      return snap.exists ? toJson(snap.get(field)) : null;
     } catch (e) {
-      throw firestoreError(`read the last relearn of ${instanceStateId(instance)}`, e);
+      throw firestoreError(`read ${field} of ${instanceStateId(instance)}`, e);
     }
-    return relearnRecordFrom(snap.exists ? toJson(snap.get('relearned')) : null);
+  }
+
+  async relearnRecord(instance: InstanceRef): Promise<RelearnRecord | string | null> {
+    return relearnRecordFrom(await this.stateField(instance, 'relearned'));
   }
 
   async awaitingDecision(instance: InstanceRef, now: Date): Promise<AwaitingDecision | null> {
-    const db = await this.db();
+    const a = await this.stateField(instance, 'awaiting');
+    if (!isJsonObject(a)) return null;
+    const { execution, eventKey, groupId, until } = a;
+    if (typeof execution !== 'string' || typeof eventKey !== 'string' || typeof groupId !== 'string' || typeof until !== 'string')
+      return null;
+    // Both name documents: only the shapes the workflow writes (an event key, a group id) are used.
+    if (!(Date.parse(until) > now.getTime()) || !/^[A-Za-z0-9_-]{1,128}$/.test(groupId) || !/^[0-9a-f]{64}$/.test(eventKey)) return null;
     try {
-      const snap = await db.collection(this.names.instances).doc(instanceStateId(instance)).get();
-      const a = snap.exists ? toJson(snap.get('awaiting')) : null;
-      if (!isJsonObject(a)) return null;
-      const { execution, eventKey, groupId, until } = a;
-      if (typeof execution !== 'string' || typeof eventKey !== 'string' || typeof groupId !== 'string' || typeof until !== 'string')
-        return null;
-      // Both name documents: only the shapes the workflow writes (an event key, a group id) are used.
-      if (!(Date.parse(until) > now.getTime()) || !/^[A-Za-z0-9_-]{1,128}$/.test(groupId) || !/^[0-9a-f]{64}$/.test(eventKey)) return null;
-      const decided = await db.collection(approvalCollections(this.names.prefix).decisions).doc(groupId).get();
+      const decided = await (await this.db()).collection(approvalCollections(this.names.prefix).decisions).doc(groupId).get();
       return decided.exists ? null : { execution, eventKey, groupId, until };
     } catch (e) {
-      throw firestoreError(`read whether ${instanceStateId(instance)} has an execution waiting for a decision`, e);
+      throw firestoreError(`read whether approval group ${groupId} of ${instanceStateId(instance)} is decided`, e);
     }
   }
 

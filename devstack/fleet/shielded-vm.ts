@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import type { InstanceRef } from '../../core/event.js';
 import type { JsonObject } from '../../core/json.js';
 import { sameMeasurements, type Measurement } from '../../core/measurements.js';
+import { INSTANCE_ID } from '../../core/parse.js';
 import { bootReportEntry, nanosecondsLater, simpleEventEntry } from '../entries.js';
 import { measurements, type BootChain } from './vtpm.js';
 
@@ -64,8 +65,7 @@ export class SimulatedShieldedVm {
     spec: VmSpec,
     private readonly now: () => number,
   ) {
-    if (!/^[0-9]{1,20}$/.test(spec.id))
-      throw new Error(`instance id ${JSON.stringify(spec.id)} must be a decimal string of up to 20 digits`);
+    if (!INSTANCE_ID.test(spec.id)) throw new Error(`instance id ${JSON.stringify(spec.id)} must be a decimal string of up to 20 digits`);
     this.ref = { project: spec.project, zone: spec.zone, id: spec.id };
     this.name = spec.name;
     this.labels = { ...(spec.labels ?? {}) };

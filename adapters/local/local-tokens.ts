@@ -35,6 +35,13 @@ export class LocalIdTokenVerifier implements CallerVerifier {
   }
 }
 
+/** A local OAuth2 access token of the cloud-platform scope for `subject`, valid one hour from `nowMs`. */
+export function localAccessToken(subject: string, nowMs: number): { token: string; expiresAt: number } {
+  const iat = Math.floor(nowMs / 1000);
+  const claims = { scope: CLOUD_PLATFORM_SCOPE, sub: subject, iat, exp: iat + 3600 };
+  return { token: `${PREFIX}.OAuth2.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`, expiresAt: claims.exp * 1000 };
+}
+
 /** An OAuth2 token the local engine's callback endpoints accept. */
 export class LocalAccessTokens implements AccessTokenSource {
   constructor(
@@ -43,8 +50,6 @@ export class LocalAccessTokens implements AccessTokenSource {
   ) {}
 
   accessToken(): Promise<string> {
-    const iat = Math.floor(this.now() / 1000);
-    const claims = { scope: CLOUD_PLATFORM_SCOPE, sub: this.subject, iat, exp: iat + 3600 };
-    return Promise.resolve(`${PREFIX}.OAuth2.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`);
+    return Promise.resolve(localAccessToken(this.subject, this.now()).token);
   }
 }

@@ -77,6 +77,21 @@ export class SimulatedShieldedVm {
     return this.policy;
   }
 
+  /**
+   * The VM as it is found when the stack starts: RUNNING since boot `bootCounter`, its policy
+   * learned from the chain it runs. Writes nothing (those boots are in the past).
+   */
+  assumeRunning(bootCounter: bigint, since: string): void {
+    if (bootCounter < 1n)
+      throw new Error(`instance ${this.name}: a RUNNING instance has booted at least once (bootCounter ${bootCounter})`);
+    const boot = { early: measurements(this.chain, 'early'), late: measurements(this.chain, 'late') };
+    this.status = 'RUNNING';
+    this.bootCounter = bootCounter;
+    this.lastStartTimestamp = since;
+    this.lastBoot = boot;
+    this.policy = boot;
+  }
+
   /** Installs a new chain (a kernel or firmware update, or an attacker's): the next boot runs it. */
   install(chain: BootChain): void {
     this.chain = chain;
@@ -86,8 +101,21 @@ export class SimulatedShieldedVm {
   boot(): JsonObject[] {
     if (this.status === 'RUNNING') throw new ShieldedVmError(400, `instance ${this.name} is already RUNNING`);
     this.status = 'RUNNING';
-    this.bootCounter += 1n;
     this.lastStartTimestamp = new Date(this.now()).toISOString();
+    return this.measureBoot();
+  }
+
+  /**
+   * A reboot from inside the guest (after a kernel update, say): the instance stays RUNNING for
+   * Compute, and the new boot writes its reports with the next boot counter.
+   */
+  reboot(): JsonObject[] {
+    if (this.status !== 'RUNNING') throw new ShieldedVmError(400, `instance ${this.name} is ${this.status}: only a RUNNING guest reboots`);
+    return this.measureBoot();
+  }
+
+  private measureBoot(): JsonObject[] {
+    this.bootCounter += 1n;
     const boot = { early: measurements(this.chain, 'early'), late: measurements(this.chain, 'late') };
     this.lastBoot = boot;
     // The baseline is learned from the image at the instance's first boot.

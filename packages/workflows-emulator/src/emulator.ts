@@ -5,6 +5,7 @@
  */
 import { Firestore } from '@google-cloud/firestore';
 import type { ComputeFleet } from './connectors/compute-fleet.js';
+import { HttpComputeFleet } from './connectors/compute-http.js';
 import { LoopbackCallbackHub } from './run/callbacks.js';
 import { connectorTable } from './connectors/index.js';
 import { WorkflowEngine } from './executions.js';
@@ -14,7 +15,7 @@ import { functionTable, type Clock, type FunctionTable, type LogRecord } from '.
 import { eventsFunctions } from './stdlib/events.js';
 import { httpFunctions, retryFunctions } from './stdlib/http.js';
 import { pureFunctions } from './stdlib/pure.js';
-import { LocalTokenSource } from './run/tokens.js';
+import { CLOUD_PLATFORM_SCOPE, LocalTokenSource } from './run/tokens.js';
 
 let library: FunctionTable | undefined;
 
@@ -40,6 +41,11 @@ export function loadLocalWorkflowText(source: string, file: string): Program {
 export interface LocalEngineOptions {
   /** Backs the googleapis.compute.v1.instances.* connectors. */
   readonly instances?: ComputeFleet;
+  /**
+   * Or: the connectors call a Compute v1 REST API at this URL (ending in /compute/v1/), with the
+   * engine's OAuth2 tokens, as they call compute.googleapis.com in the cloud.
+   */
+  readonly computeApiUrl?: string;
   /** Backs the googleapis.firestore.v1.* connectors; called on first use. */
   readonly firestore?: () => Firestore;
   readonly clock?: Clock;
@@ -59,7 +65,13 @@ export interface LocalEngine {
 }
 
 export async function startLocalEngine(options: LocalEngineOptions = {}): Promise<LocalEngine> {
+  if (options.instances !== undefined && options.computeApiUrl !== undefined)
+    throw new Error('startLocalEngine: give the Compute connectors either `instances` or `computeApiUrl`, not both');
   const tokens = new LocalTokenSource(options.clock === undefined ? {} : { clock: options.clock });
+  const instances =
+    options.computeApiUrl === undefined
+      ? options.instances
+      : new HttpComputeFleet({ url: options.computeApiUrl, accessToken: () => tokens.token('OAuth2', CLOUD_PLATFORM_SCOPE) });
   const callbacks = new LoopbackCallbackHub({ tokens, ...(options.clock === undefined ? {} : { clock: options.clock }) });
   await callbacks.start();
   let firestore = options.firestore;
@@ -73,7 +85,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   const engine = new WorkflowEngine({
     functions: standardLibrary(),
     connectors: connectorTable({
-      ...(options.instances === undefined ? {} : { instances: options.instances }),
+      ...(instances === undefined ? {} : { instances }),
       ...(firestore === undefined ? {} : { firestore }),
     }),
     callbacks,

@@ -7,6 +7,7 @@ export {
   RecordingComputeFleet,
   type CallOutcome,
   type ComputeFleetMethod,
+  type FleetEffects,
   type NewInstance,
   type RecordedCall,
 } from './testing/recording-fleet.js';

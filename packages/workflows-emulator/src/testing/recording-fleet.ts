@@ -65,6 +65,16 @@ export interface NewInstance {
   readonly lastStartTimestamp?: string;
 }
 
+/** Hooks run when an accepted mutation changes an instance (see the header). */
+export interface FleetEffects {
+  /** The instance goes from any other status to RUNNING. */
+  started?(instance: ComputeInstance): void;
+  /** The instance goes from RUNNING (or any other status) to TERMINATED. */
+  stopped?(instance: ComputeInstance): void;
+  /** `updateAutoLearnPolicy: true` on a RUNNING instance. */
+  relearned?(instance: ComputeInstance): void;
+}
+
 interface Vm {
   readonly project: string;
   readonly zone: string;
@@ -134,12 +144,14 @@ export class RecordingComputeFleet implements ComputeFleet {
   private readonly failingOperations = new Map<MutationMethod, OperationErrorDetail[]>();
   private readonly now: () => number;
   private readonly pollsUntilDone: number;
+  private readonly effects: FleetEffects;
   private nextId = 4_611_686_018_427_387_904n;
   private nextOp = 1;
 
-  constructor(options: { now?: () => number; pollsUntilDone?: number } = {}) {
+  constructor(options: { now?: () => number; pollsUntilDone?: number; effects?: FleetEffects } = {}) {
     this.now = options.now ?? Date.now;
     this.pollsUntilDone = options.pollsUntilDone ?? 1;
+    this.effects = options.effects ?? {};
   }
 
   // --- fleet set-up and inspection ---------------------------------------------------------
@@ -228,6 +240,7 @@ export class RecordingComputeFleet implements ComputeFleet {
   start(project: string, zone: string, instance: string, options: MutationOptions = {}): Promise<ComputeOperation> {
     return this.mutate('start', project, zone, instance, options, undefined, (vm) => {
       if (vm.status !== 'RUNNING') {
+        this.effects.started?.(this.resource(vm));
         vm.status = 'RUNNING';
         vm.lastStartTimestamp = this.time();
       }
@@ -237,6 +250,7 @@ export class RecordingComputeFleet implements ComputeFleet {
   stop(project: string, zone: string, instance: string, options: StopOptions = {}): Promise<ComputeOperation> {
     return this.mutate('stop', project, zone, instance, options, undefined, (vm) => {
       if (vm.status !== 'TERMINATED') {
+        this.effects.stopped?.(this.resource(vm));
         vm.status = 'TERMINATED';
         vm.lastStopTimestamp = this.time();
       }
@@ -258,6 +272,7 @@ export class RecordingComputeFleet implements ComputeFleet {
       options,
       body,
       (vm) => {
+        if (body.updateAutoLearnPolicy === true) this.effects.relearned?.(this.resource(vm));
         vm.policy = { ...vm.policy, ...body };
         if (body.updateAutoLearnPolicy === true) vm.relearns++;
       },

@@ -11,7 +11,13 @@ import { BootwardenError } from './errors.js';
 export interface FunctionConfig {
   readonly project: string;
   readonly executions:
-    | { readonly kind: 'workflows'; readonly location: string; readonly workflow: string }
+    | {
+        readonly kind: 'workflows';
+        readonly location: string;
+        readonly workflow: string;
+        /** BOOTWARDEN_WORKFLOWS_API_URL: the local engine's Executions API; null for Google's. */
+        readonly apiUrl: string | null;
+      }
     | { readonly kind: 'local'; readonly logFile: string; readonly workflow: string };
   readonly firestoreDatabase: string;
   readonly baselineCollection: string;
@@ -66,6 +72,16 @@ export const CONFIG_VARIABLES = {
     default: null,
   },
   BOOTWARDEN_WORKFLOW: { readers: ['function', 'slack app'], meaning: 'name of the response workflow', default: RESPONSE_WORKFLOW_ID },
+  BOOTWARDEN_WORKFLOWS_API_URL: {
+    readers: ['function', 'slack app', 'cli'],
+    meaning: "local stack only: the local engine's Executions API, `http://127.0.0.1:<port>/`, with local tokens; refused on Cloud Run",
+    default: null,
+  },
+  BOOTWARDEN_COMPUTE_API_URL: {
+    readers: ['cli'],
+    meaning: "local stack only: the simulated fleet's Compute API, `http://127.0.0.1:<port>/compute/v1/`, with local tokens",
+    default: null,
+  },
   BOOTWARDEN_LOCAL_EXECUTIONS_LOG: {
     readers: ['function'],
     meaning: 'with `BOOTWARDEN_EXECUTIONS=local`: JSON Lines file of started executions',
@@ -360,6 +376,43 @@ function emulatorHost(env: Env): string | null {
   return host;
 }
 
+const LOOPBACK_URL_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * Checks that `url` (the value of `variable`) is an http URL on loopback whose path is
+ * `pathSuffix`: the URL of a local stand-in of a Google API. Local tokens are unsigned and mean
+ * nothing elsewhere, and no real credentials are ever sent to a local server.
+ */
+export function loopbackApiUrl(variable: string, url: string, pathSuffix: string): URL {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`${variable} must be a URL such as http://127.0.0.1:8090${pathSuffix}, got ${JSON.stringify(url)}`);
+  }
+  if (u.protocol !== 'http:' || !LOOPBACK_URL_HOSTS.has(u.hostname) || u.port === '')
+    throw new ConfigError(
+      `${variable} must be http://127.0.0.1:<port>${pathSuffix} (a local stand-in of the API, on loopback), got ${JSON.stringify(url)}`,
+    );
+  if (u.pathname !== pathSuffix || u.search !== '' || u.hash !== '')
+    throw new ConfigError(`${variable} must end in ${pathSuffix} with no query, got ${JSON.stringify(url)}`);
+  return u;
+}
+
+/** A local API URL from the environment: null when unset; never on Cloud Run. */
+export function localApiUrl(
+  env: Env,
+  name: 'BOOTWARDEN_WORKFLOWS_API_URL' | 'BOOTWARDEN_COMPUTE_API_URL',
+  pathSuffix: string,
+): string | null {
+  const v = value(env, name);
+  if (v === undefined) return null;
+  if (value(env, 'K_SERVICE') !== undefined)
+    throw new ConfigError(`${name} on Cloud Run (K_SERVICE is set): local APIs and their unsigned tokens are never used in the cloud`);
+  loopbackApiUrl(name, v, pathSuffix);
+  return v;
+}
+
 export function loadConfig(env: Env = process.env): FunctionConfig {
   const project = projectOf(env);
   if (project === undefined) throw new ConfigError('GOOGLE_CLOUD_PROJECT is not set: give the project of the workflow and Firestore');
@@ -370,7 +423,7 @@ export function loadConfig(env: Env = process.env): FunctionConfig {
     const location = workflowLocation(env);
     if (location === undefined)
       throw new ConfigError('BOOTWARDEN_WORKFLOW_LOCATION is not set: give the region of the response workflow, e.g. us-central1');
-    executions = { kind, location, workflow };
+    executions = { kind, location, workflow, apiUrl: localApiUrl(env, 'BOOTWARDEN_WORKFLOWS_API_URL', '/') };
   } else if (kind === 'local') {
     executions = { kind, workflow, logFile: value(env, 'BOOTWARDEN_LOCAL_EXECUTIONS_LOG') ?? '.bootwarden/executions.jsonl' };
   } else {

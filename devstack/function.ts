@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import type { ApprovalDecision } from '../core/approvals.js';
 import { ConfigError, loadConfig } from '../core/config.js';
 import { NPM_EMULATOR_LIMITS } from './firestore-emulator.js';
-import { loadFleet, seedBaselines } from './seed.js';
+import { readFleetFile } from './fleet/fleet-file.js';
+import { seedBaselines } from './seed.js';
 import { APPROVER } from './slack-local.js';
 import { localFunctionEnv, startLocalStack } from './stack.js';
 
@@ -52,20 +53,22 @@ async function main(): Promise<number> {
     }
     throw e;
   }
+  const fleetFile = path.join(root, 'examples', 'fleet.json');
+  const instances = await readFleetFile(fleetFile);
   const stack = await startLocalStack({
     projectId: config.project,
+    instances,
     ...(decide === 'none' ? {} : { autoDecide: { decision: decide } }),
     collectionPrefix: config.collectionPrefix,
     baselineCollection: config.baselineCollection,
     function: { env, port },
   });
   const seeded = await seedBaselines(stack.db, path.join(root, 'examples', 'baselines'), config.baselineCollection);
-  const vms = await loadFleet(stack.fleet, path.join(root, 'examples', 'fleet.json'));
   say(`serving onIntegrityEvent on ${stack.functionUrl ?? ''} (functions-framework), executions run in the local Workflows engine`);
   say(`Firestore: ${stack.emulator.kind} emulator at ${stack.emulator.host}, ${seeded.copied.length} baselines from examples/baselines`);
   if (stack.emulator.kind === 'npm') say(`note: ${NPM_EMULATOR_LIMITS}`);
   say(
-    `Compute: ${vms} VMs from examples/fleet.json; approvals: ${decide === 'none' ? 'left waiting' : `${decide}d in Slack (the stand-in) by ${APPROVER.name}`}; Slack app on ${stack.slackApp.url}`,
+    `Compute: ${instances.length} VMs from examples/fleet.json at ${stack.computeUrl}; approvals: ${decide === 'none' ? 'left waiting' : `${decide}d in Slack (the stand-in) by ${APPROVER.name}`}; Slack app on ${stack.slackApp.url}`,
   );
   say(`post an event: PORT=${port} npm run -s post-event -- examples/entries/unknown-measurements.pubsub.json`);
   const reported = new Set<string>();

@@ -1,13 +1,14 @@
 /**
  * The local stack, one process, every part behind the port or client the cloud uses:
  * - Firestore: the emulator (gcloud's when installed, else the npm one) through the official client;
- * - Compute: a recording fleet behind the Workflows Compute connector (the simulated fleet replaces it);
+ * - Compute: the simulated fleet (devstack/fleet/: Shielded VMs that boot, measure and log) served as
+ *   the Compute v1 REST API on loopback, which the engine's Compute connectors call over HTTP;
  * - Cloud Workflows: the local engine running workflows/integrity-response.workflows.yaml as deployed
  *   (waits skipped, deadlines real);
  * - the Slack app: the real one (slack-app/), on the engine's clock, with the Slack Web API stand-in;
  *   an operator can be told to click every approval message (autoDecide);
  * - the function: the real handler (functions/entry.ts) served by functions-framework on loopback,
- *   its ExecutionStarter starting executions in the local engine.
+ *   starting executions with its real Workflows client through the engine's Executions API.
  * `npm start`, `npm run function`, the benchmark and the tests all start it here.
  */
 import type http from 'node:http';
@@ -15,17 +16,19 @@ import type { AddressInfo } from 'node:net';
 import type { Firestore } from '@google-cloud/firestore';
 import {
   loadLocalWorkflow,
+  LocalTokenSource,
   SkipWaitsClock,
   startLocalEngine,
   type ExecutionRecord,
   type LocalEngine,
   type WorkflowEngine,
 } from '@bootwarden/workflows-emulator';
-import { RecordingComputeFleet } from '@bootwarden/workflows-emulator/testing';
+import type { RecordingComputeFleet } from '@bootwarden/workflows-emulator/testing';
 import type { ApprovalDecision } from '../core/approvals.js';
 import { RESPONSE_WORKFLOW_ID, type ResponseArgument } from '../core/contracts.js';
 import { createFunction, FUNCTION_TARGET } from '../functions/entry.js';
-import { EngineExecutionStarter } from './engine-execution-starter.js';
+import { startComputeServer } from './fleet/compute-server.js';
+import { SimulatedFleet, type FleetInstance } from './fleet/simulated-fleet.js';
 import { startFirestoreEmulator, type FirestoreEmulator } from './firestore-emulator.js';
 import { responseWorkflowFile } from './response-scenarios.js';
 import { decideInSlack, startLocalSlackApp, type AutoDecision, type LocalSlackApp } from './slack-local.js';
@@ -46,6 +49,8 @@ export interface StackOptions {
   readonly collectionPrefix?: string;
   /** BOOTWARDEN_BASELINE_COLLECTION of the function and the workflow (default known_good_measurements). */
   readonly baselineCollection?: string;
+  /** The fleet's instances (more can be added with `simulated.add`). */
+  readonly instances?: readonly FleetInstance[];
   /** Serve the function too: its environment (the function's configuration), port and log sink. */
   readonly function?: {
     readonly env?: Readonly<Record<string, string>>;
@@ -60,7 +65,14 @@ export interface LocalStack {
   readonly db: Firestore;
   readonly engine: WorkflowEngine;
   readonly local: LocalEngine;
+  /** Compute's view of the fleet: every call it answered, instances by name or id. */
   readonly fleet: RecordingComputeFleet;
+  /** The simulated VMs behind it: chains to install, guest reboots, the entries they write. */
+  readonly simulated: SimulatedFleet;
+  /** The fleet's Compute v1 REST API (`http://127.0.0.1:<port>/compute/v1/`). */
+  readonly computeUrl: string;
+  /** The engine's Workflow Executions API (`http://127.0.0.1:<port>/`). */
+  readonly workflowsUrl: string;
   readonly slackApp: LocalSlackApp;
   /** The function's URL, when it is served. */
   readonly functionUrl: string | null;
@@ -104,10 +116,16 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
     const client = new Client({ projectId });
     db = client;
     const clock = new SkipWaitsClock(options.clockStart ?? Date.now());
-    const fleet = new RecordingComputeFleet({ now: () => clock.now() });
+    const simulated = new SimulatedFleet(() => clock.now());
+    for (const vm of options.instances ?? []) simulated.add(vm);
+    const fleet = simulated.compute;
+    // The engine's tokens and the Compute server's check run on the one clock of the simulated cloud.
+    const compute = await startComputeServer({ fleet, tokens: new LocalTokenSource({ clock }) });
+    closers.push(() => compute.close());
+    const computeUrl = compute.url;
     const local = await startLocalEngine({
       clock,
-      instances: fleet,
+      computeApiUrl: computeUrl,
       firestore: () => client,
       projectId,
     });
@@ -134,8 +152,9 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
     let functionUrl: string | null = null;
     if (options.function !== undefined) {
       const server = await serveFunction(
-        localFunctionEnv(projectId, { ...options.function.env, ...collectionEnv }),
-        new EngineExecutionStarter(engine, RESPONSE_WORKFLOW_ID),
+        // The function starts executions through its real Workflows client, over the engine's
+        // Executions API on loopback.
+        localFunctionEnv(projectId, { ...options.function.env, ...collectionEnv, BOOTWARDEN_WORKFLOWS_API_URL: `${local.callbacks.url}/` }),
         options.function.port ?? 0,
         options.function.write,
         // One time for the whole simulated cloud: the function, the engine and the fleet.
@@ -151,6 +170,9 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
       engine,
       local,
       fleet,
+      simulated,
+      computeUrl,
+      workflowsUrl: `${local.callbacks.url}/`,
       slackApp,
       functionUrl,
       deploy,
@@ -187,19 +209,17 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
 
 /**
  * The function under functions-framework, in this process: the framework's own server (the one
- * `functions-framework --target=onIntegrityEvent` runs) around the handler Cloud Run runs, with the
- * local engine as its ExecutionStarter.
+ * `functions-framework --target=onIntegrityEvent` runs) around the handler Cloud Run runs.
  */
 async function serveFunction(
   env: Readonly<Record<string, string>>,
-  starter: EngineExecutionStarter,
   port: number,
   write: ((line: string) => void) | undefined,
   now: () => Date,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const framework = await import('@google-cloud/functions-framework');
   const { getTestServer } = await import('@google-cloud/functions-framework/testing');
-  framework.cloudEvent(FUNCTION_TARGET, createFunction({ env, overrides: { starter, now }, ...(write === undefined ? {} : { write }) }));
+  framework.cloudEvent(FUNCTION_TARGET, createFunction({ env, overrides: { now }, ...(write === undefined ? {} : { write }) }));
   const server: http.Server = getTestServer(FUNCTION_TARGET);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { isJsonObject } from '../core/json.js';
 import { RESPONSE_WORKFLOW_ID } from '../core/contracts.js';
 import { deliveryBody, postEventarc } from './eventarc.js';
-import { exampleEntries, loadFleet, seedBaselines } from './seed.js';
+import { readFleetFile } from './fleet/fleet-file.js';
+import { exampleEntries, seedBaselines } from './seed.js';
 import { APPROVER, CHANNEL } from './slack-local.js';
 import { NPM_EMULATOR_LIMITS } from './firestore-emulator.js';
 import { startLocalStack } from './stack.js';
@@ -33,19 +34,20 @@ async function main(): Promise<number> {
   say(
     'bootwarden: the whole loop, locally\n\nStarting the Firestore emulator, the Workflows engine, the Slack app (with a Slack Web API stand-in) and the function...\n',
   );
+  const instances = await readFleetFile(path.join(examples, 'fleet.json'));
   const stack = await startLocalStack({
     projectId: 'demo-bootwarden',
+    instances,
     autoDecide: { decision: 'approve' },
     function: { write: (line) => void logs.push(JSON.parse(line) as LogLine) },
   });
   let failures = 0;
   try {
     const seeded = await seedBaselines(stack.db, path.join(examples, 'baselines'), 'known_good_measurements');
-    const vms = await loadFleet(stack.fleet, path.join(examples, 'fleet.json'));
     say(
       `  Firestore (${stack.emulator.kind} emulator at ${stack.emulator.host}): ${seeded.copied.length} baselines from examples/baselines\n` +
         (stack.emulator.kind === 'npm' ? `  note: ${NPM_EMULATOR_LIMITS}\n` : '') +
-        `  Compute: ${vms} VMs from examples/fleet.json\n` +
+        `  Compute: ${instances.length} VMs from examples/fleet.json, served at ${stack.computeUrl}\n` +
         `  function: ${stack.functionUrl ?? ''} (functions-framework, target onIntegrityEvent)\n` +
         `  workflow: ${RESPONSE_WORKFLOW_ID}, the deployed YAML in the local engine\n\n` +
         'Delivering examples/entries/*.json to the function as Eventarc does:\n',

@@ -11,7 +11,7 @@ import {
   FirestoreRejectedInputs,
   FirestoreStopSlots,
 } from '../adapters/gcp/firestore-stores.js';
-import { WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
+import { localExecutionsClient, WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
 import { RecordingExecutionStarter } from '../adapters/local/recording-execution-starter.js';
 import type { FunctionConfig } from '../core/config.js';
 
@@ -37,10 +37,16 @@ export function settingsFrom(config: FunctionConfig): IngestSettings {
   };
 }
 
-export function starterFrom(config: FunctionConfig): ExecutionStarter {
+/** `now`: the clock local tokens are minted on (the simulated cloud's, in the local stack). */
+export function starterFrom(config: FunctionConfig, now: () => Date = () => new Date()): ExecutionStarter {
   const e = config.executions;
   return e.kind === 'workflows'
-    ? new WorkflowsExecutionStarter({ project: config.project, location: e.location, workflow: e.workflow })
+    ? new WorkflowsExecutionStarter({
+        project: config.project,
+        location: e.location,
+        workflow: e.workflow,
+        ...(e.apiUrl === null ? {} : { clientFactory: localExecutionsClient(e.apiUrl, () => now().getTime()) }),
+      })
     : new RecordingExecutionStarter({ logFile: e.logFile, workflow: e.workflow });
 }
 
@@ -57,7 +63,7 @@ export function wire(
       instances: new FirestoreInstanceState(db, names),
       rejected: new FirestoreRejectedInputs(db, names, config.retentionDays),
       stopSlots: new FirestoreStopSlots(db, names.stopSlots),
-      starter: overrides.starter ?? starterFrom(config),
+      starter: overrides.starter ?? starterFrom(config, overrides.now),
       now: overrides.now ?? (() => new Date()),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     },

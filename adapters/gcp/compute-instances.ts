@@ -9,7 +9,8 @@
  */
 import type { InstancesClient, protos, ZoneOperationsClient } from '@google-cloud/compute';
 import { BootwardenError } from '../../core/errors.js';
-import { localClientOptions, loopbackApiUrl } from '../local/local-api.js';
+import { loopbackApiUrl } from '../../core/config.js';
+import { localClientOptions } from '../local/local-api.js';
 
 export const COMPUTE_API_PATH = '/compute/v1/';
 

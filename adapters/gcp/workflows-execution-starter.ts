@@ -12,6 +12,7 @@
  *   FAILED_PRECONDITION, UNAUTHENTICATED, UNIMPLEMENTED and the other codes; HTTP 4xx. The
  *   message says what to check.
  */
+import { loopbackApiUrl } from '../../core/config.js';
 import { encodeArgument, type ResponseArgument } from '../../core/contracts.js';
 import { BootwardenError } from '../../core/errors.js';
 import type { ExecutionStarter, StartedExecution } from '../../core/ports/execution-starter.port.js';
@@ -66,6 +67,24 @@ const FALLBACK_SCAN_PAGES = 5;
 async function defaultClient(): Promise<ExecutionsApi> {
   const { ExecutionsClient } = await import('@google-cloud/workflows');
   return new ExecutionsClient();
+}
+
+/**
+ * The same client against the local engine's Executions API (BOOTWARDEN_WORKFLOWS_API_URL, loopback
+ * only), over REST with local tokens speaking for `subject`.
+ */
+export function localExecutionsClient(
+  apiUrl: string,
+  now: () => number = Date.now,
+  subject = 'bootwarden-function@bootwarden.local',
+): ExecutionsClientFactory {
+  return async () => {
+    const [{ ExecutionsClient }, { localClientOptions }] = await Promise.all([
+      import('@google-cloud/workflows'),
+      import('../local/local-api.js'),
+    ]);
+    return new ExecutionsClient(await localClientOptions(loopbackApiUrl('BOOTWARDEN_WORKFLOWS_API_URL', apiUrl, '/'), subject, now));
+  };
 }
 
 /** gRPC status codes (google.rpc.Code). */

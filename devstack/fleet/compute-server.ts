@@ -24,11 +24,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  bearerToken,
-  CLOUD_PLATFORM_SCOPE,
+  checkAccess,
   ComputeApiError,
   computeError,
-  hasScope,
   type ComputeFleet,
   type ComputeOperation,
   type LocalTokenSource,
@@ -175,6 +173,7 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
 }
 
 function refuse(res: http.ServerResponse, e: ComputeApiError): void {
+  for (const [k, v] of Object.entries(e.headers)) if (k.toLowerCase() === 'www-authenticate') res.setHeader(k, v);
   send(res, e.status ?? 500, e.body ?? { error: { code: e.status ?? 500, message: e.message } });
 }
 
@@ -197,23 +196,21 @@ export async function startComputeServer(options: ComputeServerOptions): Promise
   const waitLimitMs = options.waitLimitMs ?? 120_000;
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const token = bearerToken(req.headers.authorization);
-    if (token === undefined) {
-      throw new ComputeApiError(401, 'Request is missing required authentication credential.', {
+    const access = checkAccess(req.headers.authorization, options.tokens);
+    if (!access.ok) {
+      const reason = access.code === 401 ? 'authError' : 'insufficientPermissions';
+      throw new ComputeApiError(access.code, access.message, {
         body: {
           error: {
-            code: 401,
-            message: 'Request is missing required authentication credential. Expected OAuth 2 access token.',
-            status: 'UNAUTHENTICATED',
-            errors: [{ message: 'Login Required.', domain: 'global', reason: 'required' }],
+            code: access.code,
+            message: access.message,
+            status: access.status,
+            errors: [{ message: access.message, domain: 'global', reason }],
           },
         },
+        ...(access.challenge === undefined ? {} : { headers: { 'WWW-Authenticate': access.challenge } }),
       });
     }
-    const checked = options.tokens.verify(token);
-    if (!checked.ok) throw computeError(401, 'authError', `Invalid Credentials: ${checked.reason}`);
-    if (checked.claims.type !== 'OAuth2' || !hasScope(checked.claims, CLOUD_PLATFORM_SCOPE))
-      throw computeError(403, 'insufficientPermissions', `Request had insufficient authentication scopes (needs ${CLOUD_PLATFORM_SCOPE}).`);
     const m = ROUTE.exec(url.pathname);
     const route = m === null ? undefined : routeOf(req.method ?? 'GET', m[3] ?? '', m[1] ?? '', m[2] ?? '', m[4], m[5], waitLimitMs);
     if (route === undefined) throw computeError(404, 'notFound', `${req.method ?? ''} ${url.pathname} is not served: ${SERVED}.`);

@@ -152,8 +152,24 @@ describe('the Compute server refuses what Compute refuses', () => {
 
   it.each<[string, string, string, string | undefined, Token, number, RegExp]>([
     ['no token', `${base}/web-1`, 'GET', undefined, 'none', 401, /missing required authentication credential/],
-    ['an OIDC token', `${base}/web-1`, 'GET', undefined, 'oidc', 403, /insufficient authentication scopes/],
-    ['a token that is not one', `${base}/web-1`, 'GET', undefined, 'forged', 401, /Invalid Credentials: not a bootwarden-local token/],
+    [
+      'an OIDC token',
+      `${base}/web-1`,
+      'GET',
+      undefined,
+      'oidc',
+      401,
+      /invalid authentication credentials: an OAuth 2 access token is required/,
+    ],
+    [
+      'a token that is not one',
+      `${base}/web-1`,
+      'GET',
+      undefined,
+      'forged',
+      401,
+      /invalid authentication credentials: not a bootwarden-local token/,
+    ],
     [
       'a method not served',
       `${base}/web-1/reset`,

@@ -27,8 +27,12 @@ const EXPECTED_MODULES = [
   'adapters/gcp/firestore-approval-store.js',
   'adapters/gcp/firestore-client.js',
   'adapters/gcp/firestore-stores.js',
+  'adapters/gcp/google-identity.js',
   'adapters/gcp/json-logger.js',
   'adapters/gcp/workflows-execution-starter.js',
+  // Loaded only with BOOTWARDEN_WORKFLOWS_API_URL, which is refused on Cloud Run (K_SERVICE).
+  'adapters/local/local-api.js',
+  'adapters/local/local-tokens.js',
   'adapters/local/recording-execution-starter.js',
   'core/base64.js',
   'core/baseline.js',

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isJsonObject } from '../../core/json.js';
 import { deliveryBody, postEventarc } from '../../devstack/eventarc.js';
-import { exampleEntries, loadFleet, seedBaselines } from '../../devstack/seed.js';
+import { readFleetFile } from '../../devstack/fleet/fleet-file.js';
+import { exampleEntries, seedBaselines } from '../../devstack/seed.js';
 import { startLocalStack, type LocalStack } from '../../devstack/stack.js';
 import { APPROVER, TEAM } from '../../devstack/slack-local.js';
 import { ROOT } from '../support/cli.js';
@@ -35,13 +36,13 @@ async function deliver(file: string, messageId: string): Promise<number> {
 beforeAll(async () => {
   stack = await startLocalStack({
     projectId: 'demo-bootwarden',
+    instances: await readFleetFile(path.join(ROOT, 'examples', 'fleet.json')),
     clockStart: Date.parse('2026-11-05T00:00:00Z'),
     autoDecide: { decision: 'approve' },
     collectionPrefix: 'stack_',
     function: { write: () => undefined },
   });
   await seedBaselines(stack.db, path.join(ROOT, 'examples', 'baselines'), 'known_good_measurements');
-  await loadFleet(stack.fleet, path.join(ROOT, 'examples', 'fleet.json'));
   let n = 0;
   for (const file of exampleEntries(path.join(ROOT, 'examples', 'entries'))) {
     statuses.set(file, await deliver(file, `91000000000000${++n}`));

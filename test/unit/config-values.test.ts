@@ -114,6 +114,7 @@ describe('loadConfig: values', () => {
       kind: 'workflows',
       location: expected,
       workflow: 'integrity-response',
+      apiUrl: null,
     });
   });
 

@@ -8,7 +8,7 @@ describe('loadConfig', () => {
   it('fills defaults', () => {
     expect(loadConfig(BASE)).toEqual({
       project: 'acme-sec',
-      executions: { kind: 'workflows', location: 'europe-west1', workflow: 'integrity-response' },
+      executions: { kind: 'workflows', location: 'europe-west1', workflow: 'integrity-response', apiUrl: null },
       firestoreDatabase: '(default)',
       baselineCollection: 'known_good_measurements',
       firestoreEmulatorHost: null,
@@ -59,8 +59,27 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the local Executions API URL (loopback only)', () => {
+    expect(loadConfig({ ...BASE, BOOTWARDEN_WORKFLOWS_API_URL: 'http://127.0.0.1:8123/' }).executions).toEqual({
+      kind: 'workflows',
+      location: 'europe-west1',
+      workflow: 'integrity-response',
+      apiUrl: 'http://127.0.0.1:8123/',
+    });
+  });
+
   it.each([
     [{}, 'GOOGLE_CLOUD_PROJECT is not set'],
+    [
+      { ...BASE, BOOTWARDEN_WORKFLOWS_API_URL: 'https://workflowexecutions.example.com/' },
+      'BOOTWARDEN_WORKFLOWS_API_URL must be http://127.0.0.1:<port>/ (a local stand-in of the API, on loopback), got "https://workflowexecutions.example.com/"',
+    ],
+    [{ ...BASE, BOOTWARDEN_WORKFLOWS_API_URL: 'http://127.0.0.1:8123/v1/' }, 'BOOTWARDEN_WORKFLOWS_API_URL must end in / with no query'],
+    [{ ...BASE, BOOTWARDEN_WORKFLOWS_API_URL: 'not a url' }, 'BOOTWARDEN_WORKFLOWS_API_URL must be a URL such as http://127.0.0.1:8090/'],
+    [
+      { ...BASE, BOOTWARDEN_WORKFLOWS_API_URL: 'http://127.0.0.1:8123/', K_SERVICE: 'bootwarden' },
+      'BOOTWARDEN_WORKFLOWS_API_URL on Cloud Run (K_SERVICE is set): local APIs and their unsigned tokens are never used in the cloud',
+    ],
     [{ GOOGLE_CLOUD_PROJECT: 'Bad_Project' }, 'GOOGLE_CLOUD_PROJECT "Bad_Project" is not a valid project id'],
     [{ GOOGLE_CLOUD_PROJECT: 'acme-sec' }, 'BOOTWARDEN_WORKFLOW_LOCATION is not set'],
     [{ ...BASE, BOOTWARDEN_WORKFLOW_LOCATION: 'europe-west1-b' }, 'BOOTWARDEN_WORKFLOW_LOCATION must be a region'],

@@ -9,6 +9,7 @@ import { HttpComputeFleet } from './connectors/compute-http.js';
 import { LoopbackCallbackHub } from './run/callbacks.js';
 import { connectorTable } from './connectors/index.js';
 import { WorkflowEngine } from './executions.js';
+import { handleExecutionsApi } from './executions-api.js';
 import { loadWorkflow, loadWorkflowFile, type LoadOptions } from './load/loader.js';
 import type { Program } from './load/program.js';
 import { functionTable, type Clock, type FunctionTable, type LogRecord } from './run/runtime.js';
@@ -59,6 +60,7 @@ export interface LocalEngineOptions {
 
 export interface LocalEngine {
   readonly engine: WorkflowEngine;
+  /** Its origin (`callbacks.url`) also serves the Workflow Executions API v1 (create, list, get, cancel). */
   readonly callbacks: LoopbackCallbackHub;
   readonly tokens: LocalTokenSource;
   close(): Promise<void>;
@@ -95,6 +97,8 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     ...(options.projectId === undefined ? {} : { projectId: options.projectId }),
     ...(options.onLog === undefined ? {} : { onLog: options.onLog }),
   });
+  // The Executions API shares the callbacks' origin, as both share workflowexecutions.googleapis.com.
+  callbacks.serveApi((req, res, url) => handleExecutionsApi(engine, req, res, url));
   return {
     engine,
     callbacks,

@@ -32,7 +32,15 @@ export type { Program } from './load/program.js';
 export { SkipWaitsClock } from './run/clocks.js';
 export { LoopbackCallbackHub } from './run/callbacks.js';
 export { systemClock, type Clock, type LogRecord, type SleepKind } from './run/runtime.js';
-export { bearerToken, CLOUD_PLATFORM_SCOPE, hasScope, LocalTokenSource, type LocalTokenClaims, type VerifyResult } from './run/tokens.js';
+export {
+  bearerToken,
+  checkAccess,
+  CLOUD_PLATFORM_SCOPE,
+  hasScope,
+  LocalTokenSource,
+  type LocalTokenClaims,
+  type VerifyResult,
+} from './run/tokens.js';
 export { encodeJson, fromPlain, parseJson, toPlain, type Value } from './run/values.js';
 export * from './connectors/compute-fleet.js';
 export { HttpComputeFleet, type HttpComputeFleetOptions } from './connectors/compute-http.js';

@@ -35,7 +35,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type CallbackHub, type Clock, type ExecutionInfo } from './runtime.js';
 import { decodeBody, canonicalHeaderName, HTTP_METHODS } from '../stdlib/http.js';
-import { bearerToken, CLOUD_PLATFORM_SCOPE, hasScope, type VerifyResult } from './tokens.js';
+import { checkAccess, type VerifyResult } from './tokens.js';
 import { errorMap, parseJson, raise, WorkflowError, type Value, type WfMap } from './values.js';
 
 /** Workflows' data-size limit for variables, arguments and events. */
@@ -80,6 +80,9 @@ interface Endpoint {
   readonly waiters: Waiter[];
 }
 
+/** Serves the other methods of the API on this origin; false when the path is not one of them. */
+export type ApiHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
+
 const CALLBACK_PATH = /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/workflows\/[^/]+\/executions\/[^/]+\/callbacks\/([^/]+)$/;
 
 export class LoopbackCallbackHub implements CallbackHub {
@@ -92,6 +95,7 @@ export class LoopbackCallbackHub implements CallbackHub {
   private readonly byExecution = new Map<string, string[]>();
   private server: http.Server | undefined;
   private origin: string | undefined;
+  private api: ApiHandler | undefined;
 
   constructor(options: LoopbackCallbackHubOptions) {
     this.tokens = options.tokens;
@@ -99,6 +103,11 @@ export class LoopbackCallbackHub implements CallbackHub {
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? 0;
     this.maxBodyBytes = options.maxBodyBytes ?? MAX_CALLBACK_BODY_BYTES;
+  }
+
+  /** The Executions API methods, served beside the callbacks (one origin, as in the cloud). */
+  serveApi(handler: ApiHandler): void {
+    this.api = handler;
   }
 
   /** `http://127.0.0.1:<port>`, the stand-in for https://workflowexecutions.googleapis.com. */
@@ -254,37 +263,15 @@ export class LoopbackCallbackHub implements CallbackHub {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const token = bearerToken(req.headers.authorization);
-    if (token === undefined) {
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      return sendError(
-        res,
-        401,
-        'UNAUTHENTICATED',
-        'Request is missing required authentication credential. Expected an OAuth 2 access token.',
-      );
-    }
-    const verified = this.tokens.verify(token);
-    if (!verified.ok || verified.claims.type !== 'OAuth2') {
-      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
-      return sendError(
-        res,
-        401,
-        'UNAUTHENTICATED',
-        `Request had invalid authentication credentials: ${verified.ok ? 'an OAuth 2 access token is required' : verified.reason}.`,
-      );
-    }
-    if (!hasScope(verified.claims, CLOUD_PLATFORM_SCOPE)) {
-      return sendError(
-        res,
-        403,
-        'PERMISSION_DENIED',
-        `Request had insufficient authentication scopes: ${CLOUD_PLATFORM_SCOPE} is required.`,
-      );
+    const access = checkAccess(req.headers.authorization, this.tokens);
+    if (!access.ok) {
+      if (access.challenge !== undefined) res.setHeader('WWW-Authenticate', access.challenge);
+      return sendError(res, access.code, access.status, access.message);
     }
 
     const target = new URL(req.url ?? '/', 'http://callback.invalid');
     const id = CALLBACK_PATH.exec(target.pathname)?.[1];
+    if (id === undefined && this.api !== undefined && (await this.api(req, res, target))) return;
     const endpoint = id === undefined ? undefined : this.endpoints.get(id);
     if (endpoint === undefined || endpoint.path !== target.pathname)
       return sendError(res, 404, 'NOT_FOUND', `No active callback at ${target.pathname}.`);
@@ -342,13 +329,13 @@ export function decodeCallbackBody(contentType: string | undefined, data: Uint8A
   }
 }
 
-function sendError(res: http.ServerResponse, code: number, status: string, message: string): void {
+export function sendError(res: http.ServerResponse, code: number, status: string, message: string): void {
   res.writeHead(code, { 'Content-Type': 'application/json; charset=utf-8' });
   res.end(JSON.stringify({ error: { code, message, status } }));
 }
 
 /** The body, or undefined when it exceeds `limit` bytes. */
-async function readRequestBody(req: http.IncomingMessage, limit: number): Promise<Uint8Array | undefined> {
+export async function readRequestBody(req: http.IncomingMessage, limit: number): Promise<Uint8Array | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

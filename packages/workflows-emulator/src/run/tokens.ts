@@ -102,3 +102,49 @@ export function bearerToken(authorization: string | undefined): string | undefin
 export function hasScope(claims: LocalTokenClaims, scope: string): boolean {
   return (claims.scope ?? '').split(/\s+/).includes(scope);
 }
+
+/** Why a request's credentials are refused: the HTTP status, the Google status and the message. */
+export interface AccessRefusal {
+  readonly ok: false;
+  readonly code: 401 | 403;
+  readonly status: 'UNAUTHENTICATED' | 'PERMISSION_DENIED';
+  readonly message: string;
+  /** The WWW-Authenticate header of a 401. */
+  readonly challenge?: string;
+}
+
+/**
+ * The check Google's front ends make before a request reaches an API: an OAuth 2 access token
+ * (`Authorization: Bearer`) that is valid and grants the cloud-platform scope.
+ */
+export function checkAccess(
+  authorization: string | undefined,
+  tokens: { verify(token: string): VerifyResult },
+): { readonly ok: true; readonly claims: LocalTokenClaims } | AccessRefusal {
+  const token = bearerToken(authorization);
+  if (token === undefined)
+    return {
+      ok: false,
+      code: 401,
+      status: 'UNAUTHENTICATED',
+      message: 'Request is missing required authentication credential. Expected an OAuth 2 access token.',
+      challenge: 'Bearer',
+    };
+  const verified = tokens.verify(token);
+  if (!verified.ok || verified.claims.type !== 'OAuth2')
+    return {
+      ok: false,
+      code: 401,
+      status: 'UNAUTHENTICATED',
+      message: `Request had invalid authentication credentials: ${verified.ok ? 'an OAuth 2 access token is required' : verified.reason}.`,
+      challenge: 'Bearer error="invalid_token"',
+    };
+  if (!hasScope(verified.claims, CLOUD_PLATFORM_SCOPE))
+    return {
+      ok: false,
+      code: 403,
+      status: 'PERMISSION_DENIED',
+      message: `Request had insufficient authentication scopes: ${CLOUD_PLATFORM_SCOPE} is required.`,
+    };
+  return { ok: true, claims: verified.claims };
+}

@@ -30,6 +30,7 @@ import { createFunction, FUNCTION_TARGET } from '../functions/entry.js';
 import { startComputeServer } from './fleet/compute-server.js';
 import { SimulatedFleet, type FleetInstance } from './fleet/simulated-fleet.js';
 import { startFirestoreEmulator, type FirestoreEmulator } from './firestore-emulator.js';
+import { LocalLogSink, type LogSinkOptions } from './log-sink.js';
 import { responseWorkflowFile } from './response-scenarios.js';
 import { decideInSlack, startLocalSlackApp, type AutoDecision, type LocalSlackApp } from './slack-local.js';
 import type { SlackUser } from './slack-web-api.js';
@@ -51,6 +52,8 @@ export interface StackOptions {
   readonly baselineCollection?: string;
   /** The fleet's instances (more can be added with `simulated.add`). */
   readonly instances?: readonly FleetInstance[];
+  /** The log sink's fault injection (duplicates, republished entries, delays); with `function`. */
+  readonly sink?: Pick<LogSinkOptions, 'duplicateRate' | 'republishRate' | 'maxDelayMs' | 'seed'>;
   /** Serve the function too: its environment (the function's configuration), port and log sink. */
   readonly function?: {
     readonly env?: Readonly<Record<string, string>>;
@@ -76,12 +79,20 @@ export interface LocalStack {
   readonly slackApp: LocalSlackApp;
   /** The function's URL, when it is served. */
   readonly functionUrl: string | null;
+  /** With the function: the log sink that pushes every entry the fleet writes to it, as Eventarc does. */
+  readonly sink: LocalLogSink | null;
   /** (Re)deploys the response workflow with this approval timeout. */
   deploy(approvalTimeoutSeconds: number): void;
   /** Runs one execution to its end; `decision` is made once it waits for one (stop paths). */
   run(argument: ResponseArgument, decision?: { decision: ApprovalDecision; user?: SlackUser }): Promise<ExecutionRecord>;
   /** Resolves when no execution is ACTIVE; the records of every execution. */
   settle(): Promise<ExecutionRecord[]>;
+  /**
+   * Resolves when the whole loop is quiet: nothing in the log sink, no click on its way, no
+   * execution ACTIVE (except those waiting for a decision nobody will click). Executions that
+   * start VMs make new entries: it waits for those too. The records of every execution.
+   */
+  quiet(): Promise<ExecutionRecord[]>;
   close(): Promise<void>;
 }
 
@@ -150,11 +161,18 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
       });
     deploy(options.approvalTimeoutSeconds ?? 86_400);
     let functionUrl: string | null = null;
+    let sink: LocalLogSink | null = null;
     if (options.function !== undefined) {
+      const topic = `projects/${projectId}/topics/shielded-vm-integrity`;
       const server = await serveFunction(
         // The function starts executions through its real Workflows client, over the engine's
-        // Executions API on loopback.
-        localFunctionEnv(projectId, { ...options.function.env, ...collectionEnv, BOOTWARDEN_WORKFLOWS_API_URL: `${local.callbacks.url}/` }),
+        // Executions API on loopback, and acts only on the sink's topic.
+        localFunctionEnv(projectId, {
+          BOOTWARDEN_SOURCE_TOPIC: topic,
+          ...options.function.env,
+          ...collectionEnv,
+          BOOTWARDEN_WORKFLOWS_API_URL: `${local.callbacks.url}/`,
+        }),
         options.function.port ?? 0,
         options.function.write,
         // One time for the whole simulated cloud: the function, the engine and the fleet.
@@ -162,6 +180,13 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
       );
       closers.push(server.close);
       functionUrl = server.url;
+      const routed = new LocalLogSink({ functionUrl, project: projectId, now: () => clock.now(), ...options.sink });
+      const unsubscribe = simulated.onEntry((entry) => routed.write(entry));
+      closers.push(async () => {
+        unsubscribe();
+        await routed.close();
+      });
+      sink = routed;
     }
     return {
       projectId,
@@ -175,6 +200,7 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
       workflowsUrl: `${local.callbacks.url}/`,
       slackApp,
       functionUrl,
+      sink,
       deploy,
       run: async (argument, decision) => {
         const started = engine.startExecution(RESPONSE_WORKFLOW_ID, { argument: JSON.stringify(argument) });
@@ -196,6 +222,21 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
           const active = engine.listExecutions({ state: 'ACTIVE' });
           if (active.length === 0) break;
           await Promise.all(active.map((r) => engine.wait(r.name)));
+        }
+        return engine.listExecutions({});
+      },
+      quiet: async () => {
+        for (;;) {
+          const before = (sink?.deliveries.length ?? 0) + engine.listExecutions({}).length + slackApp.autoDecisions.length;
+          await sink?.settled();
+          await Promise.all(slackApp.autoDecisions);
+          const active = engine.listExecutions({ state: 'ACTIVE' });
+          // Wait for executions that are not waiting for an operator (an autoDecide click ends those).
+          const running = active.filter((r) => r.currentStep?.step !== 'wait_decision' || options.autoDecide !== undefined);
+          await Promise.all(running.map((r) => engine.wait(r.name)));
+          await sink?.settled();
+          const after = (sink?.deliveries.length ?? 0) + engine.listExecutions({}).length + slackApp.autoDecisions.length;
+          if (after === before && running.length === 0) break;
         }
         return engine.listExecutions({});
       },

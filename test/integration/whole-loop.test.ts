@@ -1,0 +1,102 @@
+/**
+ * The whole loop on one machine (issue 12): simulated Shielded VMs boot and write their integrity
+ * entries; the local log sink pushes them to the function as Eventarc does; the function starts
+ * the response workflow through its Workflows client (the engine's Executions API); the workflow
+ * stops, starts and relearns VMs through the fleet's Compute API, and asks the Slack app, where an
+ * operator approves. Every assertion reads what a stand-in recorded: Compute calls, Slack
+ * messages, executions, deliveries.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../core/json.js';
+import { parseEnvelope } from '../../core/parse.js';
+import { linuxChain, windowsChain, type BootChain } from '../../devstack/fleet/vtpm.js';
+import type { FleetInstance } from '../../devstack/fleet/simulated-fleet.js';
+import { CHANNEL } from '../../devstack/slack-local.js';
+import { startLocalStack, type LocalStack } from '../../devstack/stack.js';
+
+const PROJECT = 'demo-bootwarden';
+const ZONE = 'us-central1-a';
+const KERNEL_26 = linuxChain({ kernel: 'linux-6.1.0-26-amd64' });
+const KERNEL_27 = linuxChain({ kernel: 'linux-6.1.0-27-amd64' });
+
+const vm = (name: string, n: number, chain: BootChain): FleetInstance => ({
+  project: PROJECT,
+  zone: ZONE,
+  name,
+  id: String(7_234_918_840_192_837_000n + BigInt(n)),
+  status: 'RUNNING',
+  bootCounter: 3n,
+  chain,
+});
+
+let stack: LocalStack;
+const entries: JsonObject[] = [];
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    projectId: PROJECT,
+    clockStart: Date.parse('2026-11-05T08:00:00Z'),
+    autoDecide: { decision: 'approve' },
+    collectionPrefix: 'loop_',
+    instances: [...['web-0', 'web-1', 'web-2', 'web-3'].map((n, i) => vm(n, i, KERNEL_26)), vm('win-0', 9, windowsChain({ build: '20348.2700' }))],
+    sink: { duplicateRate: 0.5, seed: 7 },
+    function: { write: () => undefined },
+  });
+  stack.simulated.onEntry((e) => entries.push(e));
+});
+
+afterAll(async () => {
+  await stack.close();
+});
+
+const changes = (name: string): string[] =>
+  stack.fleet.calls.filter((c) => c.target === name && c.method !== 'get' && c.method !== 'getOperation').map((c) => c.method);
+
+function lateBoots(name: string): boolean[] {
+  const id = stack.fleet.peek(PROJECT, ZONE, name)?.id;
+  return entries.flatMap((e) => {
+    const p = parseEnvelope(e);
+    return p.ok && p.event.kind === 'lateBootReportEvent' && p.event.instance.id === id ? [p.event.report.policyEvaluationPassed] : [];
+  });
+}
+
+describe('the whole loop', () => {
+  it('a fleet that boots clean: every report delivered, nothing started', async () => {
+    for (const v of stack.simulated.all()) stack.simulated.reboot(v.name);
+    const records = await stack.quiet();
+    expect(records).toEqual([]);
+    expect(lateBoots('web-0')).toEqual([true]);
+    expect(stack.sink?.deliveries.every((d) => d.status === 204 || d.status === 200)).toBe(true);
+    // Duplicated deliveries (the same message id twice) and every entry, delivered.
+    const ids = stack.sink?.deliveries.map((d) => d.messageId) ?? [];
+    expect(new Set(ids).size).toBe(10); // 5 VMs × early + late
+    expect(ids.length).toBeGreaterThan(10);
+  });
+
+  it('a kernel nobody has seen: stopped, approved in Slack, promoted, started, relearned; the next boot passes', async () => {
+    stack.simulated.install('web-0', KERNEL_27);
+    stack.simulated.reboot('web-0');
+    const records = await stack.quiet();
+    expect(changes('web-0')).toEqual(['stop', 'start', 'setShieldedInstanceIntegrityPolicy']);
+    expect(stack.fleet.relearnCount(PROJECT, ZONE, 'web-0')).toBe(1);
+    const outcomes = records.map((r) => (JSON.parse(r.result ?? '{}') as { outcome?: string }).outcome).sort();
+    expect(outcomes).toEqual(['promoted_and_started', 'relearned']);
+    expect(stack.slackApp.slack.channelMessages(CHANNEL)).toHaveLength(1);
+    stack.simulated.reboot('web-0');
+    await stack.quiet();
+    expect(lateBoots('web-0')).toEqual([true, false, false, true]);
+    expect(stack.engine.listExecutions({})).toHaveLength(2);
+  });
+
+  it('the same kernel on the rest: relearned automatically, no message, nothing stopped', async () => {
+    for (const name of ['web-1', 'web-2', 'web-3']) {
+      stack.simulated.install(name, KERNEL_27);
+      stack.simulated.reboot(name);
+    }
+    await stack.quiet();
+    for (const name of ['web-1', 'web-2', 'web-3']) expect(changes(name)).toEqual(['setShieldedInstanceIntegrityPolicy']);
+    expect(stack.slackApp.slack.channelMessages(CHANNEL)).toHaveLength(1);
+    expect(stack.engine.listExecutions({})).toHaveLength(5);
+    expect(stack.sink?.deadLetters).toEqual([]);
+  });
+});

@@ -122,9 +122,12 @@ export interface LocalSlackApp {
   close(): Promise<void>;
 }
 
-/** An operator who clicks every new approval message as soon as it is posted. */
+/**
+ * An operator who clicks every new approval message as soon as it is posted: always the same
+ * decision, or the one `decision` gives for the message (null: leave it waiting).
+ */
 export interface AutoDecision {
-  readonly decision: ApprovalDecision;
+  readonly decision: ApprovalDecision | ((message: StoredMessage) => ApprovalDecision | null);
   readonly user?: SlackUser;
 }
 
@@ -143,7 +146,9 @@ export async function startLocalSlackApp(
     const auto = opts.autoDecide;
     if (auto !== undefined) {
       slack.onPost.push((message) => {
-        const button = buttonsOf(message).find((b) => b.actionId === APPROVAL_ACTIONS[auto.decision]);
+        const decision = typeof auto.decision === 'function' ? auto.decision(message) : auto.decision;
+        if (decision === null) return;
+        const button = buttonsOf(message).find((b) => b.actionId === APPROVAL_ACTIONS[decision]);
         if (button !== undefined) autoDecisions.push(click(url, app, message, button, auto.user ?? APPROVER));
       });
     }

@@ -64,6 +64,10 @@ export interface StackOptions {
 
 export interface LocalStack {
   readonly projectId: string;
+  /** BOOTWARDEN_COLLECTION_PREFIX of the function, the workflow and the Slack app. */
+  readonly collectionPrefix: string;
+  /** The simulated cloud's clock (the engine's, the function's, the fleet's). */
+  now(): number;
   readonly emulator: FirestoreEmulator;
   readonly db: Firestore;
   readonly engine: WorkflowEngine;
@@ -190,6 +194,8 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
     }
     return {
       projectId,
+      collectionPrefix: collectionEnv.BOOTWARDEN_COLLECTION_PREFIX,
+      now: () => clock.now(),
       emulator,
       db: client,
       engine,
@@ -226,17 +232,25 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
         return engine.listExecutions({});
       },
       quiet: async () => {
+        // What moves: deliveries, executions and their steps, clicks. Quiet is two looks alike.
+        const signature = (): string =>
+          [
+            sink?.deliveries.length ?? 0,
+            slackApp.autoDecisions.length,
+            ...engine.listExecutions({}).map((r) => `${r.state}:${r.steps.length}`),
+          ].join(',');
+        let last = '';
         for (;;) {
-          const before = (sink?.deliveries.length ?? 0) + engine.listExecutions({}).length + slackApp.autoDecisions.length;
           await sink?.settled();
           await Promise.all(slackApp.autoDecisions);
-          const active = engine.listExecutions({ state: 'ACTIVE' });
-          // Wait for executions that are not waiting for an operator (an autoDecide click ends those).
-          const running = active.filter((r) => r.currentStep?.step !== 'wait_decision' || options.autoDecide !== undefined);
+          await slackApp.app.approvals.settled();
+          // An execution waiting for operators stays ACTIVE until someone decides: not waited for.
+          const running = engine.listExecutions({ state: 'ACTIVE' }).filter((r) => r.currentStep?.step !== 'wait_decision');
           await Promise.all(running.map((r) => engine.wait(r.name)));
-          await sink?.settled();
-          const after = (sink?.deliveries.length ?? 0) + engine.listExecutions({}).length + slackApp.autoDecisions.length;
-          if (after === before && running.length === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          const now = signature();
+          if (now === last && running.length === 0) break;
+          last = now;
         }
         return engine.listExecutions({});
       },

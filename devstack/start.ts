@@ -1,109 +1,83 @@
 /**
- * `npm start`: the whole loop on this machine, through the real path. The bundled example entries
- * are delivered to the function as Eventarc delivers them (binary content mode, over HTTP, to the
- * handler functions-framework serves); the function parses, deduplicates and decides (`ingest`)
- * against the Firestore emulator, and starts the response workflow in the local Workflows engine,
- * which relearns known-good VMs, or stops unknown ones and asks the Slack app (the real one, posting
- * to a stand-in of Slack's Web API, where a local operator clicks Approve), promotes the new
- * measurements and starts the VM again.
+ * `npm start` and `npm run demo`: the whole loop on this machine, through the real path.
+ *
+ * A simulated fleet of Shielded VMs (devstack/fleet/) boots; its entries go through the local log
+ * sink to the function (functions-framework, as Eventarc delivers them), which decides against the
+ * Firestore emulator and starts the response workflow through its Workflows client in the local
+ * engine; the workflow stops, starts and relearns VMs through the fleet's Compute API and asks the
+ * Slack app (the real one, posting to a stand-in of Slack's Web API, where a local operator clicks).
+ * devstack/scenario.ts plays the steps and checks each outcome against the stand-ins' records.
+ *
+ * `npm start` keeps everything serving afterwards, until Ctrl-C; `--demo` (`npm run demo`) exits:
+ * 0 when every outcome was the expected one, 1 otherwise.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { isJsonObject } from '../core/json.js';
-import { RESPONSE_WORKFLOW_ID } from '../core/contracts.js';
-import { deliveryBody, postEventarc } from './eventarc.js';
-import { readFleetFile } from './fleet/fleet-file.js';
-import { exampleEntries, seedBaselines } from './seed.js';
-import { APPROVER, CHANNEL } from './slack-local.js';
+import { DEMO_PROJECT, demoFleet, demoOperator, playScenario } from './scenario.js';
 import { NPM_EMULATOR_LIMITS } from './firestore-emulator.js';
+import { printHistory } from './history-report.js';
+import { APPROVER } from './slack-local.js';
 import { startLocalStack } from './stack.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const examples = path.join(root, 'examples');
-const say = (text: string): boolean => process.stdout.write(text);
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
-interface LogLine {
-  severity?: string;
-  message?: string;
-}
+const USAGE =
+  'usage: npm start  (plays the scenario, then serves until Ctrl-C)\n       npm run demo  (plays it and exits: 0 when every outcome is as expected)';
 
-async function main(): Promise<number> {
-  const files = exampleEntries(path.join(examples, 'entries'));
-  const logs: LogLine[] = [];
-  say(
-    'bootwarden: the whole loop, locally\n\nStarting the Firestore emulator, the Workflows engine, the Slack app (with a Slack Web API stand-in) and the function...\n',
-  );
-  const instances = await readFleetFile(path.join(examples, 'fleet.json'));
+async function main(argv: readonly string[]): Promise<number> {
+  const unknown = argv.filter((a) => a !== '--demo');
+  if (unknown.length > 0) {
+    say(`unknown argument ${JSON.stringify(unknown[0])}\n${USAGE}`);
+    return 64;
+  }
+  const demo = argv.includes('--demo');
+  const port = demo ? 0 : Number(process.env['PORT'] ?? '8080');
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    say(`PORT must be a port number, got ${JSON.stringify(process.env['PORT'])}`);
+    return 64;
+  }
+  say('bootwarden: the whole loop, on this machine\n');
+  say('Starting the Firestore emulator, the simulated fleet (Compute API), the Workflows engine, the Slack app and the function...');
+  const fleet = demoFleet();
   const stack = await startLocalStack({
-    projectId: 'demo-bootwarden',
-    instances,
-    autoDecide: { decision: 'approve' },
-    function: { write: (line) => void logs.push(JSON.parse(line) as LogLine) },
+    projectId: DEMO_PROJECT,
+    instances: fleet,
+    autoDecide: { decision: demoOperator },
+    sink: { duplicateRate: 0.2, seed: 2026 },
+    function: { port, write: () => undefined },
   });
-  let failures = 0;
   try {
-    const seeded = await seedBaselines(stack.db, path.join(examples, 'baselines'), 'known_good_measurements');
+    say(`  Firestore         ${stack.emulator.kind} emulator at ${stack.emulator.host}`);
+    if (stack.emulator.kind === 'npm') say(`    note: ${NPM_EMULATOR_LIMITS}`);
+    say(`  Compute API       ${stack.computeUrl}  (${fleet.length} simulated Shielded VMs)`);
+    say(`  Workflows         ${stack.workflowsUrl}  (Executions API; the deployed integrity-response YAML)`);
+    say(`  function          ${stack.functionUrl ?? ''}  (functions-framework, target onIntegrityEvent)`);
+    say(`  log sink          ${stack.sink?.topic ?? ''} → the function, as Eventarc (some deliveries duplicated)`);
+    say(`  Slack app         ${stack.slackApp.url}  (Web API stand-in at ${stack.slackApp.slack.url})`);
+    say(`  operator          ${APPROVER.name}: approves the kernel update, rejects any other new measurement`);
+    const result = await playScenario(stack, say);
+    say('\n6. The execution history and the audit trail');
+    await printHistory(stack, say, ['web-00', 'app-00']);
+    const ok = result.ok;
     say(
-      `  Firestore (${stack.emulator.kind} emulator at ${stack.emulator.host}): ${seeded.copied.length} baselines from examples/baselines\n` +
-        (stack.emulator.kind === 'npm' ? `  note: ${NPM_EMULATOR_LIMITS}\n` : '') +
-        `  Compute: ${instances.length} VMs from examples/fleet.json, served at ${stack.computeUrl}\n` +
-        `  function: ${stack.functionUrl ?? ''} (functions-framework, target onIntegrityEvent)\n` +
-        `  workflow: ${RESPONSE_WORKFLOW_ID}, the deployed YAML in the local engine\n\n` +
-        'Delivering examples/entries/*.json to the function as Eventarc does:\n',
+      ok
+        ? '\nEvery outcome was the expected one.'
+        : `\n${result.problems.length} unexpected outcome(s):\n${result.problems.map((p) => `  ${p}`).join('\n')}`,
     );
-    let n = 0;
-    for (const file of files) {
-      const doc = JSON.parse(readFileSync(path.join(examples, 'entries', file), 'utf8')) as unknown;
-      if (!isJsonObject(doc)) throw new Error(`examples/entries/${file} does not hold a JSON object`);
-      const before = logs.length;
-      const res = await postEventarc(stack.functionUrl ?? '', deliveryBody(doc, String(9_100_000_000_000_000 + ++n)));
-      await res.arrayBuffer();
-      const said = logs
-        .slice(before)
-        .map((l) => l.message ?? '')
-        .filter((m) => m !== '');
-      say(`  ${file}: HTTP ${res.status}\n${said.map((m) => `      ${m}\n`).join('')}`);
-      if (!res.ok) failures++;
-    }
-    const records = await stack.settle();
-    await Promise.all(stack.slackApp.autoDecisions);
-    await stack.slackApp.app.approvals.settled();
-    say('\nResponse workflow executions:\n');
-    for (const r of [...records].reverse()) {
-      const result = r.result === undefined ? undefined : (JSON.parse(r.result) as { outcome?: string; reason?: string | null });
-      const vm = r.labels['instance-id'] ?? '?';
-      say(
-        `  ${r.labels['action'] ?? '?'} on instance ${vm}: ${r.state}, ${result?.outcome ?? r.error?.payload ?? ''}\n` +
-          (result?.reason ? `      ${result.reason}\n` : '') +
-          `      billable steps ${r.billing.internal + r.billing.external}\n`,
-      );
-      if (r.state !== 'SUCCEEDED') failures++;
-    }
-    say('\nCompute calls that changed a VM, in order:\n');
-    for (const vm of new Set(stack.fleet.calls.map((c) => c.target ?? ''))) {
-      const changes = stack.fleet.calls.filter(
-        (c) => c.target === vm && ['stop', 'start', 'setShieldedInstanceIntegrityPolicy'].includes(c.method),
-      );
-      if (changes.length > 0) say(`  instance ${vm}: ${changes.map((c) => c.method).join(', ')}\n`);
-    }
-    const posted = stack.slackApp.slack.channelMessages(CHANNEL);
-    say(`\nSlack (the Web API stand-in, channel ${CHANNEL}):\n`);
-    for (const m of posted) say(`  ${m.text}\n`);
-    const clicks = await Promise.all(stack.slackApp.autoDecisions);
-    say(
-      `  ${clicks.length} approval(s) clicked by ${APPROVER.name} (signed interactions to the Slack app, HTTP ${[...new Set(clicks)].join(', ')})\n`,
-    );
-    if (clicks.some((c) => c !== 200)) failures++;
+    if (demo) return ok ? 0 : 1;
+    say(`
+Still serving (Ctrl-C to stop). Drive it by hand:
+  PORT=${new URL(stack.functionUrl ?? 'http://127.0.0.1:8080/').port} npm run -s post-event -- examples/entries/unknown-measurements.pubsub.json
+  BOOTWARDEN_COMPUTE_API_URL=${stack.computeUrl} BOOTWARDEN_WORKFLOWS_API_URL=${stack.workflowsUrl} FIRESTORE_EMULATOR_HOST=${stack.emulator.host} GOOGLE_CLOUD_PROJECT=${DEMO_PROJECT} npx bootwarden --help`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    return ok ? 0 : 1;
   } finally {
     await stack.close();
   }
-  say(`
-Next: \`npm run function\` serves the same stack on http://localhost:8080 and waits for your events
-(\`npm run -s post-event -- examples/entries/unknown-measurements.pubsub.json\`);
-\`npx bootwarden --help\` lists the operator commands.
-`);
-  return failures === 0 ? 0 : 1;
 }
 
-process.exitCode = await main();
+process.exitCode = await main(process.argv.slice(2)).catch((e: unknown) => {
+  say(`bootwarden local stack: ${e instanceof Error ? e.message : String(e)}`);
+  return 1;
+});

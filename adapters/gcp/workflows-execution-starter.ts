@@ -27,6 +27,8 @@ export interface ExecutionResource {
   endTime?: ProtoTimestamp | null;
   /** An enum name over REST, its number over gRPC. */
   state?: string | number | null;
+  /** FULL view: the result of a SUCCEEDED execution (JSON). */
+  result?: string | null;
 }
 
 type ProtoTimestamp = { seconds?: number | string | { toNumber(): number } | null; nanos?: number | null };
@@ -247,6 +249,7 @@ export class WorkflowsExecutionStarter implements ExecutionStarter, ExecutionHis
             startTime: iso(x.startTime),
             endTime: iso(x.endTime),
             labels: { ...x.labels },
+            result: typeof x.result === 'string' && x.result !== '' ? x.result : null,
           });
         }
         pageToken = next?.pageToken ?? undefined;

@@ -6,6 +6,8 @@ export interface ExecutionSummary {
   readonly startTime: string | null;
   readonly endTime: string | null;
   readonly labels: Readonly<Record<string, string>>;
+  /** The result (the workflow's report, JSON) of a SUCCEEDED execution; null otherwise. */
+  readonly result: string | null;
 }
 
 export interface ExecutionHistory {

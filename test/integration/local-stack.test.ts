@@ -100,11 +100,11 @@ describe('the local stack, through the function', () => {
   });
 });
 
-describe('npm start', () => {
-  it('runs the whole loop and exits 0', async () => {
+describe('npm run demo', () => {
+  it('plays the whole scenario on the simulated fleet and exits 0 (every outcome as expected)', async () => {
     expect.hasAssertions();
     const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'devstack', 'start.js')], {
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'devstack', 'start.js'), '--demo'], {
         cwd: ROOT,
         env: { PATH: process.env['PATH'] ?? '', METADATA_SERVER_DETECTION: 'none' },
         stdio: 'ignore',

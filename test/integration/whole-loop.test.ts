@@ -38,7 +38,10 @@ beforeAll(async () => {
     clockStart: Date.parse('2026-11-05T08:00:00Z'),
     autoDecide: { decision: 'approve' },
     collectionPrefix: 'loop_',
-    instances: [...['web-0', 'web-1', 'web-2', 'web-3'].map((n, i) => vm(n, i, KERNEL_26)), vm('win-0', 9, windowsChain({ build: '20348.2700' }))],
+    instances: [
+      ...['web-0', 'web-1', 'web-2', 'web-3'].map((n, i) => vm(n, i, KERNEL_26)),
+      vm('win-0', 9, windowsChain({ build: '20348.2700' })),
+    ],
     sink: { duplicateRate: 0.5, seed: 7 },
     function: { write: () => undefined },
   });

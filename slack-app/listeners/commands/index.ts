@@ -7,6 +7,7 @@ import type { App } from '@slack/bolt';
 import type { StoredBaseline } from '../../../core/ports/baseline-store.port.js';
 import type { ExecutionHistory } from '../../../core/ports/execution-history.port.js';
 import type { ApprovalStore } from '../../../core/ports/approval-store.port.js';
+import { historyQuery, readHistory, type HistoryQuery } from '../../../core/history.js';
 import type { Approvals } from '../../approvals.js';
 import { escape, listMessage, openGroupsMessage } from '../../message.js';
 
@@ -57,32 +58,20 @@ async function respond(
   return listMessage('bootwarden commands', HELP, '');
 }
 
-/** Executions of the response workflow (labels the function sets) and the approval audit trail. */
+/** Executions of the response workflow and the approvals' audit trail: core/history.ts, as `bootwarden history`. */
 async function history(deps: CommandDeps, arg: string | undefined): Promise<{ text: string; blocks: readonly Record<string, unknown>[] }> {
   const filter = arg?.toLowerCase();
-  const labels: Record<string, string> = { app: 'bootwarden' };
-  if (filter !== undefined && /^[0-9]{1,20}$/.test(filter)) labels['instance-id'] = filter;
-  else if (filter !== undefined && /^[0-9a-f]{16,64}$/.test(filter)) labels['fingerprint'] = filter.slice(0, 16);
-  else if (filter !== undefined) return listMessage('bootwarden commands', HELP, '');
-  const [executions, trail] = await Promise.all([
-    deps.history === null ? Promise.resolve(null) : deps.history.recent(labels, 10),
-    deps.store.auditTrail(500),
-  ]);
-  // An instance id or fingerprint names records directly, and through them their groups' decisions.
-  const named = (r: (typeof trail)[number]): boolean =>
-    filter === undefined || r.detail.toLowerCase().includes(filter) || r.groupId === filter;
-  const groups = new Set(trail.filter(named).map((r) => r.groupId));
-  const audit = trail
-    .filter((r) => named(r) || (r.groupId !== null && groups.has(r.groupId)))
-    .slice(0, 20)
-    .map((r) => `• ${r.at} ${r.kind.replace(/_/g, ' ')}${r.actor === null ? '' : ` by ${escape(r.actor)}`}: ${escape(r.detail)}`);
+  let query: HistoryQuery;
+  if (filter === undefined) query = historyQuery({ limit: '10' });
+  else if (/^[0-9]{1,20}$/.test(filter)) query = historyQuery({ instance: filter, limit: '10' });
+  else if (/^[0-9a-f]{16,64}$/.test(filter)) query = historyQuery({ fingerprint: filter, limit: '10' });
+  else return listMessage('bootwarden commands', HELP, '');
+  const found = await readHistory({ executions: deps.history, audit: deps.store }, query);
   const runs =
-    executions === null
+    found.executions === null
       ? ['(executions not shown: BOOTWARDEN_WORKFLOW_LOCATION is not set on the Slack app)']
-      : executions.map(
-          (x) =>
-            `• ${x.startTime ?? '?'} ${x.labels['action'] ?? '?'} on instance ${x.labels['instance-id'] ?? '?'}: ${x.state} (${x.name.slice(x.name.lastIndexOf('/') + 1)})`,
-        );
+      : found.executions.map((line) => `• ${escape(line)}`);
+  const audit = found.approvals.slice(0, 20).map((line) => `• ${escape(line)}`);
   const title = `History${arg === undefined ? '' : ` of ${escape(arg)}`}`;
   return listMessage(
     title,

@@ -16,6 +16,9 @@ Commands:
   replay      what bootwarden would have done with a whole log export
   baselines   list, show, add, remove and import known-good baselines
   workflows   validate and run workflow YAML in the local Workflows engine; execution history
+  history     what the response workflow did to which VM, who approved, how long it took
+  instances   the VMs of a zone with their integrity status (stopped, held, pending, relearned)
+  relearn     relearn one VM's integrity policy, with the response workflow's checks
 
 Run \`bootwarden <command> --help\` for a command's options.
 Environment variables: see docs/configuration.md. BOOTWARDEN_DEBUG=1 shows the stack trace
@@ -30,6 +33,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   replay: async () => (await import('./commands/replay.js')).replayCommand,
   baselines: async () => (await import('./commands/baselines.js')).baselinesCommand,
   workflows: async () => (await import('./commands/workflows.js')).workflowsCommand,
+  history: async () => (await import('./commands/history.js')).historyCommand,
+  instances: async () => (await import('./commands/instances.js')).instancesCommand,
+  relearn: async () => (await import('./commands/instances.js')).relearnCommand,
 };
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -44,7 +50,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (handler === undefined) {
       throw new BootwardenError(
         'usage',
-        `unknown command ${JSON.stringify(command)}; expected decide, replay, baselines or workflows (see \`bootwarden --help\`)`,
+        `unknown command ${JSON.stringify(command)}; expected decide, replay, baselines, workflows, history, instances or relearn (see \`bootwarden --help\`)`,
       );
     }
     // The environment is read once, here, and validated: commands see only the configuration.

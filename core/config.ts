@@ -67,11 +67,15 @@ export const CONFIG_VARIABLES = {
     default: 'workflows',
   },
   BOOTWARDEN_WORKFLOW_LOCATION: {
-    readers: ['function', 'slack app'],
-    meaning: 'region of the response workflow (the function: required with `workflows`; the Slack app: its history)',
+    readers: ['function', 'slack app', 'cli'],
+    meaning: 'region of the response workflow (the function: required with `workflows`; the Slack app and `history`: its history)',
     default: null,
   },
-  BOOTWARDEN_WORKFLOW: { readers: ['function', 'slack app'], meaning: 'name of the response workflow', default: RESPONSE_WORKFLOW_ID },
+  BOOTWARDEN_WORKFLOW: {
+    readers: ['function', 'slack app', 'cli'],
+    meaning: 'name of the response workflow',
+    default: RESPONSE_WORKFLOW_ID,
+  },
   BOOTWARDEN_WORKFLOWS_API_URL: {
     readers: ['function', 'slack app', 'cli'],
     meaning: "local stack only: the local engine's Executions API, `http://127.0.0.1:<port>/`, with local tokens; refused on Cloud Run",
@@ -99,7 +103,7 @@ export const CONFIG_VARIABLES = {
     default: 'known_good_measurements',
   },
   BOOTWARDEN_COLLECTION_PREFIX: {
-    readers: ['function', 'workflow', 'slack app'],
+    readers: ['function', 'workflow', 'slack app', 'cli'],
     meaning: "prefix of bootwarden's own collections: events, deliveries, instances, rejected_inputs, approval_*",
     default: 'bootwarden_',
   },
@@ -474,6 +478,12 @@ export interface CliConfig {
   readonly operator: string;
   /** The function's blast-radius guard, which `replay` simulates. */
   readonly blastRadius: BlastRadiusLimits;
+  /** BOOTWARDEN_COLLECTION_PREFIX: bootwarden's collections (`history`, `instances`, `relearn`). */
+  readonly collectionPrefix: string;
+  /** The response workflow, for `history`: its region (null until set), name and a local API. */
+  readonly workflow: { readonly location: string | null; readonly name: string; readonly apiUrl: string | null };
+  /** BOOTWARDEN_COMPUTE_API_URL: a local Compute API (`instances`, `relearn`); null for Google's. */
+  readonly computeApiUrl: string | null;
 }
 
 export function loadCliConfig(env: Env = process.env): CliConfig {
@@ -488,6 +498,13 @@ export function loadCliConfig(env: Env = process.env): CliConfig {
     debug: debug === '1' || debug?.toLowerCase() === 'true',
     operator: value(env, 'USER') ?? 'unknown',
     blastRadius: blastRadiusOf(env),
+    collectionPrefix: collectionPrefix(env),
+    workflow: {
+      location: workflowLocation(env) ?? null,
+      name: workflowName(env),
+      apiUrl: localApiUrl(env, 'BOOTWARDEN_WORKFLOWS_API_URL', '/'),
+    },
+    computeApiUrl: localApiUrl(env, 'BOOTWARDEN_COMPUTE_API_URL', '/compute/v1/'),
   };
 }
 

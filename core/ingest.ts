@@ -437,14 +437,18 @@ export async function ingest(
     executionName,
     completedAt,
   });
-  await deps.instances.recordDecision(event.instance, {
-    eventKey,
-    bootCounter: event.bootCounter,
-    action,
-    reasonCode,
-    executionName,
-    at: completedAt,
-  });
+  // The VM's last decision is on a boot report: a shutdown or startup event after a stop must not
+  // hide that bootwarden stopped it (`bootwarden instances`).
+  if (isBootReport(event)) {
+    await deps.instances.recordDecision(event.instance, {
+      eventKey,
+      bootCounter: event.bootCounter,
+      action,
+      reasonCode,
+      executionName,
+      at: completedAt,
+    });
+  }
   deps.logger.info(`${event.kind} of instance ${event.instance.id}: ${action} (${reason})`, {
     eventKey,
     messageId,

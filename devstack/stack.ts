@@ -246,7 +246,12 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
           await slackApp.app.approvals.settled();
           // An execution waiting for operators stays ACTIVE until someone decides: not waited for.
           const running = engine.listExecutions({ state: 'ACTIVE' }).filter((r) => r.currentStep?.step !== 'wait_decision');
-          await Promise.all(running.map((r) => engine.wait(r.name)));
+          // Each runs to its end or to its wait for operators.
+          await Promise.all(
+            running.map((r) =>
+              Promise.race([engine.wait(r.name), engine.reached(r.name, 'wait_decision').catch(() => engine.wait(r.name))]),
+            ),
+          );
           await new Promise((resolve) => setTimeout(resolve, 20));
           const now = signature();
           if (now === last && running.length === 0) break;

@@ -65,7 +65,7 @@ export class ComputeInstances {
     const { instances } = await this.api();
     const found: InstanceView[] = [];
     try {
-      for await (const raw of instances.listAsync({ project, zone, ...(filter === undefined ? {} : { filter }) }))
+      for await (const raw of instances.listAsync({ project, zone, ...(filter === undefined ? {} : { filter }) }, { autoPaginate: false }))
         found.push(view(project, raw));
     } catch (e) {
       throw failure(`listing the instances of ${project}/${zone}`, e);

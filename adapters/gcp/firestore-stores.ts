@@ -273,6 +273,14 @@ export class FirestoreEventLedger implements EventLedger {
   }
 }
 
+/** What `overview` gives an operator. */
+export interface InstanceOverview {
+  readonly lastDecision: { readonly action: string; readonly reasonCode: string; readonly at: string } | null;
+  readonly latestBoot: { readonly bootCounter: string; readonly seenAt: string } | null;
+  readonly relearned: { readonly fingerprint: string; readonly at: string } | null;
+  readonly awaiting: AwaitingDecision | null;
+}
+
 export class FirestoreInstanceState implements InstanceStateStore {
   constructor(
     private readonly db: FirestoreProvider,
@@ -328,6 +336,59 @@ export class FirestoreInstanceState implements InstanceStateStore {
       return decided.exists ? null : { execution, eventKey, groupId, until };
     } catch (e) {
       throw firestoreError(`read whether approval group ${groupId} of ${instanceStateId(instance)} is decided`, e);
+    }
+  }
+
+  /**
+   * What an operator reads of a VM (`bootwarden instances`, `relearn`): its last decision, the
+   * latest boot seen (counter and when), whether a relearn is on record and whether operators are
+   * being asked. Null when bootwarden has never seen the VM.
+   */
+  async overview(instance: InstanceRef, now: Date): Promise<InstanceOverview | null> {
+    const id = instanceStateId(instance);
+    try {
+      const ref = (await this.db()).collection(this.names.instances).doc(id);
+      const [snap, boots] = await Promise.all([ref.get(), ref.collection('boots').orderBy('order', 'desc').limit(1).get()]);
+      const boot = boots.docs[0]?.data() as { bootCounter?: unknown; seenAt?: unknown } | undefined;
+      if (!snap.exists && boot === undefined) return null;
+      const last = toJson(snap.get('lastDecision'));
+      const relearned = relearnRecordFrom(toJson(snap.get('relearned')));
+      return {
+        lastDecision:
+          isJsonObject(last) && typeof last['action'] === 'string' && typeof last['at'] === 'string'
+            ? { action: last['action'], reasonCode: typeof last['reasonCode'] === 'string' ? last['reasonCode'] : '', at: last['at'] }
+            : null,
+        latestBoot:
+          typeof boot?.bootCounter === 'string' && typeof boot.seenAt === 'string'
+            ? { bootCounter: boot.bootCounter, seenAt: boot.seenAt }
+            : null,
+        relearned: relearned !== null && typeof relearned !== 'string' ? { fingerprint: relearned.fingerprint, at: relearned.at } : null,
+        awaiting: await this.awaitingDecision(instance, now),
+      };
+    } catch (e) {
+      throw firestoreError(`read the state of ${id}`, e);
+    }
+  }
+
+  /**
+   * An operator's relearn (`bootwarden relearn`): recorded on the VM's state, and the workflow's
+   * relearn record removed, since the policy is no longer the measurements it names (the next
+   * passing boot is then not compared with them).
+   */
+  async recordManualRelearn(
+    instance: InstanceRef,
+    record: { by: string; at: string; bootCounter: string; requestId: string },
+  ): Promise<void> {
+    try {
+      const { FieldValue } = await import('@google-cloud/firestore');
+      await (
+        await this.db()
+      )
+        .collection(this.names.instances)
+        .doc(instanceStateId(instance))
+        .set({ instance: { ...instance }, manualRelearn: record, relearned: FieldValue.delete() }, { merge: true });
+    } catch (e) {
+      throw firestoreError(`record the relearn of ${instanceStateId(instance)}`, e);
     }
   }
 

@@ -106,6 +106,16 @@ describe('ingest', () => {
     const r = await w.run(simpleEventEntry(kind, { instance: LINUX_VM, bootCounter: 3 }));
     expect(r).toMatchObject({ status: 'decided', decision: { action: 'ignore' } });
     expect(w.starter.started).toEqual([]);
+    // The VM's last decision stays the one on its last boot report (a stop is not hidden by its shutdown).
+    expect(w.instances.decisions).toEqual([]);
+  });
+
+  it("a boot report's decision is the VM's last decision", async () => {
+    const w = world();
+    await w.run(bootReportEntry('lateBootReportEvent', { instance: LINUX_VM, bootCounter: 3, actual: KERNEL_25, policy: KERNEL_25 }));
+    expect(w.instances.decisions.map((d) => [d.instance.id, d.summary.action, d.summary.bootCounter])).toEqual([
+      [LINUX_VM.id, 'ignore', '3'],
+    ]);
   });
 
   it('a report that passes starts nothing', async () => {

@@ -5,7 +5,8 @@
  * throughput, lost events, duplicate executions, peak memory), and the local Workflows engine
  * (interpreter steps per second, memory per execution waiting on a callback), and the response
  * workflow's billable steps and cost per path, the Slack app's answer to a click with 50
- * waiting executions, and the blast-radius guard under 200 concurrent reports of one fingerprint.
+ * waiting executions, the blast-radius guard under 200 concurrent reports of one fingerprint, and
+ * the whole loop on one machine (report to stop and to relearn, p50/p99; a 1,000-VM burst).
  *
  *   npm run bench                 a table on stdout
  *   npm run bench -- --json       {"metrics": [{name, value, unit, target, ok}]} on stdout
@@ -32,10 +33,11 @@ import { log, seconds, toJson, toTable, type Metric } from './metrics.js';
 import { benchReplay } from './replay-bench.js';
 import { benchStoreReads } from './store-reads.js';
 import { benchResponse } from './response-bench.js';
+import { benchLoop } from './loop-bench.js';
 import { benchSlack } from './slack-bench.js';
 import { benchWorkflows } from './workflows-bench.js';
 
-const SECTIONS = ['cli', 'decisions', 'store', 'guard', 'replay', 'function', 'workflows', 'response', 'slack'] as const;
+const SECTIONS = ['cli', 'decisions', 'store', 'guard', 'replay', 'function', 'workflows', 'response', 'slack', 'loop'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `Usage: npm run bench [-- [--json] [--quick] [--only <section>[,<section>...]]]
@@ -57,6 +59,8 @@ interface Options {
   readonly workflowIterations: number;
   readonly waitingExecutions: number;
   readonly slackGroups: number;
+  readonly loopEvents: number;
+  readonly loopBurst: number;
   readonly sections: ReadonlySet<Section>;
 }
 
@@ -109,6 +113,8 @@ function options(argv: string[], env: NodeJS.ProcessEnv): Options | 'help' {
     workflowIterations: quick ? 20_000 : 200_000,
     waitingExecutions: quick ? 200 : 1_000,
     slackGroups: quick ? 5 : 20,
+    loopEvents: quick ? 50 : 200,
+    loopBurst: quick ? 200 : 1_000,
     sections: sections.size === 0 ? new Set(SECTIONS) : sections,
   };
 }
@@ -186,6 +192,11 @@ async function main(): Promise<number> {
       t = performance.now();
       metrics.push(...(await benchSlack(opts.slackGroups)));
       log(`slack done in ${seconds(t).toFixed(1)} s`);
+    }
+    if (opts.sections.has('loop')) {
+      t = performance.now();
+      metrics.push(...(await benchLoop({ events: opts.loopEvents, burst: opts.loopBurst })));
+      log(`loop done in ${seconds(t).toFixed(1)} s`);
     }
     const missed = metrics.filter((m) => !m.ok).map((m) => m.name);
     log(`finished in ${seconds(started).toFixed(1)} s; ${missed.length === 0 ? 'every target met' : `missed: ${missed.join(', ')}`}`);

@@ -35,12 +35,15 @@ export interface FleetInstance {
 }
 
 export type EntryListener = (entry: JsonObject) => void;
+/** A change Compute made to a simulated VM: started, stopped or relearned. */
+export type ChangeListener = (change: 'started' | 'stopped' | 'relearned', vm: SimulatedShieldedVm) => void;
 
 export class SimulatedFleet {
   /** The Compute side: what the Compute server and the engine's connectors act on. */
   readonly compute: RecordingComputeFleet;
   private readonly vms = new Map<string, SimulatedShieldedVm>();
   private readonly listeners = new Set<EntryListener>();
+  private readonly changeListeners = new Set<ChangeListener>();
 
   constructor(
     private readonly now: () => number,
@@ -50,10 +53,10 @@ export class SimulatedFleet {
       now,
       pollsUntilDone: options.pollsUntilDone ?? 1,
       effects: {
-        started: (i) => this.act(i, (vm) => vm.boot()),
-        stopped: (i) => this.act(i, (vm) => vm.stop()),
+        started: (i) => this.act(i, 'started', (vm) => vm.boot()),
+        stopped: (i) => this.act(i, 'stopped', (vm) => vm.stop()),
         relearned: (i) =>
-          this.act(i, (vm) => {
+          this.act(i, 'relearned', (vm) => {
             vm.relearn();
             return [];
           }),
@@ -65,6 +68,12 @@ export class SimulatedFleet {
   onEntry(listener: EntryListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Calls `listener` after each change Compute makes to a simulated VM; returns the unsubscribe. */
+  onChange(listener: ChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   add(spec: FleetInstance): ComputeInstance {
@@ -119,7 +128,11 @@ export class SimulatedFleet {
     this.emit(this.vm(nameOrId).reboot());
   }
 
-  private act(instance: ComputeInstance, change: (vm: SimulatedShieldedVm) => JsonObject[]): void {
+  private act(
+    instance: ComputeInstance,
+    kind: 'started' | 'stopped' | 'relearned',
+    change: (vm: SimulatedShieldedVm) => JsonObject[],
+  ): void {
     const vm = this.vms.get(instance.id);
     if (vm === undefined) return;
     let entries: JsonObject[];
@@ -129,6 +142,7 @@ export class SimulatedFleet {
       if (e instanceof ShieldedVmError) throw computeError(e.status, 'invalidResourceUsage', `Invalid resource usage: '${e.message}'.`);
       throw e;
     }
+    for (const listener of this.changeListeners) listener(kind, vm);
     this.emit(entries);
   }
 

@@ -212,6 +212,9 @@ describe('loadCliConfig', () => {
       debug: false,
       operator: 'unknown',
       blastRadius: { perFingerprint: 3, perProject: 10, overall: 20, windowSeconds: 3600 },
+      collectionPrefix: 'bootwarden_',
+      workflow: { location: null, name: 'integrity-response', apiUrl: null },
+      computeApiUrl: null,
     });
   });
 
@@ -230,6 +233,11 @@ describe('loadCliConfig', () => {
         BOOTWARDEN_MAX_STOPS_PER_PROJECT: '2',
         BOOTWARDEN_MAX_STOPS: '3',
         BOOTWARDEN_STOP_WINDOW_SECONDS: '86400',
+        BOOTWARDEN_COLLECTION_PREFIX: 'bw_',
+        BOOTWARDEN_WORKFLOW_LOCATION: 'europe-west1',
+        BOOTWARDEN_WORKFLOW: 'resp',
+        BOOTWARDEN_WORKFLOWS_API_URL: 'http://127.0.0.1:8123/',
+        BOOTWARDEN_COMPUTE_API_URL: 'http://localhost:8124/compute/v1/',
       }),
     ).toEqual({
       project: 'acme-old',
@@ -241,7 +249,22 @@ describe('loadCliConfig', () => {
       debug: true,
       operator: 'alice',
       blastRadius: { perFingerprint: 1, perProject: 2, overall: 3, windowSeconds: 86400 },
+      collectionPrefix: 'bw_',
+      workflow: { location: 'europe-west1', name: 'resp', apiUrl: 'http://127.0.0.1:8123/' },
+      computeApiUrl: 'http://localhost:8124/compute/v1/',
     });
+  });
+
+  it.each([
+    [
+      { BOOTWARDEN_COMPUTE_API_URL: 'http://10.0.0.7:8124/compute/v1/' },
+      'BOOTWARDEN_COMPUTE_API_URL must be http://127.0.0.1:<port>/compute/v1/',
+    ],
+    [{ BOOTWARDEN_COMPUTE_API_URL: 'http://127.0.0.1:8124/' }, 'BOOTWARDEN_COMPUTE_API_URL must end in /compute/v1/ with no query'],
+    [{ BOOTWARDEN_WORKFLOWS_API_URL: 'http://127.0.0.1/' }, 'BOOTWARDEN_WORKFLOWS_API_URL must be http://127.0.0.1:<port>/'],
+  ])('%j → ConfigError naming the variable', (env, message) => {
+    expect(() => loadCliConfig(env)).toThrow(ConfigError);
+    expect(() => loadCliConfig(env)).toThrow(message);
   });
 
   it('an empty USER is unset', () => {

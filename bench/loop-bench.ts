@@ -121,13 +121,16 @@ export async function benchLoop(options: { events: number; burst: number }): Pro
     const vms = stack.simulated.all();
     const relearnedOnce = vms.filter((vm) => stack.fleet.relearnCount(PROJECT, ZONE, vm.name) === 1).length;
     const entries = 2 * vms.length;
-    const acknowledged = new Set((stack.sink?.deliveries ?? []).filter((d) => d.status !== null && d.status < 300).map((d) => d.messageId)).size;
+    const acknowledged = new Set((stack.sink?.deliveries ?? []).filter((d) => d.status !== null && d.status < 300).map((d) => d.messageId))
+      .size;
     const duplicates = (stack.sink?.deliveries.length ?? 0) - acknowledged;
     const byEvent = new Map<string, number>();
     for (const r of records) byEvent.set(r.labels['event'] ?? '', (byEvent.get(r.labels['event'] ?? '') ?? 0) + 1);
     const duplicateExecutions = [...byEvent.values()].reduce((n, c) => n + c - 1, 0);
     const lost = entries - acknowledged + (stack.sink?.deadLetters.length ?? 0);
-    log(`loop: burst of ${vms.length} VMs in ${seconds.toFixed(1)} s: ${relearnedOnce} relearned once, ${lost} lost, ${duplicateExecutions} duplicate executions`);
+    log(
+      `loop: burst of ${vms.length} VMs in ${seconds.toFixed(1)} s: ${relearnedOnce} relearned once, ${lost} lost, ${duplicateExecutions} duplicate executions`,
+    );
     out.push(
       metric('loop_burst_relearned_once', relearnedOnce, 'VMs', `= ${options.burst}`, relearnedOnce === options.burst),
       metric('loop_burst_lost', lost, 'entries', '= 0', lost === 0),

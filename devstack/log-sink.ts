@@ -11,10 +11,11 @@
  * - At least once: a delivery answered with anything but 2xx (or not answered) is retried with
  *   exponential backoff, as Pub/Sub push retries; after `maxAttempts` the message is dead-lettered
  *   (kept in `deadLetters`, never silently lost).
- * - To exercise deduplication, optionally: `duplicateRate` delivers a message twice (Pub/Sub's
- *   at-least-once redelivery, same message id), `republishRate` publishes an entry twice (a sink
- *   can, with two message ids), and `maxDelayMs` delays each delivery by a random time, which
- *   reorders them. The randomness comes from `seed`, so a run can be repeated.
+ * - To exercise deduplication, optionally: `duplicateRate` delivers a message again after its
+ *   first push (Pub/Sub's at-least-once redelivery of a message whose acknowledgement was lost,
+ *   same message id), `republishRate` publishes an entry twice (a sink can, with two message ids,
+ *   pushed concurrently), and `maxDelayMs` delays each delivery by a random time, which reorders
+ *   them. The randomness comes from `seed`, so a run can be repeated.
  */
 import type { JsonObject } from '../core/json.js';
 import { INTEGRITY_LOG_ID } from '../core/event.js';
@@ -117,11 +118,15 @@ export class LocalLogSink {
 
   private publish(entry: JsonObject): void {
     const messageId = String(this.nextMessageId++);
-    const times = this.random() < (this.options.duplicateRate ?? 0) ? 2 : 1;
-    for (let i = 0; i < times; i++) {
-      const push = this.push(messageId, entry).finally(() => this.inFlight.delete(push));
-      this.inFlight.add(push);
-    }
+    const first = this.track(this.push(messageId, entry));
+    // Pub/Sub redelivers a message whose acknowledgement it did not get: after the first push.
+    if (this.random() < (this.options.duplicateRate ?? 0)) void this.track(first.then(() => this.push(messageId, entry)));
+  }
+
+  private track(push: Promise<void>): Promise<void> {
+    const tracked = push.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+    return tracked;
   }
 
   private async push(messageId: string, entry: JsonObject): Promise<void> {

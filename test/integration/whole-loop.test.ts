@@ -6,10 +6,18 @@
  * operator approves. Every assertion reads what a stand-in recorded: Compute calls, Slack
  * messages, executions, deliveries.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FirestoreBaselineStore } from '../../adapters/gcp/firestore-stores.js';
+import { newBaseline } from '../../core/baseline.js';
 import type { JsonObject } from '../../core/json.js';
 import { parseEnvelope } from '../../core/parse.js';
-import { linuxChain, windowsChain, type BootChain } from '../../devstack/fleet/vtpm.js';
+import { bootReportEntry, eventarcBody } from '../../devstack/entries.js';
+import { postEventarc } from '../../devstack/eventarc.js';
+import { readFleetFile } from '../../devstack/fleet/fleet-file.js';
+import { linuxChain, measurements, windowsChain, type BootChain } from '../../devstack/fleet/vtpm.js';
 import type { FleetInstance } from '../../devstack/fleet/simulated-fleet.js';
 import { CHANNEL } from '../../devstack/slack-local.js';
 import { startLocalStack, type LocalStack } from '../../devstack/stack.js';
@@ -101,5 +109,72 @@ describe('the whole loop', () => {
     expect(stack.slackApp.slack.channelMessages(CHANNEL)).toHaveLength(1);
     expect(stack.engine.listExecutions({})).toHaveLength(5);
     expect(stack.sink?.deadLetters).toEqual([]);
+  });
+});
+
+describe('a fleet file replayed against its inventory', () => {
+  it('a known-good report of a VM that is not RUNNING, or was started after the report, is not relearned, with the reason', async () => {
+    const KNOWN = measurements(KERNEL_27, 'late');
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'bw-fleet-')), 'fleet.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        instances: [
+          { project: PROJECT, zone: ZONE, name: 'stopped-1', id: '4356841712468193571', status: 'TERMINATED' },
+          {
+            project: PROJECT,
+            zone: ZONE,
+            name: 'restarted-1',
+            id: '4356841712468193572',
+            lastStartTimestamp: '2026-11-01T02:30:00.000-08:00',
+          },
+        ],
+      }),
+    );
+    const replay = await startLocalStack({
+      projectId: PROJECT,
+      clockStart: Date.parse('2026-11-01T10:00:05Z'),
+      collectionPrefix: 'replay_',
+      instances: await readFleetFile(file),
+      function: { write: () => undefined },
+    });
+    try {
+      await new FirestoreBaselineStore(() => Promise.resolve(replay.db), 'known_good_measurements').save(
+        newBaseline(KNOWN, { addedBy: 'test', addedAt: '2026-10-30T00:00:00Z', sourceEntry: null, note: null }),
+      );
+      // Reports logged at 10:00 UTC (02:00 PST), before restarted-1 was started at 02:30 PST.
+      for (const [n, id] of ['4356841712468193571', '4356841712468193572'].entries()) {
+        const entry = bootReportEntry('lateBootReportEvent', {
+          instance: { project: PROJECT, zone: ZONE, id },
+          bootCounter: 7,
+          actual: KNOWN,
+          policy: measurements(KERNEL_26, 'late'),
+          timestamp: '2026-11-01T10:00:00.123456789Z',
+        });
+        const res = await postEventarc(replay.functionUrl ?? '', eventarcBody(entry, `91000000000000${n}`), {
+          source: `//pubsub.googleapis.com/projects/${PROJECT}/topics/shielded-vm-integrity`,
+        });
+        expect(res.status).toBeLessThan(300);
+      }
+      const records = await replay.quiet();
+      const results = records
+        .map((r) => ({ vm: r.labels['instance-id'], ...(JSON.parse(r.result ?? '{}') as { outcome: string; reason: string }) }))
+        .sort((a, b) => String(a.vm).localeCompare(String(b.vm)));
+      expect(results).toEqual([
+        expect.objectContaining({
+          vm: '4356841712468193571',
+          outcome: 'relearn_skipped',
+          reason: 'the instance is TERMINATED, not RUNNING; the policy would be learned from another boot',
+        }),
+        expect.objectContaining({
+          vm: '4356841712468193572',
+          outcome: 'relearn_skipped',
+          reason: expect.stringMatching(/^stale: the instance was started at 2026-11-01T02:30:00.000-08:00, after this report$/) as string,
+        }),
+      ]);
+      expect(replay.fleet.callsTo('setShieldedInstanceIntegrityPolicy')).toEqual([]);
+    } finally {
+      await replay.close();
+    }
   });
 });

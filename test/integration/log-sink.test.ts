@@ -47,7 +47,7 @@ const entry = (n: number, project = 'demo-bootwarden'): JsonObject =>
     timestamp: `2026-11-01T10:00:0${n % 10}.123456789Z`,
   });
 const logEntryOf = (r: Received): JsonObject =>
-  JSON.parse(Buffer.from(String((r.body['message'] as JsonObject)['data']), 'base64').toString('utf8')) as JsonObject;
+  JSON.parse(Buffer.from((r.body['message'] as { data: string }).data, 'base64').toString('utf8')) as JsonObject;
 
 describe('the local log sink', () => {
   it("pushes each entry of the project's integrity log as Eventarc does, and drops the rest", async () => {
@@ -117,7 +117,7 @@ describe('the local log sink', () => {
       const sink = new LocalLogSink({ functionUrl: url, project: 'demo-bootwarden', maxDelayMs: 50, seed });
       for (let n = 1; n <= 8; n++) sink.write(entry(n));
       await sink.settled();
-      return received.map((r) => String(logEntryOf(r)['insertId']));
+      return received.map((r) => logEntryOf(r)['insertId'] as string);
     };
     const first = await order(5);
     expect([...first].sort()).toEqual(Array.from({ length: 8 }, (_, i) => `insert-${i + 1}`));

@@ -257,6 +257,11 @@ export const CONFIG_VARIABLES = {
     meaning: 'port of `npm run slack-app` (default 3000) and of `npm run function` (default 8080, where `npm run post-event` posts)',
     default: null,
   },
+  INIT_CWD: {
+    readers: ['local stack'],
+    meaning: 'set by npm: the folder `npm run` was called from; `npm run function -- --fleet <file>` resolves the file from it',
+    default: null,
+  },
   BOOTWARDEN_FIRESTORE_EMULATOR: {
     readers: ['local stack'],
     meaning: 'Firestore emulator the local stack, tests and bench start: `gcloud` or `npm` (unset: gcloud if installed)',

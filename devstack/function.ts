@@ -1,10 +1,12 @@
 /**
- * `npm run function [-- --decide approve|reject|none]`: the local stack, serving the function on
+ * `npm run function [-- --decide approve|reject|none] [--fleet <file.json>]`: the local stack, serving the function on
  * $PORT (default 8080) until Ctrl-C. Post entries with `npm run -s post-event -- <file>`; each
  * delivery goes through the function (functions-framework, `ingest`) into the response workflow in
  * the local Workflows engine, and each execution's end is printed here. The real Slack app posts
  * to the Slack Web API stand-in, where a local operator clicks Approve (default) or Reject on each
- * approval message, or leaves approvals waiting for their timeout.
+ * approval message, or leaves approvals waiting for their timeout. `--fleet` loads the Compute
+ * inventory from a fleet file (devstack/fleet/fleet-file.ts; default examples/fleet.json), so that
+ * entries exported from a project can be replayed against its own instances.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { ApprovalDecision } from '../core/approvals.js';
 import { ConfigError, loadConfig } from '../core/config.js';
 import { NPM_EMULATOR_LIMITS } from './firestore-emulator.js';
-import { readFleetFile } from './fleet/fleet-file.js';
+import { FleetFileError, readFleetFile } from './fleet/fleet-file.js';
 import { seedBaselines } from './seed.js';
 import { APPROVER } from './slack-local.js';
 import { localFunctionEnv, startLocalStack } from './stack.js';
@@ -20,12 +22,18 @@ import { localFunctionEnv, startLocalStack } from './stack.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const say = (line: string): boolean => process.stderr.write(`bootwarden function: ${line}\n`);
 
-const USAGE = 'usage: npm run function [-- --decide approve|reject|none]   (port: $PORT, default 8080)';
+const USAGE = 'usage: npm run function [-- --decide approve|reject|none] [--fleet <file.json>]   (port: $PORT, default 8080)';
 
 async function main(): Promise<number> {
   let decide: ApprovalDecision | 'none';
+  let fleetFile = path.join(root, 'examples', 'fleet.json');
   try {
-    const { values } = parseArgs({ options: { decide: { type: 'string', default: 'approve' } }, strict: true });
+    const { values } = parseArgs({
+      options: { decide: { type: 'string', default: 'approve' }, fleet: { type: 'string' } },
+      strict: true,
+    });
+    // npm runs scripts in the package's folder; a relative path is the caller's (INIT_CWD).
+    if (values.fleet !== undefined) fleetFile = path.resolve(process.env['INIT_CWD'] ?? process.cwd(), values.fleet);
     const d = values.decide;
     if (d !== 'approve' && d !== 'reject' && d !== 'none')
       throw new Error(`--decide must be approve, reject or none, got ${JSON.stringify(d)}`);
@@ -53,8 +61,16 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  const fleetFile = path.join(root, 'examples', 'fleet.json');
-  const instances = await readFleetFile(fleetFile);
+  let instances;
+  try {
+    instances = await readFleetFile(fleetFile);
+  } catch (e) {
+    if (e instanceof FleetFileError) {
+      say(e.message);
+      return 1;
+    }
+    throw e;
+  }
   const stack = await startLocalStack({
     projectId: config.project,
     instances,
@@ -68,7 +84,7 @@ async function main(): Promise<number> {
   say(`Firestore: ${stack.emulator.kind} emulator at ${stack.emulator.host}, ${seeded.copied.length} baselines from examples/baselines`);
   if (stack.emulator.kind === 'npm') say(`note: ${NPM_EMULATOR_LIMITS}`);
   say(
-    `Compute: ${instances.length} VMs from examples/fleet.json at ${stack.computeUrl}; approvals: ${decide === 'none' ? 'left waiting' : `${decide}d in Slack (the stand-in) by ${APPROVER.name}`}; Slack app on ${stack.slackApp.url}`,
+    `Compute: ${instances.length} VMs from ${path.relative(process.cwd(), fleetFile)} at ${stack.computeUrl}; approvals: ${decide === 'none' ? 'left waiting' : `${decide}d in Slack (the stand-in) by ${APPROVER.name}`}; Slack app on ${stack.slackApp.url}`,
   );
   say(`post an event: PORT=${port} npm run -s post-event -- examples/entries/unknown-measurements.pubsub.json`);
   const reported = new Set<string>();

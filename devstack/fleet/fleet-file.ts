@@ -110,7 +110,10 @@ function instanceOf(r: Reader, at: string, v: unknown): FleetInstance {
   if (!isObject(v)) r.fail(at, `must be an object, got ${describe(v)}`);
   r.only(at, v, ['project', 'zone', 'name', 'id', 'status', 'labels', 'lastStartTimestamp', 'bootCounter', 'boot']);
   if (typeof v['id'] === 'number')
-    r.fail(`${at}.id`, `must be a string: ${String(v['id'])} as a JSON number has lost digits already (write the id in quotes)`);
+    r.fail(
+      `${at}.id`,
+      `must be a string, got the number ${String(v['id'])}: write the id in quotes (a JSON number loses the digits of a 19-digit id)`,
+    );
   const status = v['status'] ?? 'RUNNING';
   if (status !== 'RUNNING' && status !== 'TERMINATED') r.fail(`${at}.status`, `must be "RUNNING" or "TERMINATED", got ${describe(status)}`);
   let labels: Record<string, string> | undefined;

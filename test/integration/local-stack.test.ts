@@ -6,7 +6,8 @@
  * assertions are on what the fakes recorded; then `npm start` itself, as a process.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isJsonObject } from '../../core/json.js';
@@ -114,4 +115,29 @@ describe('npm run demo', () => {
     });
     expect(code).toBe(0);
   }, 120_000);
+});
+
+describe('npm run function -- --fleet', () => {
+  it('names what is wrong in a fleet file, and starts nothing', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-fleet-'));
+    writeFileSync(
+      path.join(dir, 'fleet.json'),
+      JSON.stringify({ instances: [{ project: 'acme-prod', zone: 'us-central1-a', name: 'web-1', id: 12 }] }),
+    );
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'devstack', 'function.js'), '--fleet', 'fleet.json'], {
+        cwd: ROOT,
+        env: { PATH: process.env['PATH'] ?? '', METADATA_SERVER_DETECTION: 'none', INIT_CWD: dir, PORT: '0' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `fleet file ${path.join(dir, 'fleet.json')}: instances[0].id: must be a string, got the number 12: write the id in quotes`,
+    );
+  });
 });

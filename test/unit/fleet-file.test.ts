@@ -36,7 +36,11 @@ describe('fleet files', () => {
 
   it.each([
     // The id unquoted in JSON reads as 4356841712468193500: the digits are gone before any check.
-    ['an id as a JSON number', [{ ...base, id: Number('4356841712468193571') }], /instances\[0\]\.id: must be a string: .* lost digits/],
+    [
+      'an id as a JSON number',
+      [{ ...base, id: Number('4356841712468193571') }],
+      /instances\[0\]\.id: must be a string, got the number 4356841712468194000: write the id in quotes/,
+    ],
     ['an id that is not decimal', [{ ...base, id: '43568417x' }], /instances\[0\]\.id: must be a decimal string of up to 20 digits/],
     ['a name with capitals', [{ ...base, name: 'Web-1' }], /instances\[0\]\.name: must be an instance name/],
     ['a zone that is a region', [{ ...base, zone: 'us-central1' }], /instances\[0\]\.zone: must be a zone/],

@@ -1,7 +1,8 @@
 /**
  * Metric 4: the Eventarc function as Cloud Run runs it (functions-framework, signature type
- * cloudevent, dist/functions/index.js) against a Firestore emulator, with the local execution
- * starter recording executions in a JSON Lines file.
+ * cloudevent, dist/functions/index.js) against a Firestore emulator, starting executions with its
+ * Workflows client in a local engine (its Executions API on loopback), where a receiving workflow
+ * keeps each execution's argument and labels.
  *
  * - import time of dist/functions/index.js in a fresh node process;
  * - cold start: spawn to the first 2xx answer to a failed late-boot report, next to a bare
@@ -10,11 +11,10 @@
  *   lost (no `done` record in the ledger), duplicate executions, non-2xx answers, peak RSS.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
+import { loadLocalWorkflowText, startLocalEngine, type LocalEngine } from '@bootwarden/workflows-emulator';
 import { baselineToDocument } from '../core/baseline.js';
-import { eventKeyLabel, eventKeyOf } from '../core/contracts.js';
+import { eventKeyLabel, eventKeyOf, RESPONSE_WORKFLOW_ID } from '../core/contracts.js';
 import type { JsonObject } from '../core/json.js';
 import { parseEnvelope } from '../core/parse.js';
 import { eventarcBody } from '../devstack/entries.js';
@@ -143,20 +143,31 @@ async function helloFirstRequestMs(): Promise<number> {
 
 interface Run {
   readonly prefix: string;
-  readonly executionsLog: string;
+  /** The local engine whose Executions API the function starts executions in. */
+  readonly receiver: LocalEngine;
   readonly env: Record<string, string>;
 }
 
-function functionRun(root: string, emulatorHost: string, baselineCollection: string, prefix: string, name: string): Run {
-  const executionsLog = path.join(root, `${name}-executions.jsonl`);
+/** Takes the argument and ends: the engine keeps what each execution was started with. */
+const RECEIVER = 'main:\n  params: [args]\n  steps:\n    - received:\n        return: ${args.eventKey}\n';
+
+/** A local engine with the receiving workflow deployed as the response workflow. */
+async function startReceiver(): Promise<LocalEngine> {
+  const local = await startLocalEngine({ projectId: PROJECT });
+  local.engine.deploy(RESPONSE_WORKFLOW_ID, loadLocalWorkflowText(RECEIVER, 'receiver.workflows.yaml'));
+  return local;
+}
+
+function functionRun(receiver: LocalEngine, emulatorHost: string, baselineCollection: string, prefix: string): Run {
   return {
     prefix,
-    executionsLog,
+    receiver,
     env: {
       FIRESTORE_EMULATOR_HOST: emulatorHost,
       GOOGLE_CLOUD_PROJECT: PROJECT,
-      BOOTWARDEN_EXECUTIONS: 'local',
-      BOOTWARDEN_LOCAL_EXECUTIONS_LOG: executionsLog,
+      // The function's Workflows client, against the engine's Executions API on loopback.
+      BOOTWARDEN_WORKFLOW_LOCATION: receiver.engine.location,
+      BOOTWARDEN_WORKFLOWS_API_URL: `${receiver.callbacks.url}/`,
       BOOTWARDEN_COLLECTION_PREFIX: prefix,
       BOOTWARDEN_BASELINE_COLLECTION: baselineCollection,
       METADATA_SERVER_DETECTION: 'none',
@@ -190,19 +201,12 @@ async function ledger(db: Firestore, prefix: string): Promise<Map<string, Ledger
   return new Map(snap.docs.map((d) => [d.id, d.data() as LedgerRecord]));
 }
 
-/** The `event` label of each line of an executions log. */
-function executionLabels(file: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => (JSON.parse(l) as { labels?: { event?: string } }).labels?.event ?? '');
+/** The `event` label of each execution the run's function started (its collections name the run). */
+function executionLabels(run: Run): string[] {
+  return run.receiver.engine
+    .listExecutions({})
+    .filter((r) => (JSON.parse(r.argument ?? '{}') as { collections?: { prefix?: string } }).collections?.prefix === run.prefix)
+    .map((r) => r.labels['event'] ?? '');
 }
 
 /** Spawn to the first 2xx answer to a failed late-boot report whose measurements are known-good. */
@@ -219,7 +223,7 @@ async function functionFirstEventMs(db: Firestore, run: Run, fleet: Fleet, ordin
     await server.stop();
   }
   const record = (await ledger(db, run.prefix)).get(key);
-  const executions = executionLabels(run.executionsLog);
+  const executions = executionLabels(run);
   if (record?.state !== 'done' || record.decision?.action !== 'relearn' || executions.length !== 1) {
     log(
       `function: ERROR cold start ${ordinal}: ledger record ${JSON.stringify(record ?? null)}, ${executions.length} executions; ` +
@@ -392,7 +396,7 @@ async function throughput(db: Firestore, run: Run, fleet: Fleet, total: number):
   if (wrongAction > 0) log(`function: ERROR ${wrongAction} entries were decided differently from what the generator expects`);
 
   // One execution per entry decided relearn or stop, none for duplicates.
-  const labels = executionLabels(run.executionsLog);
+  const labels = executionLabels(run);
   const distinct = new Set(labels);
   const duplicateExecutions = labels.length - distinct.size;
   const unexpected = [...distinct].filter((l) => !expectedLabels.has(l)).length;
@@ -441,7 +445,7 @@ async function measured<T>(what: string, f: () => Promise<T>): Promise<T | null>
   }
 }
 
-export async function benchFunction(root: string, opts: FunctionBenchOptions): Promise<Metric[]> {
+export async function benchFunction(opts: FunctionBenchOptions): Promise<Metric[]> {
   const metrics: Metric[] = [];
   const importMedian = await importMs();
   metrics.push(
@@ -459,11 +463,13 @@ export async function benchFunction(root: string, opts: FunctionBenchOptions): P
   const savedEnv = Object.keys(clientEnv).map((k) => [k, process.env[k]] as const);
   Object.assign(process.env, clientEnv);
   let db: Firestore | null = null;
+  let receiver: LocalEngine | null = null;
   try {
     const { Firestore } = await import('@google-cloud/firestore');
     const database = new Firestore({ projectId: PROJECT });
     db = database;
     const id = randomBytes(5).toString('hex');
+    receiver = await startReceiver();
     const fleet = new Fleet(11);
     const baselineCollection = `bench_${id}_known_good_measurements`;
     await Promise.all(fleet.knownBaselines.map((b) => database.collection(baselineCollection).doc(b.id).set(baselineToDocument(b))));
@@ -478,7 +484,7 @@ export async function benchFunction(root: string, opts: FunctionBenchOptions): P
       if (f !== null) firestore.push(f);
       const h = await measured('hello function', () => helloFirstRequestMs());
       if (h !== null) hello.push(h);
-      const run = functionRun(root, emulator.host, baselineCollection, `bench_${id}_c${r}_`, `function-cold-${r}`);
+      const run = functionRun(receiver, emulator.host, baselineCollection, `bench_${id}_c${r}_`);
       const e = await measured('function cold start', () => functionFirstEventMs(database, run, fleet, r));
       if (e !== null) first.push(e);
       log(`function: cold start ${r + 1}/${COLD_RUNS}: firestore first call ${fixed(f)} ms, hello ${fixed(h)} ms, function ${fixed(e)} ms`);
@@ -500,11 +506,12 @@ export async function benchFunction(root: string, opts: FunctionBenchOptions): P
       info('function_first_event_vs_baseline', e !== null && baseline !== null ? e / baseline : null, 'x'),
     );
 
-    const run = functionRun(root, emulator.host, baselineCollection, `bench_${id}_t_`, 'function-burst');
+    const run = functionRun(receiver, emulator.host, baselineCollection, `bench_${id}_t_`);
     const rows = await measured('throughput', () => throughput(database, run, fleet, opts.deliveries));
     metrics.push(...(rows ?? THROUGHPUT_NAMES.map(([name, unit, target]) => metric(name, null, unit, target, target === 'n/a'))));
     return metrics;
   } finally {
+    await receiver?.close();
     await db?.terminate();
     for (const [k, v] of savedEnv) {
       if (v === undefined) delete process.env[k];

@@ -175,7 +175,7 @@ async function main(): Promise<number> {
     }
     if (opts.sections.has('function')) {
       t = performance.now();
-      metrics.push(...(await benchFunction(root, { deliveries: opts.functionDeliveries })));
+      metrics.push(...(await benchFunction({ deliveries: opts.functionDeliveries })));
       log(`function done in ${seconds(t).toFixed(1)} s`);
     }
     if (opts.sections.has('workflows')) {

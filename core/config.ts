@@ -10,15 +10,12 @@ import { BootwardenError } from './errors.js';
 
 export interface FunctionConfig {
   readonly project: string;
-  readonly executions:
-    | {
-        readonly kind: 'workflows';
-        readonly location: string;
-        readonly workflow: string;
-        /** BOOTWARDEN_WORKFLOWS_API_URL: the local engine's Executions API; null for Google's. */
-        readonly apiUrl: string | null;
-      }
-    | { readonly kind: 'local'; readonly logFile: string; readonly workflow: string };
+  readonly executions: {
+    readonly location: string;
+    readonly workflow: string;
+    /** BOOTWARDEN_WORKFLOWS_API_URL: the local engine's Executions API; null for Google's. */
+    readonly apiUrl: string | null;
+  };
   readonly firestoreDatabase: string;
   readonly baselineCollection: string;
   /** The Firestore client reads FIRESTORE_EMULATOR_HOST itself; validated here so that a typo is named. */
@@ -61,14 +58,9 @@ export const CONFIG_VARIABLES = {
     meaning: 'project of the workflow and the Firestore database (set by Cloud Run functions)',
     default: null,
   },
-  BOOTWARDEN_EXECUTIONS: {
-    readers: ['function'],
-    meaning: '`workflows` starts Cloud Workflows executions; `local` records them in a file (tests, benchmarks)',
-    default: 'workflows',
-  },
   BOOTWARDEN_WORKFLOW_LOCATION: {
     readers: ['function', 'slack app', 'cli'],
-    meaning: 'region of the response workflow (the function: required with `workflows`; the Slack app and `history`: its history)',
+    meaning: 'region of the response workflow (required by the function; the Slack app and `history`: its history)',
     default: null,
   },
   BOOTWARDEN_WORKFLOW: {
@@ -85,11 +77,6 @@ export const CONFIG_VARIABLES = {
     readers: ['cli'],
     meaning: "local stack only: the simulated fleet's Compute API, `http://127.0.0.1:<port>/compute/v1/`, with local tokens",
     default: null,
-  },
-  BOOTWARDEN_LOCAL_EXECUTIONS_LOG: {
-    readers: ['function'],
-    meaning: 'with `BOOTWARDEN_EXECUTIONS=local`: JSON Lines file of started executions',
-    default: '.bootwarden/executions.jsonl',
   },
   GCLOUD_PROJECT: { readers: ['function', 'cli'], meaning: 'older name of `GOOGLE_CLOUD_PROJECT`, read when that is unset', default: null },
   BOOTWARDEN_FIRESTORE_DATABASE: {
@@ -373,7 +360,9 @@ function atLeastOne(env: Env, name: VariableName, fallback: number, max: number,
 /** Where the Slack app's `/bootwarden history` reads executions: null without a region. */
 function historyExecutions(env: Env): SlackAppConfig['executions'] {
   const location = workflowLocation(env);
-  return location === undefined ? null : { location, workflow: workflowName(env) };
+  return location === undefined
+    ? null
+    : { location, workflow: workflowName(env), apiUrl: localApiUrl(env, 'BOOTWARDEN_WORKFLOWS_API_URL', '/') };
 }
 
 /** `host:port` of a Firestore emulator, when one is set. */
@@ -426,18 +415,10 @@ export function loadConfig(env: Env = process.env): FunctionConfig {
   const project = projectOf(env);
   if (project === undefined) throw new ConfigError('GOOGLE_CLOUD_PROJECT is not set: give the project of the workflow and Firestore');
   const workflow = workflowName(env);
-  const kind = value(env, 'BOOTWARDEN_EXECUTIONS') ?? 'workflows';
-  let executions: FunctionConfig['executions'];
-  if (kind === 'workflows') {
-    const location = workflowLocation(env);
-    if (location === undefined)
-      throw new ConfigError('BOOTWARDEN_WORKFLOW_LOCATION is not set: give the region of the response workflow, e.g. us-central1');
-    executions = { kind, location, workflow, apiUrl: localApiUrl(env, 'BOOTWARDEN_WORKFLOWS_API_URL', '/') };
-  } else if (kind === 'local') {
-    executions = { kind, workflow, logFile: value(env, 'BOOTWARDEN_LOCAL_EXECUTIONS_LOG') ?? '.bootwarden/executions.jsonl' };
-  } else {
-    throw new ConfigError(`BOOTWARDEN_EXECUTIONS must be "workflows" or "local", got ${JSON.stringify(kind)}`);
-  }
+  const location = workflowLocation(env);
+  if (location === undefined)
+    throw new ConfigError('BOOTWARDEN_WORKFLOW_LOCATION is not set: give the region of the response workflow, e.g. us-central1');
+  const executions = { location, workflow, apiUrl: localApiUrl(env, 'BOOTWARDEN_WORKFLOWS_API_URL', '/') };
   const allowed = value(env, 'BOOTWARDEN_ALLOWED_PROJECTS');
   const allowedProjects =
     allowed === undefined
@@ -531,7 +512,7 @@ export interface SlackAppConfig {
   /** Distinct approvers an approval needs: 1 or 2. */
   readonly requiredApprovals: 1 | 2;
   /** Where `/bootwarden history` reads executions from; null: the audit trail only. */
-  readonly executions: { readonly location: string; readonly workflow: string } | null;
+  readonly executions: { readonly location: string; readonly workflow: string; readonly apiUrl: string | null } | null;
   /** The OIDC audience of the internal endpoints: the app's base URL, without a trailing slash. */
   readonly appUrl: string;
   /** Identities (service-account e-mails) the internal endpoints accept. */

@@ -151,6 +151,8 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
       BOOTWARDEN_BASELINE_COLLECTION: options.baselineCollection ?? 'known_good_measurements',
     };
     const slackApp = await startLocalSlackApp(collectionEnv.BOOTWARDEN_COLLECTION_PREFIX, {
+      // `/bootwarden history` reads the engine's executions through its Executions API.
+      env: { BOOTWARDEN_WORKFLOW_LOCATION: local.engine.location, BOOTWARDEN_WORKFLOWS_API_URL: `${local.callbacks.url}/` },
       deps: { firestore: () => Promise.resolve(client), now: () => new Date(clock.now()), write: () => undefined },
       ...(options.autoDecide === undefined ? {} : { autoDecide: options.autoDecide }),
     });

@@ -12,7 +12,6 @@ import {
   FirestoreStopSlots,
 } from '../adapters/gcp/firestore-stores.js';
 import { localExecutionsClient, WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
-import { RecordingExecutionStarter } from '../adapters/local/recording-execution-starter.js';
 import type { FunctionConfig } from '../core/config.js';
 
 export interface Wiring {
@@ -40,14 +39,12 @@ export function settingsFrom(config: FunctionConfig): IngestSettings {
 /** `now`: the clock local tokens are minted on (the simulated cloud's, in the local stack). */
 export function starterFrom(config: FunctionConfig, now: () => Date = () => new Date()): ExecutionStarter {
   const e = config.executions;
-  return e.kind === 'workflows'
-    ? new WorkflowsExecutionStarter({
-        project: config.project,
-        location: e.location,
-        workflow: e.workflow,
-        ...(e.apiUrl === null ? {} : { clientFactory: localExecutionsClient(e.apiUrl, () => now().getTime()) }),
-      })
-    : new RecordingExecutionStarter({ logFile: e.logFile, workflow: e.workflow });
+  return new WorkflowsExecutionStarter({
+    project: config.project,
+    location: e.location,
+    workflow: e.workflow,
+    ...(e.apiUrl === null ? {} : { clientFactory: localExecutionsClient(e.apiUrl, () => now().getTime()) }),
+  });
 }
 
 export function wire(

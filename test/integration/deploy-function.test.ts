@@ -33,7 +33,6 @@ const EXPECTED_MODULES = [
   // Loaded only with BOOTWARDEN_WORKFLOWS_API_URL, which is refused on Cloud Run (K_SERVICE).
   'adapters/local/local-api.js',
   'adapters/local/local-tokens.js',
-  'adapters/local/recording-execution-starter.js',
   'core/base64.js',
   'core/baseline.js',
   'core/blast-radius.js',
@@ -109,7 +108,6 @@ describe('the deploy folder of the function', () => {
         // The deploy folder has no dist/: nothing of the repository is on its module path.
         NODE_PATH: '',
       },
-      work,
       {
         source: folder,
         framework: path.join(folder, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js'),

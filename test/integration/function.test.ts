@@ -15,10 +15,8 @@ import { firestoreEmulatorKind, useFirestore } from '../../packages/workflows-em
 import { edited, KERNEL_25, KERNEL_26, TAMPERED, WINDOWS_NOV, WINDOWS_OCT } from '../support/fixtures.js';
 import { postBinary, postStructured, startFunction, type FunctionServer } from '../support/function-server.js';
 import { tcpProxy } from '../support/tcp-proxy.js';
-import { useTmpDirs } from '../support/tmp.js';
 
 const fs = useFirestore();
-const tmp = useTmpDirs();
 let server: FunctionServer;
 let vmCount = 0;
 
@@ -54,15 +52,12 @@ const NO_GUARD = {
 beforeAll(async () => {
   const known = newBaseline(KERNEL_26, { addedBy: 'test', addedAt: '2026-11-01T00:00:00Z', sourceEntry: null, note: null });
   await collection('baselines').doc(known.id).set(baselineToDocument(known));
-  server = await startFunction(
-    {
-      BOOTWARDEN_COLLECTION_PREFIX: fs.prefix,
-      BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
-      BOOTWARDEN_WAIT_FOR_OWNER_SECONDS: '15',
-      ...NO_GUARD,
-    },
-    tmp(),
-  );
+  server = await startFunction({
+    BOOTWARDEN_COLLECTION_PREFIX: fs.prefix,
+    BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
+    BOOTWARDEN_WAIT_FOR_OWNER_SECONDS: '15',
+    ...NO_GUARD,
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -229,15 +224,12 @@ describe('onIntegrityEvent over HTTP', () => {
 
 describe("onIntegrityEvent acts only on the log sink's events", () => {
   it('another CloudEvent type, another topic, a project not allowed: 2xx, recorded with their codes, nothing started', async () => {
-    const guarded = await startFunction(
-      {
-        BOOTWARDEN_COLLECTION_PREFIX: `${fs.prefix}g_`,
-        BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
-        BOOTWARDEN_SOURCE_TOPIC: 'projects/demo-bootwarden/topics/shielded-vm-integrity',
-        BOOTWARDEN_ALLOWED_PROJECTS: 'acme-prod',
-      },
-      tmp(),
-    );
+    const guarded = await startFunction({
+      BOOTWARDEN_COLLECTION_PREFIX: `${fs.prefix}g_`,
+      BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
+      BOOTWARDEN_SOURCE_TOPIC: 'projects/demo-bootwarden/topics/shielded-vm-integrity',
+      BOOTWARDEN_ALLOWED_PROJECTS: 'acme-prod',
+    });
     try {
       const post = async (body: JsonObject, opts: Parameters<typeof postEventarc>[2]): Promise<number> => {
         const res = await postEventarc(guarded.url, body, opts);
@@ -268,16 +260,13 @@ describe("onIntegrityEvent acts only on the log sink's events", () => {
 describe('onIntegrityEvent when Firestore is unreachable', () => {
   it('answers non-2xx, and the redelivery once Firestore is back starts exactly one execution', async () => {
     const proxy = await tcpProxy(process.env['FIRESTORE_EMULATOR_HOST'] ?? '');
-    const cut = await startFunction(
-      {
-        FIRESTORE_EMULATOR_HOST: proxy.host,
-        BOOTWARDEN_COLLECTION_PREFIX: fs.prefix,
-        BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
-        BOOTWARDEN_DEADLINE_SECONDS: '2',
-        ...NO_GUARD,
-      },
-      tmp(),
-    );
+    const cut = await startFunction({
+      FIRESTORE_EMULATOR_HOST: proxy.host,
+      BOOTWARDEN_COLLECTION_PREFIX: fs.prefix,
+      BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
+      BOOTWARDEN_DEADLINE_SECONDS: '2',
+      ...NO_GUARD,
+    });
     try {
       const entry = late(vm(), TAMPERED);
       const body = eventarcBody(entry, 'msg-h1');
@@ -304,14 +293,11 @@ describe('onIntegrityEvent under a rollout: the blast-radius guard', () => {
     const prefix = `${fs.prefix}b_`;
     // The defaults (3 per fingerprint), on a window of a day: the 200 requests share one window
     // unless they straddle midnight UTC, which the assertions below account for.
-    const guarded = await startFunction(
-      {
-        BOOTWARDEN_COLLECTION_PREFIX: prefix,
-        BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
-        BOOTWARDEN_STOP_WINDOW_SECONDS: '86400',
-      },
-      tmp(),
-    );
+    const guarded = await startFunction({
+      BOOTWARDEN_COLLECTION_PREFIX: prefix,
+      BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
+      BOOTWARDEN_STOP_WINDOW_SECONDS: '86400',
+    });
     try {
       const vms = Array.from({ length: 200 }, () => vm());
       const statuses = await Promise.all(

@@ -1,17 +1,25 @@
-/** Runs the real function under functions-framework in a child process, as Cloud Run would. */
+/**
+ * Runs the real function under functions-framework in a child process, as Cloud Run would. It
+ * starts executions with its Workflows client in a local engine of this process, through the
+ * engine's Executions API (BOOTWARDEN_WORKFLOWS_API_URL), where a receiving workflow records each
+ * execution's argument and labels.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { loadLocalWorkflowText, startLocalEngine } from '@bootwarden/workflows-emulator';
+import { RESPONSE_WORKFLOW_ID } from '../../core/contracts.js';
 import { freePort, functionServerArgs, postEventarc } from '../../devstack/eventarc.js';
 import { ROOT } from './cli.js';
 
 export interface FunctionServer {
   readonly url: string;
-  readonly executionsLog: string;
-  /** Executions the local starter recorded, in order. */
+  /** Executions the function started, in order. */
   executions(): { name: string; labels: Record<string, string>; argument: Record<string, unknown> }[];
   stop(): Promise<void>;
 }
+
+/** Takes the argument and ends: the engine keeps what each execution was started with. */
+const RECEIVER = 'main:\n  params: [args]\n  steps:\n    - received:\n        return: ${args.eventKey}\n';
 
 /**
  * `source`: the function's folder or file (default: dist/functions/index.js of this checkout);
@@ -19,11 +27,11 @@ export interface FunctionServer {
  */
 export async function startFunction(
   env: Record<string, string>,
-  dir: string,
   opts: { source?: string; framework?: string } = {},
 ): Promise<FunctionServer> {
   const port = await freePort();
-  const executionsLog = path.join(dir, 'executions.jsonl');
+  const local = await startLocalEngine({ projectId: 'demo-bootwarden' });
+  local.engine.deploy(RESPONSE_WORKFLOW_ID, loadLocalWorkflowText(RECEIVER, 'receiver.workflows.yaml'));
   const args = functionServerArgs(opts.source ?? path.join(ROOT, 'dist', 'functions', 'index.js'), port);
   if (opts.framework !== undefined) args[0] = opts.framework;
   const child: ChildProcess = spawn(process.execPath, args, {
@@ -32,8 +40,8 @@ export async function startFunction(
       METADATA_SERVER_DETECTION: 'none',
       FIRESTORE_EMULATOR_HOST: process.env['FIRESTORE_EMULATOR_HOST'] ?? '',
       GOOGLE_CLOUD_PROJECT: 'demo-bootwarden',
-      BOOTWARDEN_EXECUTIONS: 'local',
-      BOOTWARDEN_LOCAL_EXECUTIONS_LOG: executionsLog,
+      BOOTWARDEN_WORKFLOW_LOCATION: local.engine.location,
+      BOOTWARDEN_WORKFLOWS_API_URL: `${local.callbacks.url}/`,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,7 +49,7 @@ export async function startFunction(
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  await new Promise<void>((resolve, reject) => {
+  const started = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`function did not start within 20 s:\n${output}`)), 20_000);
     const check = (): void => {
       if (output.includes('Serving function')) {
@@ -55,22 +63,33 @@ export async function startFunction(
       reject(new Error(`function exited with ${String(code)}:\n${output}`));
     });
   });
+  try {
+    await started;
+  } catch (e) {
+    await local.close();
+    throw e;
+  }
   return {
     url: `http://127.0.0.1:${port}/`,
-    executionsLog,
+    // The engine lists newest first, executions of one millisecond in the order started.
     executions: () =>
-      existsSync(executionsLog)
-        ? readFileSync(executionsLog, 'utf8')
-            .split('\n')
-            .filter((l) => l.trim() !== '')
-            .map((l) => JSON.parse(l) as { name: string; labels: Record<string, string>; argument: Record<string, unknown> })
-        : [],
-    stop: () =>
-      new Promise<void>((resolve) => {
+      local.engine
+        .listExecutions({})
+        .map((r, i) => ({ r, i }))
+        .sort((a, b) => (a.r.startTime < b.r.startTime ? -1 : a.r.startTime > b.r.startTime ? 1 : a.i - b.i))
+        .map(({ r }) => ({
+          name: r.name,
+          labels: { ...r.labels },
+          argument: JSON.parse(r.argument ?? 'null') as Record<string, unknown>,
+        })),
+    stop: async () => {
+      await new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
-      }),
+      });
+      await local.close();
+    },
   };
 }
 

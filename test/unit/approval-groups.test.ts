@@ -356,6 +356,7 @@ describe('loadSlackAppConfig', () => {
     expect(loadSlackAppConfig({ ...base, BOOTWARDEN_WORKFLOW_LOCATION: 'europe-west1' }).executions).toEqual({
       location: 'europe-west1',
       workflow: 'integrity-response',
+      apiUrl: null,
     });
     expect(() => loadSlackAppConfig({ ...base, BOOTWARDEN_WORKFLOW_LOCATION: 'Europe' })).toThrow(
       'BOOTWARDEN_WORKFLOW_LOCATION must be a region like us-central1, got "Europe"',

@@ -79,19 +79,11 @@ describe('loadConfig: values', () => {
     });
     expect(c).toMatchObject({
       project: 'acme-old',
-      executions: { kind: 'workflows', location: 'us-central1', workflow: 'integrity-response' },
+      executions: { location: 'us-central1', workflow: 'integrity-response' },
       firestoreDatabase: '(default)',
       collectionPrefix: 'bw_',
       allowedProjects: null,
       firestoreEmulatorHost: null,
-    });
-  });
-
-  it('local executions default to .bootwarden/executions.jsonl and need no location', () => {
-    expect(loadConfig({ GOOGLE_CLOUD_PROJECT: 'acme-sec', BOOTWARDEN_EXECUTIONS: 'local' }).executions).toEqual({
-      kind: 'local',
-      workflow: 'integrity-response',
-      logFile: '.bootwarden/executions.jsonl',
     });
   });
 
@@ -111,7 +103,6 @@ describe('loadConfig: values', () => {
     [' me-central2 ', 'me-central2'],
   ])('BOOTWARDEN_WORKFLOW_LOCATION=%j is accepted', (v, expected) => {
     expect(loadConfig({ ...BASE, BOOTWARDEN_WORKFLOW_LOCATION: v }).executions).toEqual({
-      kind: 'workflows',
       location: expected,
       workflow: 'integrity-response',
       apiUrl: null,
@@ -135,7 +126,6 @@ describe('loadConfig: values', () => {
       'BOOTWARDEN_WORKFLOW_LOCATION is not set: give the region of the response workflow, e.g. us-central1',
     ],
     [{ ...BASE, GOOGLE_CLOUD_PROJECT: 'Bad_Project' }, 'GOOGLE_CLOUD_PROJECT "Bad_Project" is not a valid project id'],
-    [{ ...BASE, BOOTWARDEN_EXECUTIONS: 'cloud' }, 'BOOTWARDEN_EXECUTIONS must be "workflows" or "local", got "cloud"'],
     [
       { ...BASE, BOOTWARDEN_WORKFLOW_LOCATION: '1us-central1' },
       'BOOTWARDEN_WORKFLOW_LOCATION must be a region like us-central1, got "1us-central1"',
@@ -300,7 +290,7 @@ describe('configurationTable', () => {
       '| variable | read by | default | meaning |',
       '| --- | --- | --- | --- |',
       '| `GOOGLE_CLOUD_PROJECT` | function, cli, slack app |  | project of the workflow and the Firestore database (set by Cloud Run functions) |',
-      '| `BOOTWARDEN_EXECUTIONS` | function | `workflows` | `workflows` starts Cloud Workflows executions; `local` records them in a file (tests, benchmarks) |',
+      '| `BOOTWARDEN_WORKFLOW_LOCATION` | function, slack app, cli |  | region of the response workflow (required by the function; the Slack app and `history`: its history) |',
     ]);
     expect(table).toContain('\n| `USER` | cli | `unknown` | `addedBy` of baselines added or imported without `--added-by` |\n');
     expect(

@@ -8,7 +8,7 @@ describe('loadConfig', () => {
   it('fills defaults', () => {
     expect(loadConfig(BASE)).toEqual({
       project: 'acme-sec',
-      executions: { kind: 'workflows', location: 'europe-west1', workflow: 'integrity-response', apiUrl: null },
+      executions: { location: 'europe-west1', workflow: 'integrity-response', apiUrl: null },
       firestoreDatabase: '(default)',
       baselineCollection: 'known_good_measurements',
       firestoreEmulatorHost: null,
@@ -29,8 +29,7 @@ describe('loadConfig', () => {
   it('reads every variable', () => {
     const c = loadConfig({
       GOOGLE_CLOUD_PROJECT: 'acme-sec',
-      BOOTWARDEN_EXECUTIONS: 'local',
-      BOOTWARDEN_LOCAL_EXECUTIONS_LOG: '/tmp/x.jsonl',
+      BOOTWARDEN_WORKFLOW_LOCATION: 'us-east4',
       BOOTWARDEN_WORKFLOW: 'resp',
       BOOTWARDEN_DRY_RUN: 'true',
       BOOTWARDEN_STOP_ON_EARLY_BOOT: '1',
@@ -46,7 +45,7 @@ describe('loadConfig', () => {
       BOOTWARDEN_STOP_WINDOW_SECONDS: '60',
     });
     expect(c).toMatchObject({
-      executions: { kind: 'local', logFile: '/tmp/x.jsonl', workflow: 'resp' },
+      executions: { location: 'us-east4', workflow: 'resp', apiUrl: null },
       dryRun: true,
       stopOnEarlyBootFailure: true,
       allowedProjects: ['acme-prod', 'acme-dev'],
@@ -61,7 +60,6 @@ describe('loadConfig', () => {
 
   it('reads the local Executions API URL (loopback only)', () => {
     expect(loadConfig({ ...BASE, BOOTWARDEN_WORKFLOWS_API_URL: 'http://127.0.0.1:8123/' }).executions).toEqual({
-      kind: 'workflows',
       location: 'europe-west1',
       workflow: 'integrity-response',
       apiUrl: 'http://127.0.0.1:8123/',
@@ -83,7 +81,6 @@ describe('loadConfig', () => {
     [{ GOOGLE_CLOUD_PROJECT: 'Bad_Project' }, 'GOOGLE_CLOUD_PROJECT "Bad_Project" is not a valid project id'],
     [{ GOOGLE_CLOUD_PROJECT: 'acme-sec' }, 'BOOTWARDEN_WORKFLOW_LOCATION is not set'],
     [{ ...BASE, BOOTWARDEN_WORKFLOW_LOCATION: 'europe-west1-b' }, 'BOOTWARDEN_WORKFLOW_LOCATION must be a region'],
-    [{ ...BASE, BOOTWARDEN_EXECUTIONS: 'cloud' }, 'BOOTWARDEN_EXECUTIONS must be "workflows" or "local"'],
     [{ ...BASE, BOOTWARDEN_DRY_RUN: 'maybe' }, 'BOOTWARDEN_DRY_RUN must be true or false'],
     [{ ...BASE, BOOTWARDEN_CLAIM_LEASE_SECONDS: '-1' }, 'BOOTWARDEN_CLAIM_LEASE_SECONDS must be a whole number'],
     [{ ...BASE, BOOTWARDEN_ALLOWED_PROJECTS: 'acme-prod,NOPE' }, 'BOOTWARDEN_ALLOWED_PROJECTS has "NOPE"'],

@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -20,12 +19,9 @@ import { decide, DEFAULT_POLICY, lookupOf } from '../../core/decide.js';
 import { BootwardenError } from '../../core/errors.js';
 import { parseEnvelope } from '../../core/parse.js';
 import { WorkflowsExecutionStarter, type ExecutionsApi } from '../../adapters/gcp/workflows-execution-starter.js';
-import { RecordingExecutionStarter } from '../../adapters/local/recording-execution-starter.js';
 import { failedLateBoot } from '../support/fixtures.js';
-import { useTmpDirs } from '../support/tmp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const tmp = useTmpDirs();
 
 function argumentFor(overrides: Parameters<typeof failedLateBoot>[0] = {}): ResponseArgument {
   const parsed = parseEnvelope(failedLateBoot(overrides));
@@ -357,39 +353,5 @@ describe('importing the Workflows adapter', () => {
     const result = JSON.parse(out.trim().split('\n').pop()!);
     expect(result.afterAdapter).toBe(0);
     expect(result.afterSdk).toBeGreaterThan(0);
-  });
-});
-
-describe('RecordingExecutionStarter', () => {
-  it('appends one JSON line per execution and finds executions by event label, across instances', async () => {
-    const logFile = path.join(tmp(), 'state', 'executions.jsonl');
-    const first = new RecordingExecutionStarter({ logFile, workflow: 'integrity-response' });
-    expect(await first.findByEventKey(labels['event']!)).toBeNull();
-
-    const other = argumentFor({ bootCounter: 8 });
-    const a = await first.start(arg, labels);
-    const b = await first.start(other, executionLabels(other));
-    expect(a.name).toMatch(/^projects\/local\/locations\/local\/workflows\/integrity-response\/executions\/[0-9a-f-]{36}$/);
-    expect(b.name).not.toBe(a.name);
-    expect(await first.findByEventKey(labels['event']!)).toEqual(a);
-
-    const lines = readFileSync(logFile, 'utf8').trimEnd().split('\n');
-    expect(lines.map((l) => (JSON.parse(l) as { name: string }).name)).toEqual([a.name, b.name]);
-    const line = JSON.parse(lines[0]!);
-    expect(Object.keys(line)).toEqual(['name', 'startedAt', 'labels', 'argument']);
-    expect(line).toMatchObject({ name: a.name, labels });
-    expect(line.argument).toEqual(JSON.parse(JSON.stringify(arg)));
-    expect(new Date(line.startedAt).toISOString()).toBe(line.startedAt);
-
-    // A restarted process reads the log: it finds both executions, and nothing for other events.
-    const second = new RecordingExecutionStarter({ logFile, workflow: 'integrity-response' });
-    expect(await second.findByEventKey(labels['event']!)).toEqual(a);
-    expect(await second.findByEventKey(executionLabels(other)['event']!)).toEqual(b);
-    expect(await second.findByEventKey('no-such-event')).toBeNull();
-
-    // A newer execution of the same event is the one found.
-    const again = await second.start(arg, labels);
-    expect(await second.findByEventKey(labels['event']!)).toEqual(again);
-    expect(await new RecordingExecutionStarter({ logFile }).findByEventKey(labels['event']!)).toEqual(again);
   });
 });

@@ -174,7 +174,8 @@ function ordered(records: ExecutionRecord[], orderBy: string | null): ExecutionR
   const field = m?.[1] ?? 'createTime';
   const desc = spec === '' || m?.[2] === 'desc';
   const time = (r: ExecutionRecord): number => Date.parse(field === 'endTime' ? (r.endTime ?? '') : r.startTime) || 0;
-  // The engine lists in creation order; a stable sort keeps it among equal times.
+  // The engine lists newest first, executions of one millisecond in the order started; the index
+  // keeps that order among equal times, so that `desc` lists the last started first.
   const sorted = [...records]
     .map((r, i) => ({ r, i }))
     .sort((a, b) => time(a.r) - time(b.r) || a.i - b.i)

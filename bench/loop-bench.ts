@@ -77,37 +77,38 @@ async function latencies(stack: LocalStack, chains: (i: number) => BootChain, ch
   return took.sort((a, b) => a - b);
 }
 
+/** `events` VMs, each rebooted onto its chain in turn: the metrics of the time from report to `change`. */
+async function latencyMetrics(
+  events: number,
+  name: 'stop' | 'relearn',
+  chains: (i: number) => BootChain,
+  change: 'stopped' | 'relearned',
+): Promise<Metric[]> {
+  const stack = await stackOf(fleetOf(events, name));
+  try {
+    const took = await latencies(stack, chains, change);
+    const [p50, p99] = [percentile(took, 50), percentile(took, 99)];
+    log(`loop: ${took.length} ${name}s, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms`);
+    return [
+      metric(`loop_${name}_events`, took.length, 'events', `= ${events}`, took.length === events),
+      metric(`loop_report_to_${name}_p50`, p50, 'ms', '< 1000', p50 < 1000),
+      info(`loop_report_to_${name}_p99`, p99, 'ms'),
+    ];
+  } finally {
+    await stack.close();
+  }
+}
+
 export async function benchLoop(options: { events: number; burst: number }): Promise<Metric[]> {
   process.env['METADATA_SERVER_DETECTION'] = 'none';
   const out: Metric[] = [];
 
-  let stack = await stackOf(fleetOf(options.events, 'lat'));
-  try {
-    const stops = await latencies(stack, (i) => linuxChain({ kernel: `linux-6.1.0-26-unknown-${i}` }), 'stopped');
-    log(`loop: ${stops.length} stops, p50 ${percentile(stops, 50).toFixed(0)} ms, p99 ${percentile(stops, 99).toFixed(0)} ms`);
-    out.push(
-      metric('loop_stop_events', stops.length, 'events', `= ${options.events}`, stops.length === options.events),
-      metric('loop_report_to_stop_p50', percentile(stops, 50), 'ms', '< 1000', percentile(stops, 50) < 1000),
-      info('loop_report_to_stop_p99', percentile(stops, 99), 'ms'),
-    );
-  } finally {
-    await stack.close();
-  }
+  out.push(
+    ...(await latencyMetrics(options.events, 'stop', (i) => linuxChain({ kernel: `linux-6.1.0-26-unknown-${i}` }), 'stopped')),
+    ...(await latencyMetrics(options.events, 'relearn', () => KNOWN, 'relearned')),
+  );
 
-  stack = await stackOf(fleetOf(options.events, 'rel'));
-  try {
-    const relearns = await latencies(stack, () => KNOWN, 'relearned');
-    log(`loop: ${relearns.length} relearns, p50 ${percentile(relearns, 50).toFixed(0)} ms, p99 ${percentile(relearns, 99).toFixed(0)} ms`);
-    out.push(
-      metric('loop_relearn_events', relearns.length, 'events', `= ${options.events}`, relearns.length === options.events),
-      metric('loop_report_to_relearn_p50', percentile(relearns, 50), 'ms', '< 1000', percentile(relearns, 50) < 1000),
-      info('loop_report_to_relearn_p99', percentile(relearns, 99), 'ms'),
-    );
-  } finally {
-    await stack.close();
-  }
-
-  stack = await stackOf(fleetOf(options.burst, 'burst'), { duplicateRate: 0.1 });
+  const stack = await stackOf(fleetOf(options.burst, 'burst'), { duplicateRate: 0.1 });
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
   try {

@@ -66,7 +66,8 @@ async function main(argv: readonly string[]): Promise<number> {
     say(`
 Still serving (Ctrl-C to stop). Drive it by hand:
   PORT=${new URL(stack.functionUrl ?? 'http://127.0.0.1:8080/').port} npm run -s post-event -- examples/entries/unknown-measurements.pubsub.json
-  BOOTWARDEN_COMPUTE_API_URL=${stack.computeUrl} BOOTWARDEN_WORKFLOWS_API_URL=${stack.workflowsUrl} FIRESTORE_EMULATOR_HOST=${stack.emulator.host} GOOGLE_CLOUD_PROJECT=${DEMO_PROJECT} npx bootwarden --help`);
+  BOOTWARDEN_COMPUTE_API_URL=${stack.computeUrl} BOOTWARDEN_WORKFLOWS_API_URL=${stack.workflowsUrl} BOOTWARDEN_WORKFLOW_LOCATION=${stack.engine.location} FIRESTORE_EMULATOR_HOST=${stack.emulator.host} GOOGLE_CLOUD_PROJECT=${DEMO_PROJECT} \\
+    npx bootwarden instances --zone us-central1-a   # or: history, relearn <vm> --zone <zone>, --help`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());

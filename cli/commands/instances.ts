@@ -41,6 +41,7 @@ response workflow come first; the relearn is refused when:
   - the VM is not RUNNING (Compute relearns only a running VM's most recent boot);
   - bootwarden has seen no boot report of it, or the VM started again after the latest one it
     saw (the boot it would bless is one nobody has looked at: wait for its late-boot report);
+    "started" is Compute's lastStartTimestamp, which a reboot from inside the guest leaves as it is;
   - operators are being asked about it in Slack (decide there).
 The relearn is recorded on the VM's state in Firestore (who, when, which boot), and the request id
 is derived from the VM and its boot, so running the command twice relearns once.

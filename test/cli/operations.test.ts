@@ -168,3 +168,23 @@ describe('bootwarden relearn', () => {
     expect(stack.fleet.callsTo('setShieldedInstanceIntegrityPolicy')).toHaveLength(before);
   });
 });
+
+describe('--help of the operators commands', () => {
+  it.each([
+    ['history', /^Usage: bootwarden history \[--instance <id>\]/],
+    ['instances', /^Usage: bootwarden instances --zone <zone>/],
+    ['relearn', /^Usage: bootwarden relearn <instance name> --zone <zone>/],
+  ])('%s --help says how to use it, with exit 0', async (command, usage) => {
+    const r = await bootwarden([command, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(usage);
+    expect(r.stdout).toMatch(/Exit status:/);
+  });
+
+  it('bootwarden --help lists them', async () => {
+    const r = await bootwarden(['--help']);
+    expect(r.stdout).toMatch(/\n {2}history {5}what the response workflow did/);
+    expect(r.stdout).toMatch(/\n {2}instances {3}the VMs of a zone/);
+    expect(r.stdout).toMatch(/\n {2}relearn {5}relearn one VM's integrity policy/);
+  });
+});

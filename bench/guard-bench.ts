@@ -9,13 +9,9 @@ import { FirestoreStopSlots } from '../adapters/gcp/firestore-stores.js';
 import { claimStop, DEFAULT_BLAST_RADIUS, type GuardVerdict } from '../core/blast-radius.js';
 import type { StopSlot, StopSlotStore } from '../core/ports/stop-slots.port.js';
 import { startFirestoreEmulator } from '../devstack/firestore-emulator.js';
-import { info, log, metric, type Metric } from './metrics.js';
+import { info, log, metric, type Metric, percentile } from './metrics.js';
 
 const REPORTS = 200;
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
 
 /** Counts the calls one claim makes. */
 class Counted implements StopSlotStore {

@@ -17,16 +17,12 @@ import { FirestoreBaselineStore } from '../adapters/gcp/firestore-stores.js';
 import { linuxChain, measurements, type BootChain } from '../devstack/fleet/vtpm.js';
 import type { FleetInstance } from '../devstack/fleet/simulated-fleet.js';
 import { startLocalStack, type LocalStack } from '../devstack/stack.js';
-import { info, log, metric, type Metric } from './metrics.js';
+import { info, log, metric, type Metric, percentile } from './metrics.js';
 
 const PROJECT = 'demo-bootwarden';
 const ZONE = 'us-central1-a';
 const BASE = linuxChain({ kernel: 'linux-6.1.0-26-amd64' });
 const KNOWN = linuxChain({ kernel: 'linux-6.1.0-27-amd64' });
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 function fleetOf(n: number, prefix: string): FleetInstance[] {
   return Array.from({ length: n }, (_, i) => ({

@@ -60,3 +60,8 @@ export function log(message: string): void {
 export function seconds(fromMs: number): number {
   return (performance.now() - fromMs) / 1000;
 }
+
+/** The p-th percentile of ascending `sorted` (nearest rank); NaN when there are none. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}

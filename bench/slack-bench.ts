@@ -19,13 +19,9 @@ import {
   startLocalSlackApp,
 } from '../devstack/slack-local.js';
 import { buttonsOf, clickButton } from '../devstack/slack-web-api.js';
-import { info, log, metric, type Metric } from './metrics.js';
+import { info, log, metric, type Metric, percentile } from './metrics.js';
 
 const GROUP_SIZE = 50;
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
 
 export async function benchSlack(groups: number): Promise<Metric[]> {
   const emulator = await startFirestoreEmulator({ projectId: 'demo-bootwarden' });

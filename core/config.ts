@@ -7,6 +7,7 @@
 import { RESPONSE_WORKFLOW_ID } from './contracts.js';
 import { DEFAULT_BLAST_RADIUS, type BlastRadiusLimits } from './blast-radius.js';
 import { BootwardenError } from './errors.js';
+import { PROJECT_ID } from './parse.js';
 
 export interface FunctionConfig {
   readonly project: string;
@@ -288,11 +289,9 @@ function matching(env: Env, name: VariableName, fallback: string, pattern: RegEx
   return v;
 }
 
-const PROJECT = /^(?:[a-z0-9][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
-
 function projectOf(env: Env): string | undefined {
   const project = value(env, 'GOOGLE_CLOUD_PROJECT') ?? value(env, 'GCLOUD_PROJECT');
-  if (project !== undefined && !PROJECT.test(project))
+  if (project !== undefined && !PROJECT_ID.test(project))
     throw new ConfigError(`GOOGLE_CLOUD_PROJECT ${JSON.stringify(project)} is not a valid project id`);
   return project;
 }
@@ -428,7 +427,7 @@ export function loadConfig(env: Env = process.env): FunctionConfig {
           .map((p) => p.trim())
           .filter((p) => p !== '');
   for (const p of allowedProjects ?? []) {
-    if (!PROJECT.test(p)) throw new ConfigError(`BOOTWARDEN_ALLOWED_PROJECTS has ${JSON.stringify(p)}, which is not a valid project id`);
+    if (!PROJECT_ID.test(p)) throw new ConfigError(`BOOTWARDEN_ALLOWED_PROJECTS has ${JSON.stringify(p)}, which is not a valid project id`);
   }
   return {
     project,

@@ -53,8 +53,9 @@ const NOT_EVENT_KEYS: ReadonlySet<string> = new Set(['@type', 'bootCounter']);
 export const INSTANCE_ID = /^[0-9]{1,20}$/;
 export const INT64 = /^[0-9]{1,20}$/;
 // Project ids are 6-30 chars; legacy domain-scoped ones look like "example.com:my-project".
-const PROJECT_ID = /^(?:[a-z0-9][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
-const ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
+export const PROJECT_ID = /^(?:[a-z0-9][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+/** A zone such as us-central1-a. */
+export const ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
 const RFC3339 = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})$/;
 /** The log's owner (`projects/P`, ...) and its log id. */
 const LOG_NAME = /^((?:projects|organizations|folders|billingAccounts)\/[^/]+)\/logs\/(.+)$/;

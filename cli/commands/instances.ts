@@ -5,10 +5,11 @@
  */
 import { computeRequestId, instanceStateId } from '../../core/contracts.js';
 import { BootwardenError } from '../../core/errors.js';
+import { ZONE } from '../../core/parse.js';
 import type { InstanceRef } from '../../core/event.js';
 import type { InstanceOverview } from '../../adapters/gcp/firestore-stores.js';
 import type { InstanceView } from '../../adapters/gcp/compute-instances.js';
-import { flag, parse, stringOption, type Parsed } from '../args.js';
+import { flag, parse, stringOption } from '../args.js';
 import { table } from '../format.js';
 import { EXIT, type CommandIo } from '../io.js';
 import { openOperations, projectOf } from '../operations.js';
@@ -55,9 +56,9 @@ ${ENVIRONMENT}
 Exit status: 0 relearned, 1 refused or failed (the reason is printed), 64 usage error.
 `;
 
-function zoneOf(command: string, p: Parsed): string {
-  const zone = stringOption(p, 'zone');
-  if (zone === undefined || !/^[a-z]+-[a-z]+[0-9]+-[a-z]$/.test(zone))
+/** One `--zone` value, checked (a zone such as us-central1-a). */
+function checkedZone(command: string, zone: string | undefined): string {
+  if (zone === undefined || !ZONE.test(zone))
     throw new BootwardenError(
       'usage',
       `${command}: --zone takes a zone such as us-central1-a${zone === undefined ? '' : `, got ${JSON.stringify(zone)}`}`,
@@ -88,9 +89,7 @@ export async function instancesCommand(args: string[], io: CommandIo): Promise<n
   }
   const zones = (p.values['zone'] as unknown as string[] | undefined) ?? [];
   if (zones.length === 0) throw new BootwardenError('usage', 'instances: give at least one --zone (see `bootwarden instances --help`)');
-  for (const z of zones)
-    if (!/^[a-z]+-[a-z]+[0-9]+-[a-z]$/.test(z))
-      throw new BootwardenError('usage', `instances: --zone takes a zone such as us-central1-a, got ${JSON.stringify(z)}`);
+  for (const z of zones) checkedZone('instances', z);
   if (p.positionals.length > 0) throw new BootwardenError('usage', `instances: unexpected argument ${JSON.stringify(p.positionals[0])}`);
   const ops = openOperations('instances', io, projectOf('instances', io, stringOption(p, 'project')));
   try {
@@ -136,7 +135,7 @@ export async function relearnCommand(args: string[], io: CommandIo): Promise<num
   const [name, ...extra] = p.positionals;
   if (name === undefined || extra.length > 0)
     throw new BootwardenError('usage', 'relearn: give exactly one instance name (see `bootwarden relearn --help`)');
-  const zone = zoneOf('relearn', p);
+  const zone = checkedZone('relearn', stringOption(p, 'zone'));
   const ops = openOperations('relearn', io, projectOf('relearn', io, stringOption(p, 'project')));
   const refuse = (why: string): number => {
     io.stderr.write(`bootwarden: relearn of ${name} refused: ${why}\n`);

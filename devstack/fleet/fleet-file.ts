@@ -16,7 +16,7 @@
  * typo is not silently ignored.
  */
 import { readFile } from 'node:fs/promises';
-import { INSTANCE_ID, INT64 } from '../../core/parse.js';
+import { INSTANCE_ID, INT64, PROJECT_ID, ZONE } from '../../core/parse.js';
 import type { FleetInstance } from './simulated-fleet.js';
 import { linuxChain, windowsChain, type BootChain } from './vtpm.js';
 
@@ -28,8 +28,6 @@ export class FleetFileError extends Error {
 }
 
 const NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
-const ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
-const PROJECT = /^(?:[a-z0-9][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const LABEL_KEY = /^[a-z][a-z0-9_-]{0,62}$/;
 const LABEL_VALUE = /^[a-z0-9_-]{0,63}$/;
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)$/;
@@ -133,7 +131,7 @@ function instanceOf(r: Reader, at: string, v: unknown): FleetInstance {
     r.fail(`${at}.bootCounter`, 'a RUNNING instance has booted at least once: 1 or more');
   const lastStart = r.optional(`${at}.lastStartTimestamp`, v['lastStartTimestamp'], RFC3339, 'an RFC 3339 time');
   return {
-    project: r.string(`${at}.project`, v['project'], PROJECT, 'a project id'),
+    project: r.string(`${at}.project`, v['project'], PROJECT_ID, 'a project id'),
     zone: r.string(`${at}.zone`, v['zone'], ZONE, 'a zone such as "us-central1-a"'),
     name: r.string(`${at}.name`, v['name'], NAME, 'an instance name (lowercase letters, digits and -, starting with a letter, at most 63)'),
     id: r.string(`${at}.id`, v['id'], INSTANCE_ID, 'a decimal string of up to 20 digits'),

@@ -13,6 +13,7 @@ import type { InstanceRef } from '../core/event.js';
 import type { JsonObject } from '../core/json.js';
 import type { Measurement } from '../core/measurements.js';
 import { bootReportEntry, linuxBoot, measure, simpleEventEntry } from '../devstack/entries.js';
+import { Rng } from '../devstack/random.js';
 
 /** What `decide` must answer for the entry (default policy). */
 export type Expected = 'relearn' | 'stop' | 'ignore';
@@ -23,37 +24,11 @@ export interface GeneratedEntry {
 }
 
 /** An update: the VM's policy still holds `policy`, it booted `actual`. */
+export { Rng };
+
 export interface Upgrade {
   readonly policy: readonly Measurement[];
   readonly actual: readonly Measurement[];
-}
-
-/** mulberry32: small, fast, deterministic. */
-export class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    const item = items[this.int(items.length)];
-    if (item === undefined) throw new Error('pick from an empty list');
-    return item;
-  }
-  digits(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += String(this.int(10));
-    return s;
-  }
 }
 
 const KERNELS = ['linux-6.1.0-25-amd64', 'linux-6.1.0-26-amd64', 'linux-6.1.0-27-amd64', 'linux-6.1.0-28-amd64'];

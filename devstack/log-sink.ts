@@ -21,6 +21,7 @@ import type { JsonObject } from '../core/json.js';
 import { INTEGRITY_LOG_ID } from '../core/event.js';
 import { eventarcBody } from './entries.js';
 import { postEventarc } from './eventarc.js';
+import { Rng } from './random.js';
 
 export interface LogSinkOptions {
   /** The function's URL (functions-framework on loopback). */
@@ -49,18 +50,6 @@ export interface DeliveryRecord {
   readonly status: number | null;
 }
 
-/** mulberry32: a small seeded generator, so that a run's duplicates and delays can be repeated. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class LocalLogSink {
@@ -72,7 +61,7 @@ export class LocalLogSink {
   readonly deadLetters: { messageId: string; entry: JsonObject; lastStatus: number | null }[] = [];
   /** Entries the filter excluded. */
   excluded = 0;
-  private readonly random: () => number;
+  private readonly rng: Rng;
   private readonly inFlight = new Set<Promise<void>>();
   private nextMessageId = 9_200_000_000_000_000n;
   private closed = false;
@@ -80,7 +69,7 @@ export class LocalLogSink {
   constructor(private readonly options: LogSinkOptions) {
     this.topic = `projects/${options.project}/topics/${options.topic ?? 'shielded-vm-integrity'}`;
     this.subscription = `projects/${options.project}/subscriptions/eventarc-integrity-sub`;
-    this.random = seeded(options.seed ?? 1);
+    this.rng = new Rng(options.seed ?? 1);
     for (const [name, rate] of [
       ['duplicateRate', options.duplicateRate],
       ['republishRate', options.republishRate],
@@ -102,7 +91,7 @@ export class LocalLogSink {
       return;
     }
     this.publish(entry);
-    if (this.random() < (this.options.republishRate ?? 0)) this.publish(entry);
+    if (this.rng.next() < (this.options.republishRate ?? 0)) this.publish(entry);
   }
 
   /** Resolves once every message published so far is acknowledged or dead-lettered. */
@@ -120,7 +109,7 @@ export class LocalLogSink {
     const messageId = String(this.nextMessageId++);
     const first = this.track(this.push(messageId, entry));
     // Pub/Sub redelivers a message whose acknowledgement it did not get: after the first push.
-    if (this.random() < (this.options.duplicateRate ?? 0)) void this.track(first.then(() => this.push(messageId, entry)));
+    if (this.rng.next() < (this.options.duplicateRate ?? 0)) void this.track(first.then(() => this.push(messageId, entry)));
   }
 
   private track(push: Promise<void>): Promise<void> {
@@ -131,7 +120,7 @@ export class LocalLogSink {
 
   private async push(messageId: string, entry: JsonObject): Promise<void> {
     const maxDelay = this.options.maxDelayMs ?? 0;
-    if (maxDelay > 0) await sleep(Math.floor(this.random() * maxDelay));
+    if (maxDelay > 0) await sleep(Math.floor(this.rng.next() * maxDelay));
     const body = eventarcBody(entry, messageId, this.subscription);
     const message = body['message'] as JsonObject;
     if (this.options.now !== undefined) message['publishTime'] = new Date(this.options.now()).toISOString();

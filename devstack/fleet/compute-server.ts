@@ -232,6 +232,8 @@ export async function startComputeServer(options: ComputeServerOptions): Promise
         });
     });
   });
+  // As the Executions API's server: no 5 s idle close racing a client's reuse of the connection.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());

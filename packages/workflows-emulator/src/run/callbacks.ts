@@ -124,6 +124,9 @@ export class LoopbackCallbackHub implements CallbackHub {
         else res.destroy();
       });
     });
+    // Node closes an idle keep-alive connection after 5 s, racing a client that reuses it at that
+    // moment (ECONNRESET); Google's front ends keep idle connections far longer.
+    server.keepAliveTimeout = 120_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.port, this.host, () => {

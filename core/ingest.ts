@@ -117,7 +117,7 @@ async function recordRejection(
   return { status: 'rejected', rejection: r, context, recordId };
 }
 
-type Claim = { owner: true; attempt: number } | { owner: false; existing: EventRecord };
+type Claim = { owner: true; attempt: number; firstClaimedAt: string } | { owner: false; existing: EventRecord };
 
 async function claim(event: IntegrityEvent, eventKey: string, deps: IngestDeps, settings: IngestSettings): Promise<Claim> {
   const claimedAt = deps.now().toISOString();
@@ -131,7 +131,7 @@ async function claim(event: IntegrityEvent, eventKey: string, deps: IngestDeps, 
     messageIds: messageId === null ? [] : [messageId],
     claimedAt,
   });
-  if (won) return { owner: true, attempt: 1 };
+  if (won) return { owner: true, attempt: 1, firstClaimedAt: claimedAt };
   const deadline = deps.now().getTime() + settings.waitForOwnerMs;
   for (;;) {
     const existing = await deps.ledger.getEvent(eventKey);
@@ -148,7 +148,7 @@ async function claim(event: IntegrityEvent, eventKey: string, deps: IngestDeps, 
           attempt,
           previousClaim: existing.claimedAt,
         });
-        return { owner: true, attempt };
+        return { owner: true, attempt, firstClaimedAt: existing.firstClaimedAt };
       }
     }
     if (now.getTime() >= deadline) {
@@ -419,7 +419,7 @@ export async function ingest(
     const now = deps.now().toISOString();
     const argument = responseArgument(event, decision, { eventKey, decidedAt: now, collections: settings.collections });
     // A successor of a crashed owner may find the execution its predecessor started.
-    const existing = c.attempt > 1 ? await deps.starter.findByEventKey(eventKeyLabel(eventKey)) : null;
+    const existing = c.attempt > 1 ? await deps.starter.findByEventKey(eventKeyLabel(eventKey), c.firstClaimedAt) : null;
     try {
       executionName = (existing ?? (await deps.starter.start(argument, executionLabels(argument)))).name;
     } catch (e) {

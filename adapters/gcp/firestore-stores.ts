@@ -215,6 +215,7 @@ export class FirestoreEventLedger implements EventLedger {
     const doc: EventRecord = {
       ...record,
       attempt: 1,
+      firstClaimedAt: record.claimedAt,
       state: 'processing',
       outcome: null,
       decision: null,

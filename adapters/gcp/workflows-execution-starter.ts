@@ -63,8 +63,15 @@ export interface WorkflowsExecutionStarterOptions {
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Executions of one event: at most a handful; the newest is what matters. */
 const LIST_PAGE_SIZE = 100;
-/** Without a usable filter, the newest executions looked through for the event's label. */
-const FALLBACK_SCAN_PAGES = 5;
+/** History for operators: the newest executions looked through for the labels asked for. */
+const HISTORY_SCAN_PAGES = 5;
+/**
+ * Without a usable label filter, the executions started since the event's first claim are looked
+ * through, page by page, up to the regional quota of concurrent executions (10,000); the window
+ * opens this much earlier for the skew between the function's clock and Workflows'.
+ */
+const LOOKUP_SCAN_PAGES = 100;
+const LOOKUP_CLOCK_SKEW_MS = 10 * 60_000;
 
 async function defaultClient(): Promise<ExecutionsApi> {
   const { ExecutionsClient } = await import('@google-cloud/workflows');
@@ -207,10 +214,11 @@ export class WorkflowsExecutionStarter implements ExecutionStarter, ExecutionHis
   /**
    * The newest execution carrying the event's label. The reference lists `label` among the
    * filterable fields but shows no syntax for one label: if `labels.event="…"` is refused
-   * (INVALID_ARGUMENT), the newest executions are listed in the FULL view (which has the labels)
-   * and matched here, so that a refused filter never turns into a lost event.
+   * (INVALID_ARGUMENT), every execution started since `startedSince` (the event's first claim) is
+   * listed in the FULL view (which has the labels) and matched here, so that neither a refused
+   * filter nor a burst of newer executions turns into a second execution for the event.
    */
-  async findByEventKey(eventKeyLabel: string): Promise<StartedExecution | null> {
+  async findByEventKey(eventKeyLabel: string, startedSince: string): Promise<StartedExecution | null> {
     const filter = `labels.event="${eventKeyLabel.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
     const what = `looking up the execution of ${this.opts.workflow} for event ${eventKeyLabel}`;
     let executions: ExecutionResource[];
@@ -221,7 +229,7 @@ export class WorkflowsExecutionStarter implements ExecutionStarter, ExecutionHis
         { autoPaginate: false, timeout: this.timeoutMs },
       );
     } catch (e) {
-      if (classifyInvalidArgument(e)) return this.scanForLabel(eventKeyLabel, what);
+      if (classifyInvalidArgument(e)) return this.scanForLabel(eventKeyLabel, startedSince, what);
       throw this.failure(what, e, 'workflows.executions.list');
     }
     return newest(executions);
@@ -236,7 +244,7 @@ export class WorkflowsExecutionStarter implements ExecutionStarter, ExecutionHis
     let pageToken: string | undefined;
     try {
       const client = await this.api();
-      for (let page = 0; page < FALLBACK_SCAN_PAGES && found.length < limit; page++) {
+      for (let page = 0; page < HISTORY_SCAN_PAGES && found.length < limit; page++) {
         const [executions, next] = await client.listExecutions(
           { parent: this.parent, view: 'FULL', pageSize: LIST_PAGE_SIZE, ...(pageToken === undefined ? {} : { pageToken }) },
           { autoPaginate: false, timeout: this.timeoutMs },
@@ -261,14 +269,23 @@ export class WorkflowsExecutionStarter implements ExecutionStarter, ExecutionHis
     return found.sort((a, b) => Date.parse(b.startTime ?? '') - Date.parse(a.startTime ?? '')).slice(0, limit);
   }
 
-  private async scanForLabel(eventKeyLabel: string, what: string): Promise<StartedExecution | null> {
+  private async scanForLabel(eventKeyLabel: string, startedSince: string, what: string): Promise<StartedExecution | null> {
+    // A record's unreadable claim time (never written so by bootwarden) widens the scan to the newest executions.
+    const since = Date.parse(startedSince);
+    const filter = Number.isFinite(since) ? `startTime>="${new Date(since - LOOKUP_CLOCK_SKEW_MS).toISOString()}"` : undefined;
     const matching: ExecutionResource[] = [];
     let pageToken: string | undefined;
     try {
       const client = await this.api();
-      for (let page = 0; page < FALLBACK_SCAN_PAGES; page++) {
+      for (let page = 0; page < LOOKUP_SCAN_PAGES; page++) {
         const [executions, next] = await client.listExecutions(
-          { parent: this.parent, view: 'FULL', pageSize: LIST_PAGE_SIZE, ...(pageToken === undefined ? {} : { pageToken }) },
+          {
+            parent: this.parent,
+            view: 'FULL',
+            pageSize: LIST_PAGE_SIZE,
+            ...(filter === undefined ? {} : { filter }),
+            ...(pageToken === undefined ? {} : { pageToken }),
+          },
           { autoPaginate: false, timeout: this.timeoutMs },
         );
         matching.push(...executions.filter((x) => x.labels?.['event'] === eventKeyLabel));

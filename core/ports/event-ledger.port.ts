@@ -40,7 +40,10 @@ export interface EventRecord {
   readonly messageIds: readonly string[];
   /** Which claim generation owns the event; a takeover after a crash increments it. */
   readonly attempt: number;
+  /** When the current attempt claimed the event. */
   readonly claimedAt: string;
+  /** When attempt 1 claimed it: no execution for the event can have started before. */
+  readonly firstClaimedAt: string;
   readonly state: 'processing' | 'done';
   readonly outcome: EventOutcome | null;
   readonly decision: Pick<
@@ -51,7 +54,10 @@ export interface EventRecord {
   readonly completedAt: string | null;
 }
 
-export type NewEventRecord = Omit<EventRecord, 'state' | 'outcome' | 'decision' | 'executionName' | 'completedAt' | 'attempt'>;
+export type NewEventRecord = Omit<
+  EventRecord,
+  'state' | 'outcome' | 'decision' | 'executionName' | 'completedAt' | 'attempt' | 'firstClaimedAt'
+>;
 
 /**
  * The event ledger: each log entry (by event key) and each Pub/Sub message is processed once.

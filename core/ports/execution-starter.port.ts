@@ -13,6 +13,10 @@ export interface StartedExecution {
  */
 export interface ExecutionStarter {
   start(argument: ResponseArgument, labels: Readonly<Record<string, string>>): Promise<StartedExecution>;
-  /** The execution already started for this event, if any (label `event` = the event key's label form). */
-  findByEventKey(eventKeyLabel: string): Promise<StartedExecution | null>;
+  /**
+   * The execution already started for this event, if any (label `event` = the event key's label
+   * form). `startedSince` is when the event was first claimed: no execution for it started
+   * earlier, so the lookup covers every execution started since then, however many.
+   */
+  findByEventKey(eventKeyLabel: string, startedSince: string): Promise<StartedExecution | null>;
 }

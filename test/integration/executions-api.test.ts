@@ -137,9 +137,12 @@ describe("the function's adapter against the local Executions API", () => {
       clientFactory: localExecutionsClient(url, () => clock.now()),
     });
     const argument = { n: 7, wait: false } as unknown as ResponseArgument;
+    const claimed = new Date(clock.now()).toISOString();
     const started = await starter.start(argument, { app: 'bootwarden', event: 'ev-7', action: 'stop' });
-    expect(await starter.findByEventKey('ev-7')).toEqual(started);
-    expect(await starter.findByEventKey('ev-8')).toBeNull();
+    expect(await starter.findByEventKey('ev-7', claimed)).toEqual(started);
+    expect(await starter.findByEventKey('ev-8', claimed)).toBeNull();
+    // Started 10 minutes and more before the claim: outside the window (clock skew allowed for).
+    expect(await starter.findByEventKey('ev-7', new Date(clock.now() + 600_001).toISOString())).toBeNull();
     const recent = await starter.recent({ action: 'stop' }, 10);
     expect(recent.map((r) => r.name)).toEqual([started.name]);
     expect(recent[0]?.labels).toMatchObject({ event: 'ev-7' });

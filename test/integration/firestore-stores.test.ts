@@ -123,7 +123,12 @@ describe('FirestoreEventLedger', () => {
     expect(await ledger.claimEvent(record)).toBe(true);
     const wins = await Promise.all(Array.from({ length: 10 }, () => ledger.takeOver(record.eventKey, 2, '2026-11-29T01:00:00.000Z')));
     expect(wins.filter(Boolean)).toHaveLength(1);
-    expect(await ledger.getEvent(record.eventKey)).toMatchObject({ attempt: 2, claimedAt: '2026-11-29T01:00:00.000Z' });
+    // The first claim's time stays: a successor looks up executions started since then.
+    expect(await ledger.getEvent(record.eventKey)).toMatchObject({
+      attempt: 2,
+      claimedAt: '2026-11-29T01:00:00.000Z',
+      firstClaimedAt: record.claimedAt,
+    });
   });
 
   it('records deliveries once and completes events', async () => {

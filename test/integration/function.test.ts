@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baselineToDocument, newBaseline } from '../../core/baseline.js';
-import { eventKeyOf, messageDocId } from '../../core/contracts.js';
+import { eventKeyOf, messageDocId, RESPONSE_WORKFLOW_ID } from '../../core/contracts.js';
 import { KNOWN_EVENT_KINDS } from '../../core/event.js';
 import type { JsonObject } from '../../core/json.js';
 import { fingerprint } from '../../core/measurements.js';
@@ -14,6 +14,7 @@ import { postEventarc } from '../../devstack/eventarc.js';
 import { firestoreEmulatorKind, useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { edited, KERNEL_25, KERNEL_26, TAMPERED, WINDOWS_NOV, WINDOWS_OCT } from '../support/fixtures.js';
 import { postBinary, postStructured, startFunction, type FunctionServer } from '../support/function-server.js';
+import { lossyFront } from '../support/lossy-front.js';
 import { tcpProxy } from '../support/tcp-proxy.js';
 
 const fs = useFirestore();
@@ -284,6 +285,60 @@ describe('onIntegrityEvent when Firestore is unreachable', () => {
     } finally {
       await cut.stop();
       await proxy.close();
+    }
+  }, 90_000);
+});
+
+describe('onIntegrityEvent when the answer to executions.create is lost', () => {
+  it('after 600 newer executions, the redelivery that takes over finds the execution started and starts no second one', async () => {
+    let front: Awaited<ReturnType<typeof lossyFront>> | undefined;
+    const lossy = await startFunction(
+      {
+        BOOTWARDEN_COLLECTION_PREFIX: fs.prefix,
+        BOOTWARDEN_BASELINE_COLLECTION: `${fs.prefix}baselines`,
+        BOOTWARDEN_CLAIM_LEASE_SECONDS: '1',
+        BOOTWARDEN_WAIT_FOR_OWNER_SECONDS: '0',
+        ...NO_GUARD,
+      },
+      {
+        front: async (apiUrl) => {
+          front = await lossyFront(apiUrl);
+          return front.url;
+        },
+      },
+    );
+    try {
+      const entry = late(vm(), TAMPERED);
+      const label = keyOf(entry).slice(0, 63);
+      const body = eventarcBody(entry, 'msg-lost-1');
+      front?.loseNextAnswer('POST', /\/executions$/);
+      expect((await postBinary(lossy.url, body)).status).toBeGreaterThanOrEqual(500);
+      expect(front?.seen.filter((s) => s.lost)).toEqual([
+        { request: expect.stringMatching(/^POST .*\/executions$/) as string, lost: true },
+      ]);
+      // The execution exists although the function never learnt its name.
+      expect(lossy.executions().filter((x) => x.labels['event'] === label)).toHaveLength(1);
+      // A burst elsewhere in the fleet: more than the 500 newest executions a page scan would read.
+      for (let i = 0; i < 600; i++) {
+        lossy.engine.startExecution(RESPONSE_WORKFLOW_ID, {
+          argument: JSON.stringify({ eventKey: `other-${i}` }),
+          labels: { event: `other-${i}` },
+        });
+      }
+      // Eventarc redelivers; once the 1 s lease has passed, a delivery takes the event over.
+      let status = 0;
+      for (let i = 0; i < 30 && !(status >= 200 && status < 300); i++) {
+        await new Promise((r) => setTimeout(r, 1100));
+        status = (await postBinary(lossy.url, body)).status;
+      }
+      expect(status).toBeLessThan(300);
+      expect(lossy.executions().filter((x) => x.labels['event'] === label)).toHaveLength(1);
+      const record = await collection('events').doc(keyOf(entry)).get();
+      expect(record.data()).toMatchObject({ state: 'done', outcome: 'decided', attempt: 2 });
+      expect(record.get('executionName')).toBe(lossy.executions().find((x) => x.labels['event'] === label)?.name);
+    } finally {
+      await lossy.stop();
+      await front?.close();
     }
   }, 90_000);
 });

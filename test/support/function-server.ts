@@ -6,13 +6,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { loadLocalWorkflowText, startLocalEngine } from '@bootwarden/workflows-emulator';
+import { loadLocalWorkflowText, startLocalEngine, type LocalEngine } from '@bootwarden/workflows-emulator';
 import { RESPONSE_WORKFLOW_ID } from '../../core/contracts.js';
 import { freePort, functionServerArgs, postEventarc } from '../../devstack/eventarc.js';
 import { ROOT } from './cli.js';
 
 export interface FunctionServer {
   readonly url: string;
+  /** The engine the function starts executions in (others may start executions there too). */
+  readonly engine: LocalEngine['engine'];
   /** Executions the function started, in order. */
   executions(): { name: string; labels: Record<string, string>; argument: Record<string, unknown> }[];
   stop(): Promise<void>;
@@ -23,15 +25,18 @@ const RECEIVER = 'main:\n  params: [args]\n  steps:\n    - received:\n        re
 
 /**
  * `source`: the function's folder or file (default: dist/functions/index.js of this checkout);
- * `framework`: functions-framework's main.js (default: the repository's).
+ * `framework`: functions-framework's main.js (default: the repository's); `front`: given the
+ * engine's Executions API URL, the URL the function is to use instead (a front standing before it).
  */
 export async function startFunction(
   env: Record<string, string>,
-  opts: { source?: string; framework?: string } = {},
+  opts: { source?: string; framework?: string; front?: (apiUrl: string) => Promise<string> } = {},
 ): Promise<FunctionServer> {
   const port = await freePort();
   const local = await startLocalEngine({ projectId: 'demo-bootwarden' });
   local.engine.deploy(RESPONSE_WORKFLOW_ID, loadLocalWorkflowText(RECEIVER, 'receiver.workflows.yaml'));
+  const apiUrl = `${local.callbacks.url}/`;
+  const workflowsApiUrl = opts.front === undefined ? apiUrl : await opts.front(apiUrl);
   const args = functionServerArgs(opts.source ?? path.join(ROOT, 'dist', 'functions', 'index.js'), port);
   if (opts.framework !== undefined) args[0] = opts.framework;
   const child: ChildProcess = spawn(process.execPath, args, {
@@ -41,7 +46,7 @@ export async function startFunction(
       FIRESTORE_EMULATOR_HOST: process.env['FIRESTORE_EMULATOR_HOST'] ?? '',
       GOOGLE_CLOUD_PROJECT: 'demo-bootwarden',
       BOOTWARDEN_WORKFLOW_LOCATION: local.engine.location,
-      BOOTWARDEN_WORKFLOWS_API_URL: `${local.callbacks.url}/`,
+      BOOTWARDEN_WORKFLOWS_API_URL: workflowsApiUrl,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,6 +76,7 @@ export async function startFunction(
   }
   return {
     url: `http://127.0.0.1:${port}/`,
+    engine: local.engine,
     // The engine lists newest first, executions of one millisecond in the order started.
     executions: () =>
       local.engine

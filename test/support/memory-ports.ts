@@ -89,6 +89,7 @@ export class MemoryLedger implements EventLedger {
     this.events.set(r.eventKey, {
       ...r,
       attempt: 1,
+      firstClaimedAt: r.claimedAt,
       state: 'processing',
       outcome: null,
       decision: null,
@@ -174,7 +175,7 @@ export class MemoryRejected implements RejectedInputStore {
 
 export class RecordingStarter implements ExecutionStarter {
   readonly started: { name: string; argument: ResponseArgument; labels: Record<string, string> }[] = [];
-  readonly lookups: string[] = [];
+  readonly lookups: { label: string; startedSince: string }[] = [];
   failNext: BootwardenError | null = null;
   start(argument: ResponseArgument, labels: Readonly<Record<string, string>>): Promise<StartedExecution> {
     if (this.failNext !== null) {
@@ -186,8 +187,8 @@ export class RecordingStarter implements ExecutionStarter {
     this.started.push({ name, argument, labels: { ...labels } });
     return Promise.resolve({ name });
   }
-  findByEventKey(label: string) {
-    this.lookups.push(label);
+  findByEventKey(label: string, startedSince: string) {
+    this.lookups.push({ label, startedSince });
     const hit = this.started.find((s) => s.labels['event'] === label);
     return Promise.resolve(hit === undefined ? null : { name: hit.name });
   }

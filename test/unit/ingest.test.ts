@@ -202,7 +202,23 @@ describe('ingest', () => {
     await expect(w.run(body)).rejects.toMatchObject({ code: 'event_in_progress', retryable: true });
     w.advance(INGEST_SETTINGS.claimLeaseMs);
     expect((await w.run(body)).status).toBe('decided');
-    expect(w.starter.lookups).toHaveLength(1);
+    // The lookup covers every execution since the first claim (the world's clock at the first run).
+    expect(w.starter.lookups).toEqual([{ label: expect.any(String) as string, startedSince: '2026-11-29T00:00:00.000Z' }]);
+    expect(w.starter.started).toHaveLength(1);
+  });
+
+  it('a second takeover still looks up executions from the first claim on, not from its predecessor', async () => {
+    const w = world();
+    const body = eventarcBody(unknownEntry(), 'm1');
+    const complete = w.ledger.completeEvent.bind(w.ledger);
+    w.ledger.completeEvent = () => Promise.reject(new BootwardenError('store_unavailable', 'lost', { retryable: true }));
+    await expect(w.run(body)).rejects.toMatchObject({ retryable: true });
+    w.advance(INGEST_SETTINGS.claimLeaseMs + 1);
+    await expect(w.run(body)).rejects.toMatchObject({ retryable: true });
+    w.ledger.completeEvent = complete;
+    w.advance(INGEST_SETTINGS.claimLeaseMs + 1);
+    expect(await w.run(body)).toMatchObject({ status: 'decided', executionName: w.starter.started[0]?.name });
+    expect(w.starter.lookups.map((l) => l.startedSince)).toEqual(['2026-11-29T00:00:00.000Z', '2026-11-29T00:00:00.000Z']);
     expect(w.starter.started).toHaveLength(1);
   });
 

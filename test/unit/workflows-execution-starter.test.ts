@@ -38,6 +38,8 @@ const arg = argumentFor();
 const labels = executionLabels(arg);
 const PARENT = 'projects/acme-sec/locations/europe-west1/workflows/integrity-response';
 const EXECUTION = `${PARENT}/executions/7f3c9a52-1d2e-4b8a-9c41-2f0e6d5b8a13`;
+/** When the event was first claimed. */
+const SINCE = '2026-11-02T08:04:59.123Z';
 
 /** A loopback stand-in for workflowexecutions.googleapis.com: records each request, answers from a script. */
 interface Recorded {
@@ -106,6 +108,8 @@ function starter(opts: { toPort?: number } = {}): WorkflowsExecutionStarter {
   });
 }
 
+const labelFilter = (r: Recorded): boolean => r.query.get('filter')?.startsWith('labels.') === true;
+
 function googleError(status: number, name: string, message: string): Answer {
   return { status, body: { error: { code: status, message, status: name } } };
 }
@@ -153,7 +157,7 @@ describe('WorkflowsExecutionStarter against a loopback Workflow Executions API',
     });
     expect(created).toBe(0);
     await s.start(arg, labels);
-    await s.findByEventKey(labels['event']!);
+    await s.findByEventKey(labels['event']!, SINCE);
     expect(created).toBe(1);
   });
 
@@ -218,7 +222,7 @@ describe('WorkflowsExecutionStarter against a loopback Workflow Executions API',
       },
     });
     const label = labels['event']!;
-    expect(await starter().findByEventKey(label)).toEqual({ name: `${PARENT}/executions/newer` });
+    expect(await starter().findByEventKey(label, SINCE)).toEqual({ name: `${PARENT}/executions/newer` });
     const r = received[0]!;
     expect(r.method).toBe('GET');
     expect(r.path).toBe(`/v1/${PARENT}/executions`);
@@ -227,11 +231,11 @@ describe('WorkflowsExecutionStarter against a loopback Workflow Executions API',
     expect(r.headers['authorization']).toBe('Bearer test-token');
   });
 
-  it('findByEventKey: a refused label filter (400 INVALID_ARGUMENT) falls back to the newest executions, matched by label here', async () => {
+  it('findByEventKey: a refused label filter (400 INVALID_ARGUMENT) falls back to the executions started since the first claim, matched by label here', async () => {
     expect.hasAssertions();
     const label = labels['event']!;
     answer = (r) => {
-      if (r.query.has('filter')) return googleError(400, 'INVALID_ARGUMENT', 'invalid filter');
+      if (labelFilter(r)) return googleError(400, 'INVALID_ARGUMENT', 'invalid filter');
       if (!r.query.has('pageToken'))
         return {
           status: 200,
@@ -250,36 +254,66 @@ describe('WorkflowsExecutionStarter against a loopback Workflow Executions API',
         },
       };
     };
-    expect(await starter().findByEventKey(label)).toEqual({ name: `${PARENT}/executions/newer` });
+    expect(await starter().findByEventKey(label, SINCE)).toEqual({ name: `${PARENT}/executions/newer` });
+    // The window opens 10 minutes before the first claim, for clock skew.
+    const window = 'startTime>="2026-11-02T07:54:59.123Z"';
     expect(received.map((r) => [r.query.get('filter'), r.query.get('view'), r.query.get('pageToken')])).toEqual([
       [`labels.event="${label}"`, 'BASIC', null],
-      [null, 'FULL', null],
-      [null, 'FULL', 'page-2'],
+      [window, 'FULL', null],
+      [window, 'FULL', 'page-2'],
     ]);
+  });
+
+  it("findByEventKey: the fallback reads every page of the window, so a burst of newer executions cannot hide the event's", async () => {
+    expect.hasAssertions();
+    const label = labels['event']!;
+    // 1,200 executions started after the event's, 100 a page: the event's own is on page 13.
+    answer = (r) => {
+      if (labelFilter(r)) return googleError(400, 'INVALID_ARGUMENT', 'invalid filter');
+      const page = Number(r.query.get('pageToken') ?? '0');
+      const executions =
+        page < 12
+          ? Array.from({ length: 100 }, (_, i) => ({ name: `${PARENT}/executions/n${page * 100 + i}`, labels: { event: `other-${i}` } }))
+          : [{ name: `${PARENT}/executions/mine`, startTime: '2026-11-02T08:05:00Z', labels: { event: label } }];
+      return { status: 200, body: { executions, ...(page < 12 ? { nextPageToken: String(page + 1) } : {}) } };
+    };
+    expect(await starter().findByEventKey(label, SINCE)).toEqual({ name: `${PARENT}/executions/mine` });
+    expect(received).toHaveLength(14);
+  });
+
+  it('findByEventKey: an unreadable first-claim time widens the fallback to the newest executions instead of failing', async () => {
+    expect.hasAssertions();
+    const label = labels['event']!;
+    answer = (r) =>
+      labelFilter(r)
+        ? googleError(400, 'INVALID_ARGUMENT', 'invalid filter')
+        : { status: 200, body: { executions: [{ name: `${PARENT}/executions/mine`, labels: { event: label } }] } };
+    expect(await starter().findByEventKey(label, 'not a time')).toEqual({ name: `${PARENT}/executions/mine` });
+    expect(received[1]?.query.has('filter')).toBe(false);
   });
 
   it('findByEventKey: the fallback finds nothing for an event no execution carries, and stops at the last page', async () => {
     expect.hasAssertions();
     answer = (r) =>
-      r.query.has('filter')
+      labelFilter(r)
         ? googleError(400, 'INVALID_ARGUMENT', 'invalid filter')
         : { status: 200, body: { executions: [{ name: `${PARENT}/executions/x`, labels: { event: 'another-event' } }] } };
-    expect(await starter().findByEventKey(labels['event']!)).toBeNull();
+    expect(await starter().findByEventKey(labels['event']!, SINCE)).toBeNull();
     expect(received).toHaveLength(2);
   });
 
   it('findByEventKey: null when no execution carries the label', async () => {
     answer = () => ({ status: 200, body: {} });
-    expect(await starter().findByEventKey(labels['event']!)).toBeNull();
+    expect(await starter().findByEventKey(labels['event']!, SINCE)).toBeNull();
   });
 
   it('findByEventKey: HTTP 503 is retryable, HTTP 403 permanent', async () => {
     answer = () => googleError(503, 'UNAVAILABLE', 'try later');
-    const down = await failure(starter().findByEventKey('abc'));
+    const down = await failure(starter().findByEventKey('abc', SINCE));
     expect(down.retryable).toBe(true);
     expect(down.message).toContain('looking up the execution of integrity-response for event abc');
     answer = () => googleError(403, 'PERMISSION_DENIED', 'denied');
-    const denied = await failure(starter().findByEventKey('abc'));
+    const denied = await failure(starter().findByEventKey('abc', SINCE));
     expect(denied.retryable).toBe(false);
     expect(denied.message).toContain('workflows.executions.list');
   });

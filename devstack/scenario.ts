@@ -21,7 +21,7 @@ import { fingerprint } from '../core/measurements.js';
 import { linuxChain, measurements, windowsChain, type BootChain } from './fleet/vtpm.js';
 import type { StoredMessage } from './slack-web-api.js';
 import type { LocalStack } from './stack.js';
-import { CHANNEL } from './slack-local.js';
+import { CHANNEL, type AutoDecision } from './slack-local.js';
 
 export const DEMO_PROJECT = 'demo-bootwarden';
 const KERNEL = 'linux-6.1.0-26-amd64';
@@ -59,14 +59,17 @@ export function demoFleet(): FleetInstance[] {
   return out;
 }
 
-/**
- * The operator of the demo: expects the kernel update, so approves its measurements (the message
- * names their fingerprint) and rejects any other (the boot loader, the firmware).
- */
-export function demoOperator(message: StoredMessage): ApprovalDecision | null {
+function demoDecision(message: StoredMessage): ApprovalDecision | null {
   const expected = fingerprint(measurements(linuxChain({ kernel: NEW_KERNEL }), 'late')).slice(0, 16);
   return message.text.includes(`fingerprint ${expected}`) ? 'approve' : 'reject';
 }
+
+/**
+ * The operator of the demo: expects the kernel update, so approves its measurements (the message
+ * names their fingerprint) and rejects any other (the boot loader, the firmware). Like a person,
+ * they read a message once the step has settled, so every VM of a rollout is in it.
+ */
+export const demoOperator: AutoDecision = { decision: demoDecision, when: 'settled' };
 
 interface Step {
   readonly title: string;

@@ -119,16 +119,24 @@ export interface LocalSlackApp {
   readonly slack: SlackWebApiStandIn;
   /** The HTTP status of each automatic click (autoDecide), in order: a failure is visible, not lost. */
   readonly autoDecisions: Promise<number>[];
+  /**
+   * An operator who decides once things have settled (`when: 'settled'`) clicks now every approval
+   * message not clicked yet; how many clicks that made.
+   */
+  decideOpen(): number;
   close(): Promise<void>;
 }
 
 /**
- * An operator who clicks every new approval message as soon as it is posted: always the same
- * decision, or the one `decision` gives for the message (null: leave it waiting).
+ * An operator who clicks every new approval message: always the same decision, or the one
+ * `decision` gives for the message (null: leave it waiting). `when`: as soon as it is posted (the
+ * default: later VMs of the same measurements meet a decided group), or once the stack has
+ * settled (LocalStack.quiet(): every VM of a rollout has joined, as when a person reads first).
  */
 export interface AutoDecision {
   readonly decision: ApprovalDecision | ((message: StoredMessage) => ApprovalDecision | null);
   readonly user?: SlackUser;
+  readonly when?: 'posted' | 'settled';
 }
 
 /** The Slack app on a loopback port, with the stand-in as its Web API; `env` adds to or overrides appEnv(). */
@@ -144,19 +152,25 @@ export async function startLocalSlackApp(
     const url = await app.listen(port, '127.0.0.1');
     const autoDecisions: Promise<number>[] = [];
     const auto = opts.autoDecide;
-    if (auto !== undefined) {
-      slack.onPost.push((message) => {
-        const decision = typeof auto.decision === 'function' ? auto.decision(message) : auto.decision;
-        if (decision === null) return;
-        const button = buttonsOf(message).find((b) => b.actionId === APPROVAL_ACTIONS[decision]);
-        if (button !== undefined) autoDecisions.push(click(url, app, message, button, auto.user ?? APPROVER));
-      });
-    }
+    const clicked = new Set<string>();
+    /** Clicks the operator's button on `message`, once; whether it clicked. */
+    const decideOn = (message: StoredMessage): boolean => {
+      if (auto === undefined || message.threadTs !== null || clicked.has(message.ts)) return false;
+      const decision = typeof auto.decision === 'function' ? auto.decision(message) : auto.decision;
+      if (decision === null) return false;
+      const button = buttonsOf(message).find((b) => b.actionId === APPROVAL_ACTIONS[decision]);
+      if (button === undefined) return false;
+      clicked.add(message.ts);
+      autoDecisions.push(click(url, app, message, button, auto.user ?? APPROVER));
+      return true;
+    };
+    if (auto !== undefined && auto.when !== 'settled') slack.onPost.push((message) => void decideOn(message));
     return {
       url,
       app,
       slack,
       autoDecisions,
+      decideOpen: () => (auto?.when === 'settled' ? slack.messages.filter(decideOn).length : 0),
       close: async () => {
         await app.close();
         await slack.close();

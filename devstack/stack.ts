@@ -41,7 +41,7 @@ export interface StackOptions {
   readonly clockStart?: number;
   /** How long an execution waits for a decision (default 86400 s, as deployed). */
   readonly approvalTimeoutSeconds?: number;
-  /** An operator clicks every approval message in Slack as soon as it is posted. */
+  /** An operator clicks every approval message in Slack, as soon as it is posted or once the stack has settled. */
   readonly autoDecide?: AutoDecision;
   /**
    * BOOTWARDEN_COLLECTION_PREFIX of the function, the workflow and the Slack app (default
@@ -256,7 +256,10 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
           );
           await new Promise((resolve) => setTimeout(resolve, 20));
           const now = signature();
-          if (now === last && running.length === 0) break;
+          if (now === last && running.length === 0) {
+            // Settled: an operator who reads before deciding clicks now, and things move again.
+            if (slackApp.decideOpen() === 0) break;
+          }
           last = now;
         }
         return engine.listExecutions({});

@@ -40,7 +40,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const stack = await startLocalStack({
     projectId: DEMO_PROJECT,
     instances: fleet,
-    autoDecide: { decision: demoOperator },
+    autoDecide: demoOperator,
     sink: { duplicateRate: 0.2, seed: 2026 },
     function: { port, write: () => undefined },
   });

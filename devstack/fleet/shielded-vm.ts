@@ -1,9 +1,9 @@
 /**
  * One simulated Shielded VM (issue 12): it boots a chain (devstack/fleet/vtpm.ts), evaluates the
  * measurements against its integrity policy, and writes the log entries Cloud Logging would, in
- * the real LogEntry shape with nanosecond timestamps: an early-boot and a late-boot report per
- * boot (`policyEvaluationPassed`, `actualMeasurements`, `policyMeasurements`), a shutdown event
- * when it stops.
+ * the real LogEntry shape with nanosecond timestamps: per boot a startup event, then an early-boot
+ * and a late-boot report (`policyEvaluationPassed`, `actualMeasurements`, `policyMeasurements`),
+ * all with the boot's counter; a shutdown event when it stops.
  *
  * - The policy is learned at the first boot (Compute derives the baseline from the image the
  *   instance was created from), and afterwards only by `relearn()`, which takes the most recent
@@ -121,6 +121,7 @@ export class SimulatedShieldedVm {
     // The baseline is learned from the image at the instance's first boot.
     this.policy ??= boot;
     return [
+      simpleEventEntry('startupEvent', this.entryOptions(), {}),
       this.report('earlyBootReportEvent', boot.early, this.policy.early),
       this.report('lateBootReportEvent', boot.late, this.policy.late),
     ];

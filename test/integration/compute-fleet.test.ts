@@ -50,9 +50,9 @@ afterEach(async () => {
 });
 
 /** `tokens`: how the server checks tokens (its clock must be the callers' clock, as in the cloud). */
-async function setup(instances: readonly FleetInstance[], tokens = new LocalTokenSource()): Promise<Setup> {
+async function setup(instances: readonly FleetInstance[], tokens = new LocalTokenSource(), pollsUntilDone = 1): Promise<Setup> {
   let now = Date.parse('2026-11-01T10:00:00.250Z');
-  const fleet = new SimulatedFleet(() => (now += 1000));
+  const fleet = new SimulatedFleet(() => (now += 1000), { pollsUntilDone });
   for (const i of instances) fleet.add(i);
   const entries: JsonObject[] = [];
   fleet.onEntry((e) => entries.push(e));
@@ -245,7 +245,62 @@ describe("the Workflows engine's Compute connectors over HTTP", () => {
     const kinds = s.entries.map((e) =>
       Object.keys((e['jsonPayload'] as JsonObject) ?? {}).find((k) => k !== '@type' && k !== 'bootCounter'),
     );
-    expect(kinds).toEqual(['shutdownEvent', 'earlyBootReportEvent', 'lateBootReportEvent']);
+    expect(kinds).toEqual(['shutdownEvent', 'startupEvent', 'earlyBootReportEvent', 'lateBootReportEvent']);
     expect(lateBoot(s.entries)).toEqual([{ passed: true, bootCounter: '8' }]);
+  });
+});
+
+describe("transitional statuses while an operation runs (Compute's instance life cycle)", () => {
+  async function call(s: Setup, method: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    const token = await s.tokens.token('OAuth2', CLOUD_PLATFORM_SCOPE);
+    const res = await fetch(new URL(`projects/${PROJECT}/zones/${ZONE}/${path}`, s.server.url), {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(method === 'PATCH' ? { body: '{"updateAutoLearnPolicy":true}' } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+  const status = async (s: Setup): Promise<string | null | undefined> => (await s.compute.get(PROJECT, ZONE, 'web-1')).status;
+
+  it('stop: STOPPING until its operation is DONE, then TERMINATED and the shutdown event; start: PROVISIONING, STAGING, then RUNNING and the boot', async () => {
+    const s = await setup([vm('web-1', '7234918840192837465', { bootCounter: 3n })], new LocalTokenSource(), 3);
+    const stop = await call(s, 'POST', 'instances/web-1/stop');
+    expect(stop.body).toMatchObject({ status: 'PENDING', operationType: 'stop' });
+    expect(await status(s)).toBe('STOPPING');
+    // A start while it stops: Compute's documentation does not say; the local fleet refuses.
+    const early = await call(s, 'POST', 'instances/web-1/start');
+    expect(early.status).toBe(400);
+    expect(JSON.stringify(early.body)).toMatch(/is not ready \(it is STOPPING\).*does not say what a start does/);
+    expect(s.entries).toEqual([]);
+    const op = `operations/${String(stop.body['name'])}`;
+    expect((await call(s, 'GET', op)).body['status']).toBe('RUNNING');
+    expect(await status(s)).toBe('STOPPING');
+    expect((await call(s, 'GET', op)).body['status']).toBe('RUNNING');
+    expect((await call(s, 'GET', op)).body['status']).toBe('DONE');
+    expect(await status(s)).toBe('TERMINATED');
+    expect(s.entries.map((e) => Object.keys(e['jsonPayload'] as JsonObject).find((k) => k.endsWith('Event')))).toEqual(['shutdownEvent']);
+
+    const start = await call(s, 'POST', 'instances/web-1/start');
+    expect(await status(s)).toBe('PROVISIONING');
+    const startOp = `operations/${String(start.body['name'])}`;
+    await call(s, 'GET', startOp);
+    expect(await status(s)).toBe('STAGING');
+    // A relearn needs RUNNING: refused while the VM is still starting.
+    const relearn = await call(s, 'PATCH', 'instances/web-1/setShieldedInstanceIntegrityPolicy');
+    expect(relearn.status).toBe(400);
+    expect(JSON.stringify(relearn.body)).toMatch(/must be RUNNING .*\(it is STAGING\)/);
+    expect(s.entries).toHaveLength(1);
+    await call(s, 'GET', startOp);
+    expect((await call(s, 'GET', startOp)).body['status']).toBe('DONE');
+    expect(await status(s)).toBe('RUNNING');
+    expect(lateBoot(s.entries)).toEqual([{ passed: true, bootCounter: '4' }]);
+  });
+
+  it("zoneOperations.wait (the CLI's relearn, the connectors' default) sees the VM through to its final status", async () => {
+    const s = await setup([vm('web-1', '7234918840192837465')], new LocalTokenSource(), 3);
+    const stop = await call(s, 'POST', `instances/web-1/stop?requestId=${RID(4)}`);
+    const waited = await call(s, 'POST', `operations/${String(stop.body['name'])}/wait`);
+    expect(waited.body['status']).toBe('DONE');
+    expect(await status(s)).toBe('TERMINATED');
   });
 });

@@ -15,7 +15,7 @@ beforeAll(async () => {
   stack = await startLocalStack({
     projectId: DEMO_PROJECT,
     clockStart: Date.parse('2026-11-05T08:00:00Z'),
-    autoDecide: { decision: demoOperator },
+    autoDecide: demoOperator,
     collectionPrefix: 'demo_',
     instances: demoFleet(),
     sink: { duplicateRate: 0.2, seed: 42 },

@@ -31,10 +31,13 @@ function parsed(entry: JsonObject) {
 const payload = (entry: JsonObject) => entry['jsonPayload'] as Record<string, { policyEvaluationPassed?: boolean }>;
 
 describe('a simulated Shielded VM', () => {
-  it('its first boot learns the policy: both reports pass, logged as Cloud Logging writes them', () => {
+  it('its first boot learns the policy: a startup event, then both reports pass, logged as Cloud Logging writes them', () => {
     const { vm: v } = vm();
-    const [early, late] = v.boot();
+    const [startup, early, late] = v.boot();
     expect(v.status).toBe('RUNNING');
+    expect(startup).toMatchObject({ severity: 'NOTICE', jsonPayload: { startupEvent: {}, bootCounter: '1' } });
+    expect(parsed(startup!).kind).toBe('startupEvent');
+    expect(decide(parsed(startup!), lookupOf())).toMatchObject({ action: 'ignore' });
     expect(payload(early!)['earlyBootReportEvent']?.policyEvaluationPassed).toBe(true);
     expect(payload(late!)['lateBootReportEvent']?.policyEvaluationPassed).toBe(true);
     expect(late).toMatchObject({
@@ -59,7 +62,7 @@ describe('a simulated Shielded VM', () => {
     v.install(KERNEL_27);
     v.stop();
     advance(60_000);
-    const [early, late] = v.boot();
+    const [, early, late] = v.boot();
     expect(payload(early!)['earlyBootReportEvent']?.policyEvaluationPassed).toBe(true);
     expect(late).toMatchObject({
       severity: 'ERROR',
@@ -80,7 +83,7 @@ describe('a simulated Shielded VM', () => {
     v.relearn();
     expect(v.policyMeasurements?.late).toEqual(measurements(KERNEL_27, 'late'));
     v.stop();
-    const [, late] = v.boot();
+    const [, , late] = v.boot();
     expect(payload(late!)['lateBootReportEvent']?.policyEvaluationPassed).toBe(true);
   });
 

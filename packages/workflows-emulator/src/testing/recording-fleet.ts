@@ -3,11 +3,16 @@
  * where the workflow can tell the difference.
  *
  * - Instances are found by name or numeric id, per project and zone; unknown ones are 404.
- * - stop → TERMINATED, start → RUNNING (both no-ops when already there, as in Compute);
+ * - stop: RUNNING → STOPPING while its operation runs → TERMINATED when it is DONE; start:
+ *   TERMINATED → PROVISIONING, then STAGING while its operation runs → RUNNING when it is DONE
+ *   (Compute's instance life cycle). Both are no-ops when the instance is already there, as in
+ *   Compute; a start or stop of an instance in a transitional status is refused (400
+ *   resourceNotReady), as Compute's documentation does not say what it does then.
  *   setShieldedInstanceIntegrityPolicy merges the body into the policy and, with
  *   `updateAutoLearnPolicy: true`, counts a relearn — only on a RUNNING instance, else 400.
- * - The fleet changes when a mutation is accepted; its operation then reports PENDING, RUNNING...
- *   and DONE after `pollsUntilDone` getOperation calls (0: DONE at once).
+ * - An operation reports PENDING, RUNNING... and DONE after `pollsUntilDone` getOperation calls
+ *   (0: DONE at once). A relearn changes the fleet when accepted; a start or stop completes (its
+ *   final status, the `started`/`stopped` effects) when its operation is DONE.
  * - requestId: must be a non-zero UUID (else 400); a repeated one gets the first request's
  *   operation back and changes nothing (recorded with outcome `deduplicated`).
  * - Scripted failures: `failNext(method, status, times)` refuses the next calls (before any
@@ -102,7 +107,20 @@ interface Op {
   pollsLeft: number;
   endTime: string | undefined;
   readonly error: OperationErrorDetail | undefined;
+  /** What a start or stop still has to do to the instance: done once, when the operation is DONE. */
+  transition: Transition | undefined;
 }
+
+/** A start or a stop under way: the instance's status while the operation runs, then the end. */
+interface Transition {
+  /** While the operation is PENDING (never polled). */
+  readonly pending: InstanceStatus;
+  /** While it is RUNNING. */
+  readonly running: InstanceStatus;
+  readonly complete: () => void;
+}
+
+const TRANSITIONAL: ReadonlySet<InstanceStatus> = new Set(['PROVISIONING', 'STAGING', 'STOPPING', 'SUSPENDING', 'REPAIRING']);
 
 interface ScriptedFailure {
   status: number | null;
@@ -238,23 +256,35 @@ export class RecordingComputeFleet implements ComputeFleet {
   }
 
   start(project: string, zone: string, instance: string, options: MutationOptions = {}): Promise<ComputeOperation> {
-    return this.mutate('start', project, zone, instance, options, undefined, (vm) => {
-      if (vm.status !== 'RUNNING') {
-        this.effects.started?.(this.resource(vm));
-        vm.status = 'RUNNING';
-        vm.lastStartTimestamp = this.time();
-      }
-    });
+    return this.mutate('start', project, zone, instance, options, undefined, (vm) =>
+      vm.status === 'RUNNING'
+        ? undefined
+        : {
+            pending: 'PROVISIONING',
+            running: 'STAGING',
+            complete: () => {
+              this.effects.started?.(this.resource(vm));
+              vm.status = 'RUNNING';
+              vm.lastStartTimestamp = this.time();
+            },
+          },
+    );
   }
 
   stop(project: string, zone: string, instance: string, options: StopOptions = {}): Promise<ComputeOperation> {
-    return this.mutate('stop', project, zone, instance, options, undefined, (vm) => {
-      if (vm.status !== 'TERMINATED') {
-        this.effects.stopped?.(this.resource(vm));
-        vm.status = 'TERMINATED';
-        vm.lastStopTimestamp = this.time();
-      }
-    });
+    return this.mutate('stop', project, zone, instance, options, undefined, (vm) =>
+      vm.status === 'TERMINATED'
+        ? undefined
+        : {
+            pending: 'STOPPING',
+            running: 'STOPPING',
+            complete: () => {
+              this.effects.stopped?.(this.resource(vm));
+              vm.status = 'TERMINATED';
+              vm.lastStopTimestamp = this.time();
+            },
+          },
+    );
   }
 
   setShieldedInstanceIntegrityPolicy(
@@ -275,6 +305,7 @@ export class RecordingComputeFleet implements ComputeFleet {
         if (body.updateAutoLearnPolicy === true) this.effects.relearned?.(this.resource(vm));
         vm.policy = { ...vm.policy, ...body };
         if (body.updateAutoLearnPolicy === true) vm.relearns++;
+        return undefined;
       },
       (vm) => {
         if (vm.status !== 'RUNNING') {
@@ -295,7 +326,10 @@ export class RecordingComputeFleet implements ComputeFleet {
         throw computeError(404, 'notFound', `The resource 'projects/${project}/zones/${zone}/operations/${operation}' was not found`);
       }
       if (op.pollsLeft > 0) op.pollsLeft--;
-      if (op.pollsLeft === 0) op.endTime ??= this.time();
+      if (op.pollsLeft === 0) {
+        op.endTime ??= this.time();
+        this.finish(op);
+      } else if (op.transition !== undefined) op.vm.status = op.transition.running;
       return { value: this.operation(op) };
     });
   }
@@ -363,6 +397,13 @@ export class RecordingComputeFleet implements ComputeFleet {
     };
   }
 
+  /** The instance's end of a start or stop, once, when its operation is DONE. */
+  private finish(op: Op): void {
+    const t = op.transition;
+    op.transition = undefined;
+    t?.complete();
+  }
+
   /** Consumes one scripted failure of `method`, if any is due. */
   private takeFailure(method: ComputeFleetMethod): ScriptedFailure | undefined {
     const list = this.failures.get(method);
@@ -416,7 +457,7 @@ export class RecordingComputeFleet implements ComputeFleet {
     instance: string,
     options: MutationOptions & StopOptions,
     body: ShieldedInstanceIntegrityPolicy | undefined,
-    effect: (vm: Vm) => void,
+    effect: (vm: Vm) => Transition | undefined,
     precondition?: (vm: Vm) => void,
   ): Promise<ComputeOperation> {
     const { requestId } = options;
@@ -443,8 +484,15 @@ export class RecordingComputeFleet implements ComputeFleet {
       }
       const vm = this.require(project, zone, instance);
       precondition?.(vm);
+      if ((method === 'start' || method === 'stop') && TRANSITIONAL.has(vm.status)) {
+        throw computeError(
+          400,
+          'resourceNotReady',
+          `The resource 'projects/${project}/zones/${zone}/instances/${vm.name}' is not ready (it is ${vm.status}): Compute's documentation does not say what a ${method} does while an instance is ${vm.status}, so the local fleet refuses it; wait for the operation under way`,
+        );
+      }
       const error = this.failingOperations.get(method)?.shift();
-      if (error === undefined) effect(vm);
+      const transition = error === undefined ? effect(vm) : undefined;
       const seq = this.nextOp++;
       const op: Op = {
         project,
@@ -458,7 +506,10 @@ export class RecordingComputeFleet implements ComputeFleet {
         pollsLeft: this.pollsUntilDone,
         endTime: this.pollsUntilDone === 0 ? this.time() : undefined,
         error,
+        transition,
       };
+      if (transition !== undefined) vm.status = transition.pending;
+      if (this.pollsUntilDone === 0) this.finish(op);
       this.ops.set(op.name, op);
       if (requestId !== undefined) this.byRequestId.set(requestId, op);
       return { value: this.operation(op), operation: op.name };

@@ -161,6 +161,10 @@ describe('long-running operations: stop, start, setShieldedInstanceIntegrityPoli
     expect(op.status).toBe('PENDING');
     expect(t.steps).toEqual([]);
     expect(t.fleet.callsTo('getOperation')).toHaveLength(0);
+    // Unpolled, the stop is still under way: the instance is STOPPING, and a start of it is refused.
+    expect(t.fleet.peek(P, Z, 'vm-1')?.status).toBe('STOPPING');
+    expect(await failure(t.call('start', target))).toMatchObject({ code: 400, tags: ['HttpError'] });
+    expect(t.fleet.calls.at(-1)).toMatchObject({ method: 'start', outcome: { status: 400 } });
   });
 
   it('does not poll an operation that is DONE in its first answer', async () => {

@@ -79,7 +79,7 @@ describe('the deploy folder of the function', () => {
     expect(filesUnder(folder)).toEqual([...EXPECTED_MODULES, 'package-lock.json', 'package.json'].sort());
   });
 
-  it("pins the repository's versions of the three runtime dependencies, and its lockfile matches its package.json", () => {
+  it("pins the repository's versions of its runtime dependencies, and its lockfile matches its package.json", () => {
     expect.hasAssertions();
     const pkg = json(path.join(folder, 'package.json'));
     const rootPkg = json(path.join(ROOT, 'package.json'));
@@ -88,6 +88,8 @@ describe('the deploy folder of the function', () => {
       '@google-cloud/firestore',
       '@google-cloud/functions-framework',
       '@google-cloud/workflows',
+      // Imported by adapters/local/local-api.js (the local path only), so declared rather than borrowed.
+      'google-auth-library',
     ]);
     for (const [name, version] of Object.entries(pkg['dependencies'] as Record<string, string>)) {
       expect(rootPkg['dependencies'][name], name).toBe(version);
@@ -96,6 +98,23 @@ describe('the deploy folder of the function', () => {
     expect(lock['packages']['']['dependencies']).toEqual(pkg['dependencies']);
     expect(pkg['main']).toBe('functions/index.js');
     expect(pkg['devDependencies']).toBeUndefined();
+  });
+
+  it("declares every package a shipped module imports (none is borrowed from another package's dependencies)", () => {
+    expect.hasAssertions();
+    const declared = Object.keys(json(path.join(folder, 'package.json'))['dependencies'] as object);
+    const imported = new Set<string>();
+    // Static imports and exports at the start of a statement, and dynamic import('…').
+    const BARE = /(?:^|[\n;])\s*(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'".][^'"]*)['"]|\bimport\s*\(\s*['"]([^'".][^'"]*)['"]\s*\)/g;
+    for (const file of filesUnder(folder).filter((f) => f.endsWith('.js'))) {
+      for (const m of readFileSync(path.join(folder, file), 'utf8').matchAll(BARE)) {
+        const spec = m[1] ?? m[2] ?? '';
+        if (spec.startsWith('node:')) continue;
+        imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? spec));
+      }
+    }
+    expect([...imported].filter((p) => !declared.includes(p))).toEqual([]);
+    expect(imported).toContain('google-auth-library');
   });
 
   it('installs with npm ci --omit=dev and serves the function from that install', async () => {

@@ -221,9 +221,23 @@ describe('relearn (known-good measurements)', () => {
 
   it('skips a VM started again after the report', async () => {
     const vm = newVm('TERMINATED');
-    await fleet.start(vm.project, vm.zone, vm.id);
+    // Started, and RUNNING once the start's operation is DONE (PROVISIONING and STAGING until then).
+    const op = await fleet.start(vm.project, vm.zone, vm.id);
+    while ((await fleet.getOperation(vm.project, vm.zone, op.name)).status !== 'DONE');
+    expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('RUNNING');
     const out = await finish(await start(scenario('relearn', { instance: vm, bootCounter: 7, collections }).argument));
     expect(out.result).toMatchObject({ outcome: 'relearn_skipped', reason: expect.stringMatching(/was started at/) as unknown });
+    expect(fleet.relearnCount(vm.project, vm.zone, vm.id)).toBe(0);
+  });
+
+  it('skips a VM that is still starting (PROVISIONING until its start operation is DONE)', async () => {
+    const vm = newVm('TERMINATED');
+    await fleet.start(vm.project, vm.zone, vm.id);
+    const out = await finish(await start(scenario('relearn', { instance: vm, bootCounter: 7, collections }).argument));
+    expect(out.result).toMatchObject({
+      outcome: 'relearn_skipped',
+      reason: 'the instance is PROVISIONING, not RUNNING; the policy would be learned from another boot',
+    });
     expect(fleet.relearnCount(vm.project, vm.zone, vm.id)).toBe(0);
   });
 

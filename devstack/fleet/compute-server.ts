@@ -30,6 +30,7 @@ import {
   type ComputeFleet,
   type ComputeOperation,
   type LocalTokenSource,
+  readRequestBody,
 } from '@bootwarden/workflows-emulator';
 
 export const COMPUTE_BASE_PATH = '/compute/v1/';
@@ -180,10 +181,13 @@ function refuse(res: http.ServerResponse, e: ComputeApiError): void {
 const SERVED =
   'the local Compute serves instances.get, list, start, stop, setShieldedInstanceIntegrityPolicy and zoneOperations.get, wait (what bootwarden uses)';
 
+/** The bodies served here are a few bytes (an integrity policy); anything near this is not one. */
+const MAX_BODY_BYTES = 64 * 1024;
+
 async function readBody(req: http.IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  const data = await readRequestBody(req, MAX_BODY_BYTES);
+  if (data === undefined) throw computeError(413, 'payloadTooLarge', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+  const text = Buffer.from(data).toString('utf8');
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;

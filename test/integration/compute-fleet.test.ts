@@ -183,6 +183,15 @@ describe('the Compute server refuses what Compute refuses', () => {
     ['a policy body with another field', policy, 'PATCH', '{"updateAutoLearnPolicy":true,"x":1}', 'oauth2', 400, /Unknown name "x"/],
     ['a policy that is not a boolean', policy, 'PATCH', '{"updateAutoLearnPolicy":"yes"}', 'oauth2', 400, /TYPE_BOOL/],
     ['a body that is not JSON', policy, 'PATCH', '{', 'oauth2', 400, /The request body is not JSON/],
+    [
+      'a body of 100 KB',
+      policy,
+      'PATCH',
+      `{"updateAutoLearnPolicy":true,"x":"${'a'.repeat(100_000)}"}`,
+      'oauth2',
+      413,
+      /larger than 65536 bytes/,
+    ],
     ['a requestId that is not a UUID', `${base}/web-1/stop?requestId=abc`, 'POST', undefined, 'oauth2', 400, /must be a valid UUID/],
     ['a maxResults out of range', `${base}?maxResults=501`, 'GET', undefined, 'oauth2', 400, /Must be in the range \[0, 500\]/],
   ])('%s', async (_what, path, method, body, kind, status, message) => {

@@ -30,7 +30,7 @@ export {
 export { loadWorkflow, loadWorkflowFile, WorkflowLoadError, type LoadOptions } from './load/loader.js';
 export type { Program } from './load/program.js';
 export { SkipWaitsClock } from './run/clocks.js';
-export { LoopbackCallbackHub } from './run/callbacks.js';
+export { LoopbackCallbackHub, readRequestBody } from './run/callbacks.js';
 export { systemClock, type Clock, type LogRecord, type SleepKind } from './run/runtime.js';
 export {
   bearerToken,

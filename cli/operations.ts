@@ -4,7 +4,6 @@
  * their official clients (local stand-ins when BOOTWARDEN_WORKFLOWS_API_URL or
  * BOOTWARDEN_COMPUTE_API_URL is set). Each is created on first use and closed by `close`.
  */
-import type { Firestore } from '@google-cloud/firestore';
 import { ComputeInstances } from '../adapters/gcp/compute-instances.js';
 import { approvalCollections, FirestoreApprovalStore } from '../adapters/gcp/firestore-approval-store.js';
 import { lazyFirestore } from '../adapters/gcp/firestore-client.js';
@@ -37,9 +36,7 @@ export function openOperations(command: string, io: CommandIo, project: string):
   const { config } = io;
   // Against an emulator there is no metadata server to ask for credentials.
   if (config.firestoreEmulatorHost !== null) process.env['METADATA_SERVER_DETECTION'] = 'none';
-  let db: Promise<Firestore> | null = null;
-  const provider = lazyFirestore({ projectId: project, databaseId: config.firestoreDatabase });
-  const firestore = (): Promise<Firestore> => (db ??= provider());
+  const firestore = lazyFirestore({ projectId: project, databaseId: config.firestoreDatabase });
   const names = collectionNames(config.collectionPrefix, config.baselineCollection);
   const compute = new ComputeInstances({ apiUrl: config.computeApiUrl, localSubject: `${config.operator}@bootwarden.local` });
   return {
@@ -63,7 +60,7 @@ export function openOperations(command: string, io: CommandIo, project: string):
     compute,
     close: async () => {
       await compute.close();
-      if (db !== null) await (await db).terminate();
+      await firestore.close();
     },
   };
 }

@@ -53,7 +53,7 @@ function openFirestore(io: CommandIo): CliBaselineStore {
         throw firestoreError(`list ${collection}`, e);
       }
     },
-    close: async () => (await db()).terminate(),
+    close: () => db.close(),
   });
 }
 

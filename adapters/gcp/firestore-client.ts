@@ -7,12 +7,20 @@ import { BootwardenError } from '../../core/errors.js';
 
 export type FirestoreProvider = () => Promise<Firestore>;
 
-export function lazyFirestore(settings: { projectId?: string; databaseId?: string } = {}): FirestoreProvider {
+/** A provider that creates its client once, and `close()`, which ends that client if there is one. */
+export type LazyFirestore = FirestoreProvider & { close(): Promise<void> };
+
+export function lazyFirestore(settings: { projectId?: string; databaseId?: string } = {}): LazyFirestore {
   let client: Promise<Firestore> | null = null;
-  return () => {
+  const provider = (): Promise<Firestore> => {
     client ??= import('@google-cloud/firestore').then(({ Firestore }) => new Firestore({ ...settings, ignoreUndefinedProperties: true }));
     return client;
   };
+  return Object.assign(provider, {
+    close: async (): Promise<void> => {
+      if (client !== null) await (await client).terminate();
+    },
+  });
 }
 
 /** gRPC status codes the Firestore client reports. */

@@ -108,6 +108,8 @@ export async function benchLoop(options: { events: number; burst: number }): Pro
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
   try {
+    let entries = 0;
+    stack.simulated.onEntry(() => entries++);
     const t = performance.now();
     for (const vm of stack.simulated.all()) {
       stack.simulated.install(vm.name, KNOWN);
@@ -117,7 +119,6 @@ export async function benchLoop(options: { events: number; burst: number }): Pro
     const seconds = (performance.now() - t) / 1000;
     const vms = stack.simulated.all();
     const relearnedOnce = vms.filter((vm) => stack.fleet.relearnCount(PROJECT, ZONE, vm.name) === 1).length;
-    const entries = 2 * vms.length;
     const acknowledged = new Set((stack.sink?.deliveries ?? []).filter((d) => d.status !== null && d.status < 300).map((d) => d.messageId))
       .size;
     const duplicates = (stack.sink?.deliveries.length ?? 0) - acknowledged;

@@ -63,15 +63,19 @@ async function main(argv: readonly string[]): Promise<number> {
         : `\n${result.problems.length} unexpected outcome(s):\n${result.problems.map((p) => `  ${p}`).join('\n')}`,
     );
     if (demo) return ok ? 0 : 1;
+    // The operator keeps reading: an approval message is decided about a second after it is posted.
+    const reader = setInterval(() => stack.slackApp.decideOpen(), 1000);
     say(`
-Still serving (Ctrl-C to stop). Drive it by hand:
+Still serving (Ctrl-C to stop); alice still decides each new approval message about a second after it is posted. Drive it by hand:
   PORT=${new URL(stack.functionUrl ?? 'http://127.0.0.1:8080/').port} npm run -s post-event -- examples/entries/unknown-measurements.pubsub.json
+    # a VM of acme-prod, which this fleet does not have: the workflow finds no VM to stop (stop_skipped); see it with history
   BOOTWARDEN_COMPUTE_API_URL=${stack.computeUrl} BOOTWARDEN_WORKFLOWS_API_URL=${stack.workflowsUrl} BOOTWARDEN_WORKFLOW_LOCATION=${stack.engine.location} FIRESTORE_EMULATOR_HOST=${stack.emulator.host} GOOGLE_CLOUD_PROJECT=${DEMO_PROJECT} \\
     npx bootwarden instances --zone us-central1-a   # or: history, relearn <vm> --zone <zone>, --help`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     });
+    clearInterval(reader);
     return ok ? 0 : 1;
   } finally {
     await stack.close();

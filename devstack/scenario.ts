@@ -78,6 +78,13 @@ interface Step {
   readonly check: (view: View) => string[];
 }
 
+/** How an execution ended (its report's outcome), or that it waits for operators. */
+function outcomeOf(r: ExecutionRecord): string {
+  if (r.state === 'SUCCEEDED') return (JSON.parse(r.result ?? '{}') as { outcome?: string }).outcome ?? '?';
+  if (r.state === 'ACTIVE' && r.currentStep?.step === 'wait_decision') return 'waiting_for_decision';
+  return r.state;
+}
+
 /** What the stand-ins recorded, for the checks and the timeline. */
 class View {
   constructor(
@@ -103,7 +110,7 @@ class View {
   outcomes(): Record<string, number> {
     const count: Record<string, number> = {};
     for (const r of this.executions) {
-      const outcome = r.state === 'SUCCEEDED' ? ((JSON.parse(r.result ?? '{}') as { outcome?: string }).outcome ?? '?') : r.state;
+      const outcome = outcomeOf(r);
       count[outcome] = (count[outcome] ?? 0) + 1;
     }
     return count;
@@ -192,23 +199,35 @@ export interface ScenarioResult {
   readonly problems: readonly string[];
 }
 
-/** Plays the steps on `stack` (its fleet: demoFleet(); its operator: demoOperator), saying what happens. */
-export async function playScenario(stack: LocalStack, say: (line: string) => void): Promise<ScenarioResult> {
-  const problems: string[] = [];
-  for (const [i, step] of DEMO_STEPS.entries()) {
-    const executionsBefore = new Set(stack.engine.listExecutions({}).map((r) => r.name));
-    const messagesBefore = stack.slackApp.slack.channelMessages(CHANNEL).length;
-    const callsFrom = stack.fleet.calls.length;
-    const deliveriesFrom = stack.sink?.deliveries.length ?? 0;
-    say(`\n${i + 1}. ${step.title}`);
-    step.act(stack);
-    const records = (await stack.quiet()).filter((r) => !executionsBefore.has(r.name));
-    const view = new View(stack, records, stack.slackApp.slack.channelMessages(CHANNEL).slice(messagesBefore), callsFrom);
-    const deliveries = stack.sink?.deliveries.slice(deliveriesFrom) ?? [];
-    const messages = new Set(deliveries.map((d) => d.messageId)).size;
+/**
+ * Runs `act`, waits for the stack to settle, and says what happened: what the log sink delivered,
+ * what the function started and how the executions ended, what Compute changed, what Slack shows.
+ */
+export async function playStep(
+  stack: LocalStack,
+  act: (stack: LocalStack) => Promise<void> | void,
+  say: (line: string) => void,
+): Promise<View> {
+  const before = stack.engine.listExecutions({});
+  const executionsBefore = new Set(before.map((r) => r.name));
+  const activeBefore = new Set(before.filter((r) => r.state === 'ACTIVE').map((r) => r.name));
+  const messagesBefore = stack.slackApp.slack.channelMessages(CHANNEL).length;
+  const callsFrom = stack.fleet.calls.length;
+  const deliveriesFrom = stack.sink?.deliveries.length ?? 0;
+  await act(stack);
+  const all = await stack.quiet();
+  const records = all.filter((r) => !executionsBefore.has(r.name));
+  // Executions that were waiting before this step (for operators) and ended in it.
+  const ended: Record<string, number> = {};
+  for (const r of all.filter((x) => activeBefore.has(x.name) && x.state !== 'ACTIVE')) ended[outcomeOf(r)] = (ended[outcomeOf(r)] ?? 0) + 1;
+  const view = new View(stack, records, stack.slackApp.slack.channelMessages(CHANNEL).slice(messagesBefore), callsFrom);
+  const deliveries = stack.sink?.deliveries.slice(deliveriesFrom) ?? [];
+  const messages = new Set(deliveries.map((d) => d.messageId)).size;
+  if (deliveries.length > 0)
     say(`   log sink → function: ${messages} entries, ${deliveries.length} deliveries (${deliveries.length - messages} duplicated)`);
-    const actions: Record<string, number> = {};
-    for (const r of records) actions[r.labels['action'] ?? '?'] = (actions[r.labels['action'] ?? '?'] ?? 0) + 1;
+  const actions: Record<string, number> = {};
+  for (const r of records) actions[r.labels['action'] ?? '?'] = (actions[r.labels['action'] ?? '?'] ?? 0) + 1;
+  if (deliveries.length > 0 || records.length > 0)
     say(
       records.length === 0
         ? '   function: nothing to do (every report passed its policy)'
@@ -216,23 +235,36 @@ export async function playScenario(stack: LocalStack, say: (line: string) => voi
             .map(([a, n]) => `${a} ${n}`)
             .join(', ')}`,
     );
-    const outcomes = view.outcomes();
-    if (records.length > 0)
-      say(
-        `   outcomes: ${Object.entries(outcomes)
-          .map(([o, n]) => `${o} ${n}`)
-          .join(', ')}`,
-      );
-    const changed = new Map<string, string[]>();
-    for (const vm of stack.simulated.all()) {
-      const c = view.changes(vm.name);
-      if (c.length > 0) changed.set(c.join(' → '), [...(changed.get(c.join(' → ')) ?? []), vm.name]);
-    }
-    for (const [changes, names] of changed)
-      say(
-        `   Compute: ${changes}: ${names.length > 4 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ')}`,
-      );
-    for (const m of view.messages) say(`   Slack: ${m.text.split('\n')[0] ?? ''}`);
+  const outcomes = view.outcomes();
+  if (records.length > 0)
+    say(
+      `   outcomes: ${Object.entries(outcomes)
+        .map(([o, n]) => `${o} ${n}`)
+        .join(', ')}`,
+    );
+  if (Object.keys(ended).length > 0)
+    say(
+      `   waiting executions ended: ${Object.entries(ended)
+        .map(([o, n]) => `${o} ${n}`)
+        .join(', ')}`,
+    );
+  const changed = new Map<string, string[]>();
+  for (const vm of stack.simulated.all()) {
+    const c = view.changes(vm.name);
+    if (c.length > 0) changed.set(c.join(' → '), [...(changed.get(c.join(' → ')) ?? []), vm.name]);
+  }
+  for (const [changes, names] of changed)
+    say(`   Compute: ${changes}: ${names.length > 4 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ')}`);
+  for (const m of view.messages) say(`   Slack: ${m.text.split('\n')[0] ?? ''}`);
+  return view;
+}
+
+/** Plays the steps on `stack` (its fleet: demoFleet(); its operator: demoOperator), saying what happens. */
+export async function playScenario(stack: LocalStack, say: (line: string) => void): Promise<ScenarioResult> {
+  const problems: string[] = [];
+  for (const [i, step] of DEMO_STEPS.entries()) {
+    say(`\n${i + 1}. ${step.title}`);
+    const view = await playStep(stack, step.act, say);
     const found = step.check(view);
     for (const p of found) say(`   UNEXPECTED: ${p}`);
     problems.push(...found.map((p) => `step ${i + 1}: ${p}`));

@@ -124,6 +124,13 @@ export interface LocalSlackApp {
    * message not clicked yet; how many clicks that made.
    */
   decideOpen(): number;
+  /** The automatic operator stops clicking: decisions are made by hand from now on. */
+  stopAutoDecide(): void;
+  /**
+   * Clicks `decision` as `user` (default: the approver) on the newest channel message that still
+   * offers it; null when none does. Resolves once the app's follow-up work is done.
+   */
+  decideNewest(decision: ApprovalDecision, user?: SlackUser): Promise<{ status: number; message: StoredMessage } | null>;
   close(): Promise<void>;
 }
 
@@ -151,7 +158,7 @@ export async function startLocalSlackApp(
     const app = await createSlackApp(loadSlackAppConfig(appEnv(port, slack.url, prefix, opts.env)), opts.deps);
     const url = await app.listen(port, '127.0.0.1');
     const autoDecisions: Promise<number>[] = [];
-    const auto = opts.autoDecide;
+    let auto = opts.autoDecide;
     const clicked = new Set<string>();
     /** Clicks the operator's button on `message`, once; whether it clicked. */
     const decideOn = (message: StoredMessage): boolean => {
@@ -171,6 +178,16 @@ export async function startLocalSlackApp(
       slack,
       autoDecisions,
       decideOpen: () => (auto?.when === 'settled' ? slack.messages.filter(decideOn).length : 0),
+      stopAutoDecide: () => {
+        auto = undefined;
+      },
+      decideNewest: async (decision, user = APPROVER) => {
+        for (const message of [...slack.channelMessages(CHANNEL)].reverse()) {
+          const button = buttonsOf(message).find((b) => b.actionId === APPROVAL_ACTIONS[decision]);
+          if (button !== undefined) return { status: await click(url, app, message, button, user), message };
+        }
+        return null;
+      },
       close: async () => {
         await app.close();
         await slack.close();

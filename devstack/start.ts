@@ -8,11 +8,14 @@
  * Slack app (the real one, posting to a stand-in of Slack's Web API, where a local operator clicks).
  * devstack/scenario.ts plays the steps and checks each outcome against the stand-ins' records.
  *
- * `npm start` keeps everything serving afterwards, until Ctrl-C; `--demo` (`npm run demo`) exits:
- * 0 when every outcome was the expected one, 1 otherwise.
+ * `npm start` keeps everything serving afterwards, until Ctrl-C, and reads commands on its standard
+ * input to drive the fleet by hand (devstack/hand.ts); `--demo` (`npm run demo`) exits: 0 when
+ * every outcome was the expected one, 1 otherwise.
  */
+import { createInterface } from 'node:readline';
 import { DEMO_PROJECT, demoFleet, demoOperator, playScenario } from './scenario.js';
 import { NPM_EMULATOR_LIMITS } from './firestore-emulator.js';
+import { HAND_HELP, runHandCommand } from './hand.js';
 import { printHistory } from './history-report.js';
 import { APPROVER } from './slack-local.js';
 import { startLocalStack } from './stack.js';
@@ -63,19 +66,31 @@ async function main(argv: readonly string[]): Promise<number> {
         : `\n${result.problems.length} unexpected outcome(s):\n${result.problems.map((p) => `  ${p}`).join('\n')}`,
     );
     if (demo) return ok ? 0 : 1;
-    // The operator keeps reading: an approval message is decided about a second after it is posted.
-    const reader = setInterval(() => stack.slackApp.decideOpen(), 1000);
     say(`
-Still serving (Ctrl-C to stop); alice still decides each new approval message about a second after it is posted. Drive it by hand:
+Still serving (Ctrl-C to stop). Drive it by hand: type a command here, for example
+  reboot web-03 --kernel linux-6.1.0-28-amd64     (a kernel nobody approved: web-03 is stopped, a message waits)
+  approve                                         (alice approves it: promoted, started, relearned)
+${HAND_HELP}
+From another shell:
   PORT=${new URL(stack.functionUrl ?? 'http://127.0.0.1:8080/').port} npm run -s post-event -- examples/entries/unknown-measurements.pubsub.json
     # a VM of acme-prod, which this fleet does not have: the workflow finds no VM to stop (stop_skipped); see it with history
   BOOTWARDEN_COMPUTE_API_URL=${stack.computeUrl} BOOTWARDEN_WORKFLOWS_API_URL=${stack.workflowsUrl} BOOTWARDEN_WORKFLOW_LOCATION=${stack.engine.location} FIRESTORE_EMULATOR_HOST=${stack.emulator.host} GOOGLE_CLOUD_PROJECT=${DEMO_PROJECT} \\
     npx bootwarden instances --zone us-central1-a   # or: history, relearn <vm> --zone <zone>, --help`);
+    // From now on decisions are the user's. One command at a time, said as the scenario's steps are.
+    stack.slackApp.stopAutoDecide();
+    const input = createInterface({ input: process.stdin, terminal: false });
+    let queue = Promise.resolve();
+    input.on('line', (line) => {
+      queue = queue
+        .then(() => runHandCommand(stack, line, say))
+        .catch((e: unknown) => say(`   failed: ${e instanceof Error ? e.message : String(e)}`));
+    });
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     });
-    clearInterval(reader);
+    input.close();
+    await queue;
     return ok ? 0 : 1;
   } finally {
     await stack.close();

@@ -154,6 +154,23 @@ export function linuxChain(o: {
   };
 }
 
+/**
+ * `chain` with some parts replaced (a firmware update; on Linux a new boot loader or kernel), as
+ * an update or an attacker would leave it. Throws when a part does not exist in that chain.
+ */
+export function withParts(chain: BootChain, parts: { firmware?: string; bootloader?: string; kernel?: string }): BootChain {
+  if (chain.os !== 'linux' && (parts.bootloader !== undefined || parts.kernel !== undefined))
+    throw new Error('a Windows chain has no Linux boot loader or kernel to replace: only its firmware');
+  const images = chain.images.map((img, i) =>
+    chain.os === 'linux' && i === 1 && parts.bootloader !== undefined
+      ? { ...img, image: parts.bootloader }
+      : chain.os === 'linux' && i === 2 && parts.kernel !== undefined
+        ? { ...img, image: parts.kernel }
+        : img,
+  );
+  return { ...chain, firmware: parts.firmware ?? chain.firmware, images };
+}
+
 /** A Windows Server chain: bootmgfw and winload, signed by Microsoft's Windows PCA. */
 export function windowsChain(o: { build: string; firmware?: string; bootDrivers?: readonly string[] }): BootChain {
   return {

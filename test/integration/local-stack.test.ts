@@ -16,6 +16,9 @@ import { readFleetFile } from '../../devstack/fleet/fleet-file.js';
 import { exampleEntries, seedBaselines } from '../../devstack/seed.js';
 import { startLocalStack, type LocalStack } from '../../devstack/stack.js';
 import { APPROVER, TEAM } from '../../devstack/slack-local.js';
+import { ComputeInstances } from '../../adapters/gcp/compute-instances.js';
+import { localExecutionsClient, WorkflowsExecutionStarter } from '../../adapters/gcp/workflows-execution-starter.js';
+import { DEMO_PROJECT } from '../../devstack/scenario.js';
 import { ROOT } from '../support/cli.js';
 
 const LINUX_VM = '4356841712468193571';
@@ -115,6 +118,70 @@ describe('npm run demo', () => {
     });
     expect(code).toBe(0);
   }, 120_000);
+});
+
+describe('npm start, driven by hand', () => {
+  it('after the scenario, a typed reboot onto a new kernel stops the VM, and a typed approve promotes, starts and relearns it', async () => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'devstack', 'start.js')], {
+      cwd: ROOT,
+      env: { PATH: process.env['PATH'] ?? '', METADATA_SERVER_DETECTION: 'none', PORT: '0' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const until = async <T>(what: string, probe: () => Promise<T | null> | T | null, ms = 60_000): Promise<T> => {
+      for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+        const got = await probe();
+        if (got !== null) return got;
+      }
+      throw new Error(`${what} did not happen within ${ms} ms; npm start said:\n${output.slice(-3000)}`);
+    };
+    let compute: ComputeInstances | undefined;
+    try {
+      // The URLs it prints for a second shell are how this test looks at what the stack did.
+      const [computeUrl, workflowsUrl] = await until('the stack serving', () => {
+        const c = /BOOTWARDEN_COMPUTE_API_URL=(\S+) BOOTWARDEN_WORKFLOWS_API_URL=(\S+)/.exec(output);
+        return c === null ? null : [c[1] ?? '', c[2] ?? ''];
+      });
+      compute = new ComputeInstances({ apiUrl: computeUrl ?? '' });
+      const web03 = await compute.get(DEMO_PROJECT, 'us-central1-a', 'web-03');
+      expect(web03.status).toBe('RUNNING');
+      const history = new WorkflowsExecutionStarter({
+        project: DEMO_PROJECT,
+        location: 'us-central1',
+        workflow: 'integrity-response',
+        clientFactory: localExecutionsClient(workflowsUrl ?? ''),
+      });
+      const ofWeb03 = () => history.recent({ 'instance-id': web03.id }, 20);
+      const before = (await ofWeb03()).length;
+
+      child.stdin.write('reboot web-03 --kernel linux-6.1.0-28-amd64\n');
+      await until('web-03 stopped', async () =>
+        (await compute!.get(DEMO_PROJECT, 'us-central1-a', 'web-03')).status === 'TERMINATED' ? true : null,
+      );
+      const stop = await until(
+        'a stop execution waiting for operators',
+        async () => (await ofWeb03()).find((x) => x.labels['action'] === 'stop' && x.state === 'ACTIVE') ?? null,
+      );
+
+      child.stdin.write('approve\n');
+      const relearned = await until('web-03 relearned', async () => {
+        const xs = await ofWeb03();
+        return xs.find((x) => x.labels['action'] === 'relearn' && x.state === 'SUCCEEDED' && x.startTime! > stop.startTime!) ?? null;
+      });
+      expect(JSON.parse(relearned.result ?? '{}')).toMatchObject({ outcome: 'relearned' });
+      const ended = (await ofWeb03()).find((x) => x.name === stop.name);
+      expect(JSON.parse(ended?.result ?? '{}')).toMatchObject({ outcome: 'promoted_and_started', approver: { name: 'alice' } });
+      expect((await compute.get(DEMO_PROJECT, 'us-central1-a', 'web-03')).status).toBe('RUNNING');
+      expect((await ofWeb03()).length).toBe(before + 2);
+    } finally {
+      await compute?.close();
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  }, 150_000);
 });
 
 describe('npm run function -- --fleet', () => {

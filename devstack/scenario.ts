@@ -78,6 +78,19 @@ interface Step {
   readonly check: (view: View) => string[];
 }
 
+/** `{stop: 3, hold: 27}` as `stop 3, hold 27`. */
+const listed = (counts: Record<string, number>): string =>
+  Object.entries(counts)
+    .map(([what, n]) => `${what} ${n}`)
+    .join(', ');
+
+/** How many of `items` have each key. */
+function tally<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
+}
+
 /** How an execution ended (its report's outcome), or that it waits for operators. */
 function outcomeOf(r: ExecutionRecord): string {
   if (r.state === 'SUCCEEDED') return (JSON.parse(r.result ?? '{}') as { outcome?: string }).outcome ?? '?';
@@ -108,12 +121,7 @@ class View {
   }
 
   outcomes(): Record<string, number> {
-    const count: Record<string, number> = {};
-    for (const r of this.executions) {
-      const outcome = outcomeOf(r);
-      count[outcome] = (count[outcome] ?? 0) + 1;
-    }
-    return count;
+    return tally(this.executions, outcomeOf);
   }
 }
 
@@ -218,36 +226,23 @@ export async function playStep(
   const all = await stack.quiet();
   const records = all.filter((r) => !executionsBefore.has(r.name));
   // Executions that were waiting before this step (for operators) and ended in it.
-  const ended: Record<string, number> = {};
-  for (const r of all.filter((x) => activeBefore.has(x.name) && x.state !== 'ACTIVE')) ended[outcomeOf(r)] = (ended[outcomeOf(r)] ?? 0) + 1;
+  const ended = tally(
+    all.filter((x) => activeBefore.has(x.name) && x.state !== 'ACTIVE'),
+    outcomeOf,
+  );
   const view = new View(stack, records, stack.slackApp.slack.channelMessages(CHANNEL).slice(messagesBefore), callsFrom);
   const deliveries = stack.sink?.deliveries.slice(deliveriesFrom) ?? [];
   const messages = new Set(deliveries.map((d) => d.messageId)).size;
   if (deliveries.length > 0)
     say(`   log sink → function: ${messages} entries, ${deliveries.length} deliveries (${deliveries.length - messages} duplicated)`);
-  const actions: Record<string, number> = {};
-  for (const r of records) actions[r.labels['action'] ?? '?'] = (actions[r.labels['action'] ?? '?'] ?? 0) + 1;
   if (deliveries.length > 0 || records.length > 0)
     say(
       records.length === 0
         ? '   function: nothing to do (every report passed its policy)'
-        : `   function started ${records.length} execution${records.length === 1 ? '' : 's'}: ${Object.entries(actions)
-            .map(([a, n]) => `${a} ${n}`)
-            .join(', ')}`,
+        : `   function started ${records.length} execution${records.length === 1 ? '' : 's'}: ${listed(tally(records, (r) => r.labels['action'] ?? '?'))}`,
     );
-  const outcomes = view.outcomes();
-  if (records.length > 0)
-    say(
-      `   outcomes: ${Object.entries(outcomes)
-        .map(([o, n]) => `${o} ${n}`)
-        .join(', ')}`,
-    );
-  if (Object.keys(ended).length > 0)
-    say(
-      `   waiting executions ended: ${Object.entries(ended)
-        .map(([o, n]) => `${o} ${n}`)
-        .join(', ')}`,
-    );
+  if (records.length > 0) say(`   outcomes: ${listed(view.outcomes())}`);
+  if (Object.keys(ended).length > 0) say(`   waiting executions ended: ${listed(ended)}`);
   const changed = new Map<string, string[]>();
   for (const vm of stack.simulated.all()) {
     const c = view.changes(vm.name);

@@ -12,13 +12,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
-import { loadLocalWorkflowText, startLocalEngine, type LocalEngine } from '@bootwarden/workflows-emulator';
+import type { LocalEngine } from '@bootwarden/workflows-emulator';
 import { baselineToDocument } from '../core/baseline.js';
-import { eventKeyLabel, eventKeyOf, RESPONSE_WORKFLOW_ID } from '../core/contracts.js';
+import { eventKeyLabel, eventKeyOf } from '../core/contracts.js';
 import type { JsonObject } from '../core/json.js';
 import { parseEnvelope } from '../core/parse.js';
 import { eventarcBody } from '../devstack/entries.js';
 import { startFirestoreEmulator } from '../devstack/firestore-emulator.js';
+import { startReceivingEngine } from '../devstack/receiving-engine.js';
 import { helperPath, runNode } from './children.js';
 import { Fleet, Rng, type Expected } from './fleet.js';
 import { postEventarc } from '../devstack/eventarc.js';
@@ -146,16 +147,6 @@ interface Run {
   /** The local engine whose Executions API the function starts executions in. */
   readonly receiver: LocalEngine;
   readonly env: Record<string, string>;
-}
-
-/** Takes the argument and ends: the engine keeps what each execution was started with. */
-const RECEIVER = 'main:\n  params: [args]\n  steps:\n    - received:\n        return: ${args.eventKey}\n';
-
-/** A local engine with the receiving workflow deployed as the response workflow. */
-async function startReceiver(): Promise<LocalEngine> {
-  const local = await startLocalEngine({ projectId: PROJECT });
-  local.engine.deploy(RESPONSE_WORKFLOW_ID, loadLocalWorkflowText(RECEIVER, 'receiver.workflows.yaml'));
-  return local;
 }
 
 function functionRun(receiver: LocalEngine, emulatorHost: string, baselineCollection: string, prefix: string): Run {
@@ -469,7 +460,7 @@ export async function benchFunction(opts: FunctionBenchOptions): Promise<Metric[
     const database = new Firestore({ projectId: PROJECT });
     db = database;
     const id = randomBytes(5).toString('hex');
-    receiver = await startReceiver();
+    receiver = await startReceivingEngine(PROJECT);
     const fleet = new Fleet(11);
     const baselineCollection = `bench_${id}_known_good_measurements`;
     await Promise.all(fleet.knownBaselines.map((b) => database.collection(baselineCollection).doc(b.id).set(baselineToDocument(b))));

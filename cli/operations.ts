@@ -8,7 +8,7 @@ import { ComputeInstances } from '../adapters/gcp/compute-instances.js';
 import { approvalCollections, FirestoreApprovalStore } from '../adapters/gcp/firestore-approval-store.js';
 import { lazyFirestore } from '../adapters/gcp/firestore-client.js';
 import { collectionNames, FirestoreInstanceState } from '../adapters/gcp/firestore-stores.js';
-import { localExecutionsClient, WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
+import { WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
 import { BootwardenError } from '../core/errors.js';
 import type { CommandIo } from './io.js';
 
@@ -54,7 +54,7 @@ export function openOperations(command: string, io: CommandIo, project: string):
         project,
         location,
         workflow: config.workflow.name,
-        ...(config.workflow.apiUrl === null ? {} : { clientFactory: localExecutionsClient(config.workflow.apiUrl) }),
+        apiUrl: config.workflow.apiUrl,
       });
     },
     compute,

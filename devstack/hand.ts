@@ -11,7 +11,7 @@
 import type { ApprovalDecision } from '../core/approvals.js';
 import { BootwardenError } from '../core/errors.js';
 import { withParts } from './fleet/vtpm.js';
-import { playStep } from './scenario.js';
+import { listed, playStep } from './scenario.js';
 import type { LocalStack } from './stack.js';
 
 export const HAND_HELP = `Commands (one per line):
@@ -85,15 +85,7 @@ export async function runHandCommand(stack: LocalStack, line: string, say: (line
     } catch (e) {
       return say(`   ${name}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    say(
-      `${name} reboots${
-        Object.keys(parts).length === 0
-          ? ''
-          : ` onto ${Object.entries(parts)
-              .map(([k, v]) => `${k} ${v}`)
-              .join(', ')}`
-      }`,
-    );
+    say(`${name} reboots${Object.keys(parts).length === 0 ? '' : ` onto ${listed(parts)}`}`);
     await playStep(
       stack,
       (s) => {

@@ -4,7 +4,7 @@
  * API (the official Workflows client) and the approvals' audit trail in Firestore.
  */
 import { approvalCollections, FirestoreApprovalStore } from '../adapters/gcp/firestore-approval-store.js';
-import { localExecutionsClient, WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
+import { WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
 import { RESPONSE_WORKFLOW_ID } from '../core/contracts.js';
 import { readHistory } from '../core/history.js';
 import type { LocalStack } from './stack.js';
@@ -15,7 +15,8 @@ export async function printHistory(stack: LocalStack, say: (line: string) => voi
     project: stack.projectId,
     location: stack.engine.location,
     workflow: RESPONSE_WORKFLOW_ID,
-    clientFactory: localExecutionsClient(stack.workflowsUrl, () => stack.now()),
+    apiUrl: stack.workflowsUrl,
+    now: () => stack.now(),
   });
   const audit = new FirestoreApprovalStore(() => Promise.resolve(stack.db), approvalCollections(stack.collectionPrefix));
   for (const name of names) {

@@ -79,7 +79,7 @@ interface Step {
 }
 
 /** `{stop: 3, hold: 27}` as `stop 3, hold 27`. */
-const listed = (counts: Record<string, number>): string =>
+export const listed = (counts: Readonly<Record<string, number | string>>): string =>
   Object.entries(counts)
     .map(([what, n]) => `${what} ${n}`)
     .join(', ');

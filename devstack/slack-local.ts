@@ -165,7 +165,7 @@ export async function startLocalSlackApp(
       if (auto === undefined || message.threadTs !== null || clicked.has(message.ts)) return false;
       const decision = typeof auto.decision === 'function' ? auto.decision(message) : auto.decision;
       if (decision === null) return false;
-      const button = buttonsOf(message).find((b) => b.actionId === APPROVAL_ACTIONS[decision]);
+      const button = buttonFor(message, decision);
       if (button === undefined) return false;
       clicked.add(message.ts);
       autoDecisions.push(click(url, app, message, button, auto.user ?? APPROVER));
@@ -183,7 +183,7 @@ export async function startLocalSlackApp(
       },
       decideNewest: async (decision, user = APPROVER) => {
         for (const message of [...slack.channelMessages(CHANNEL)].reverse()) {
-          const button = buttonsOf(message).find((b) => b.actionId === APPROVAL_ACTIONS[decision]);
+          const button = buttonFor(message, decision);
           if (button !== undefined) return { status: await click(url, app, message, button, user), message };
         }
         return null;
@@ -223,6 +223,11 @@ export async function postInternal(
   }
 }
 
+/** The message's button for `decision`, while it still offers one. */
+function buttonFor(message: StoredMessage, decision: ApprovalDecision): { actionId: string; value: string } | undefined {
+  return buttonsOf(message).find((b) => b.actionId === APPROVAL_ACTIONS[decision]);
+}
+
 async function click(
   url: string,
   app: SlackAppServer,
@@ -250,7 +255,7 @@ export async function decideInSlack(
   const groupId = await local.app.approvals.groupOf(execution);
   if (groupId === null) throw new Error(`execution ${execution} has not asked the Slack app for a decision`);
   const message = local.slack.messages.find((m) => buttonsOf(m).some((b) => b.value === groupId));
-  const button = message === undefined ? undefined : buttonsOf(message).find((b) => b.actionId === APPROVAL_ACTIONS[decision]);
+  const button = message === undefined ? undefined : buttonFor(message, decision);
   if (message === undefined || button === undefined)
     throw new Error(`no message of group ${groupId} offers ${decision} (decided already?)`);
   return click(local.url, local.app, message, button, user);

@@ -11,7 +11,7 @@ import {
   FirestoreRejectedInputs,
   FirestoreStopSlots,
 } from '../adapters/gcp/firestore-stores.js';
-import { localExecutionsClient, WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
+import { WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
 import type { FunctionConfig } from '../core/config.js';
 
 export interface Wiring {
@@ -43,7 +43,8 @@ export function starterFrom(config: FunctionConfig, now: () => Date = () => new 
     project: config.project,
     location: e.location,
     workflow: e.workflow,
-    ...(e.apiUrl === null ? {} : { clientFactory: localExecutionsClient(e.apiUrl, () => now().getTime()) }),
+    apiUrl: e.apiUrl,
+    now: () => now().getTime(),
   });
 }
 

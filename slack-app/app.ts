@@ -15,7 +15,7 @@ import { approvalCollections, FirestoreApprovalStore } from '../adapters/gcp/fir
 import { FirestoreBaselineStore } from '../adapters/gcp/firestore-stores.js';
 import { GoogleAccessTokens, GoogleIdTokenVerifier } from '../adapters/gcp/google-identity.js';
 import { jsonLogger } from '../adapters/gcp/json-logger.js';
-import { localExecutionsClient, WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
+import { WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-starter.js';
 import { LocalAccessTokens, LocalIdTokenVerifier } from '../adapters/local/local-tokens.js';
 import { WebApiMessenger } from '../adapters/slack/web-api-messenger.js';
 import { Approvals } from './approvals.js';
@@ -114,15 +114,9 @@ export async function createSlackApp(config: SlackAppConfig, deps: SlackAppDeps 
             project: config.project,
             location: config.executions.location,
             workflow: config.executions.workflow,
-            ...(config.executions.apiUrl === null
-              ? {}
-              : {
-                  clientFactory: localExecutionsClient(
-                    config.executions.apiUrl,
-                    () => now().getTime(),
-                    'bootwarden-slack-app@bootwarden.local',
-                  ),
-                }),
+            apiUrl: config.executions.apiUrl,
+            localSubject: 'bootwarden-slack-app@bootwarden.local',
+            now: () => now().getTime(),
           });
   registerCommands(app, { approvals, store, recentBaselines: (n) => baselines.recent(n), history });
   app.error(async (error) => {

@@ -54,7 +54,17 @@ export interface WorkflowsExecutionStarterOptions {
   readonly project: string;
   readonly location: string;
   readonly workflow: string;
-  /** Builds the client on first use; by default `new ExecutionsClient()` with application default credentials. */
+  /**
+   * The local engine's Executions API (BOOTWARDEN_WORKFLOWS_API_URL, loopback only), reached with
+   * local tokens for `localSubject` minted on `now`; null or absent: Google's.
+   */
+  readonly apiUrl?: string | null;
+  readonly localSubject?: string;
+  readonly now?: () => number;
+  /**
+   * Builds the client on first use; by default `new ExecutionsClient()` with application default
+   * credentials, or the local one for `apiUrl`.
+   */
   readonly clientFactory?: ExecutionsClientFactory;
   /** Per-call deadline. */
   readonly timeoutMs?: number;
@@ -175,7 +185,9 @@ export class WorkflowsExecutionStarter implements ExecutionStarter, ExecutionHis
       }
     }
     this.parent = `projects/${opts.project}/locations/${opts.location}/workflows/${opts.workflow}`;
-    this.factory = opts.clientFactory ?? defaultClient;
+    this.factory =
+      opts.clientFactory ??
+      (opts.apiUrl === undefined || opts.apiUrl === null ? defaultClient : localExecutionsClient(opts.apiUrl, opts.now, opts.localSubject));
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
@@ -241,14 +253,8 @@ export class WorkflowsExecutionStarter implements ExecutionStarter, ExecutionHis
    */
   async recent(labels: Readonly<Record<string, string>>, limit: number): Promise<ExecutionSummary[]> {
     const found: ExecutionSummary[] = [];
-    let pageToken: string | undefined;
     try {
-      const client = await this.api();
-      for (let page = 0; page < HISTORY_SCAN_PAGES && found.length < limit; page++) {
-        const [executions, next] = await client.listExecutions(
-          { parent: this.parent, view: 'FULL', pageSize: LIST_PAGE_SIZE, ...(pageToken === undefined ? {} : { pageToken }) },
-          { autoPaginate: false, timeout: this.timeoutMs },
-        );
+      for await (const executions of this.fullPages(HISTORY_SCAN_PAGES)) {
         for (const x of executions) {
           if (typeof x.name !== 'string' || !Object.entries(labels).every(([k, v]) => x.labels?.[k] === v)) continue;
           found.push({
@@ -260,8 +266,7 @@ export class WorkflowsExecutionStarter implements ExecutionStarter, ExecutionHis
             result: typeof x.result === 'string' && x.result !== '' ? x.result : null,
           });
         }
-        pageToken = next?.pageToken ?? undefined;
-        if (pageToken === undefined || pageToken === '') break;
+        if (found.length >= limit) break;
       }
     } catch (e) {
       throw this.failure(`listing the executions of ${this.opts.workflow}`, e, 'workflows.executions.list');
@@ -274,28 +279,35 @@ export class WorkflowsExecutionStarter implements ExecutionStarter, ExecutionHis
     const since = Date.parse(startedSince);
     const filter = Number.isFinite(since) ? `startTime>="${new Date(since - LOOKUP_CLOCK_SKEW_MS).toISOString()}"` : undefined;
     const matching: ExecutionResource[] = [];
-    let pageToken: string | undefined;
     try {
-      const client = await this.api();
-      for (let page = 0; page < LOOKUP_SCAN_PAGES; page++) {
-        const [executions, next] = await client.listExecutions(
-          {
-            parent: this.parent,
-            view: 'FULL',
-            pageSize: LIST_PAGE_SIZE,
-            ...(filter === undefined ? {} : { filter }),
-            ...(pageToken === undefined ? {} : { pageToken }),
-          },
-          { autoPaginate: false, timeout: this.timeoutMs },
-        );
+      for await (const executions of this.fullPages(LOOKUP_SCAN_PAGES, filter)) {
         matching.push(...executions.filter((x) => x.labels?.['event'] === eventKeyLabel));
-        pageToken = next?.pageToken ?? undefined;
-        if (pageToken === undefined || pageToken === '') break;
       }
     } catch (e) {
       throw this.failure(what, e, 'workflows.executions.list');
     }
     return newest(matching);
+  }
+
+  /** The executions in the FULL view (it has the labels), newest first, a page at a time, at most `maxPages` pages. */
+  private async *fullPages(maxPages: number, filter?: string): AsyncGenerator<ExecutionResource[]> {
+    const client = await this.api();
+    let pageToken: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      const [executions, next] = await client.listExecutions(
+        {
+          parent: this.parent,
+          view: 'FULL',
+          pageSize: LIST_PAGE_SIZE,
+          ...(filter === undefined ? {} : { filter }),
+          ...(pageToken === undefined ? {} : { pageToken }),
+        },
+        { autoPaginate: false, timeout: this.timeoutMs },
+      );
+      yield executions;
+      pageToken = next?.pageToken ?? undefined;
+      if (pageToken === undefined || pageToken === '') return;
+    }
   }
 
   private failure(what: string, e: unknown, permission: string): BootwardenError {

@@ -17,7 +17,7 @@ import { exampleEntries, seedBaselines } from '../../devstack/seed.js';
 import { startLocalStack, type LocalStack } from '../../devstack/stack.js';
 import { APPROVER, TEAM } from '../../devstack/slack-local.js';
 import { ComputeInstances } from '../../adapters/gcp/compute-instances.js';
-import { localExecutionsClient, WorkflowsExecutionStarter } from '../../adapters/gcp/workflows-execution-starter.js';
+import { WorkflowsExecutionStarter } from '../../adapters/gcp/workflows-execution-starter.js';
 import { DEMO_PROJECT } from '../../devstack/scenario.js';
 import { ROOT } from '../support/cli.js';
 
@@ -152,7 +152,7 @@ describe('npm start, driven by hand', () => {
         project: DEMO_PROJECT,
         location: 'us-central1',
         workflow: 'integrity-response',
-        clientFactory: localExecutionsClient(workflowsUrl ?? ''),
+        apiUrl: workflowsUrl ?? '',
       });
       const ofWeb03 = () => history.recent({ 'instance-id': web03.id }, 20);
       const before = (await ofWeb03()).length;

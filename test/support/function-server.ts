@@ -6,9 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { loadLocalWorkflowText, startLocalEngine, type LocalEngine } from '@bootwarden/workflows-emulator';
-import { RESPONSE_WORKFLOW_ID } from '../../core/contracts.js';
+import type { LocalEngine } from '@bootwarden/workflows-emulator';
 import { freePort, functionServerArgs, postEventarc } from '../../devstack/eventarc.js';
+import { startReceivingEngine } from '../../devstack/receiving-engine.js';
 import { ROOT } from './cli.js';
 
 export interface FunctionServer {
@@ -20,9 +20,6 @@ export interface FunctionServer {
   stop(): Promise<void>;
 }
 
-/** Takes the argument and ends: the engine keeps what each execution was started with. */
-const RECEIVER = 'main:\n  params: [args]\n  steps:\n    - received:\n        return: ${args.eventKey}\n';
-
 /**
  * `source`: the function's folder or file (default: dist/functions/index.js of this checkout);
  * `framework`: functions-framework's main.js (default: the repository's); `front`: given the
@@ -33,8 +30,7 @@ export async function startFunction(
   opts: { source?: string; framework?: string; front?: (apiUrl: string) => Promise<string> } = {},
 ): Promise<FunctionServer> {
   const port = await freePort();
-  const local = await startLocalEngine({ projectId: 'demo-bootwarden' });
-  local.engine.deploy(RESPONSE_WORKFLOW_ID, loadLocalWorkflowText(RECEIVER, 'receiver.workflows.yaml'));
+  const local = await startReceivingEngine('demo-bootwarden');
   const apiUrl = `${local.callbacks.url}/`;
   const workflowsApiUrl = opts.front === undefined ? apiUrl : await opts.front(apiUrl);
   const args = functionServerArgs(opts.source ?? path.join(ROOT, 'dist', 'functions', 'index.js'), port);

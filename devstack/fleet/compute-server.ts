@@ -11,6 +11,9 @@
  * - `POST   projects/{project}/zones/{zone}/instances/{instance}/start` (requestId)
  * - `POST   projects/{project}/zones/{zone}/instances/{instance}/stop` (requestId, discardLocalSsd,
  *   noGracefulShutdown)
+ * - `POST   projects/{project}/zones/{zone}/instances/{instance}/suspend` (requestId, discardLocalSsd)
+ * - `POST   projects/{project}/zones/{zone}/instances/{instance}/resume` (requestId); `start` refuses a
+ *   SUSPENDED instance (400), as Compute resumes it instead
  * - `PATCH  projects/{project}/zones/{zone}/instances/{instance}/setShieldedInstanceIntegrityPolicy`
  *   (requestId; body: a ShieldedInstanceIntegrityPolicy)
  * - `GET    projects/{project}/zones/{zone}/operations/{operation}`
@@ -106,6 +109,15 @@ function routeOf(
         }),
     };
   }
+  if (kind === 'instances' && verb === 'suspend' && method === 'POST') {
+    return {
+      method,
+      params: ['requestId', 'discardLocalSsd'],
+      handler: (fleet, q) => fleet.suspend(project, zone, instance, { ...requestId(q), ...flag(q, 'discardLocalSsd') }),
+    };
+  }
+  if (kind === 'instances' && verb === 'resume' && method === 'POST')
+    return { method, params: ['requestId'], handler: (fleet, q) => fleet.resume(project, zone, instance, requestId(q)) };
   if (kind === 'instances' && verb === 'setShieldedInstanceIntegrityPolicy' && method === 'PATCH') {
     return {
       method,
@@ -179,7 +191,7 @@ function refuse(res: http.ServerResponse, e: ComputeApiError): void {
 }
 
 const SERVED =
-  'the local Compute serves instances.get, list, start, stop, setShieldedInstanceIntegrityPolicy and zoneOperations.get, wait (what bootwarden uses)';
+  'the local Compute serves instances.get, list, start, stop, suspend, resume, setShieldedInstanceIntegrityPolicy and zoneOperations.get, wait (what bootwarden uses, and suspend and resume to reach SUSPENDED)';
 
 /** The bodies served here are a few bytes (an integrity policy); anything near this is not one. */
 const MAX_BODY_BYTES = 64 * 1024;

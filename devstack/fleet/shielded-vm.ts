@@ -21,7 +21,7 @@ import { INSTANCE_ID } from '../../core/parse.js';
 import { bootReportEntry, nanosecondsLater, simpleEventEntry } from '../entries.js';
 import { measurements, type BootChain } from './vtpm.js';
 
-export type VmStatus = 'PROVISIONING' | 'RUNNING' | 'STOPPING' | 'TERMINATED';
+export type VmStatus = 'PROVISIONING' | 'RUNNING' | 'STOPPING' | 'SUSPENDED' | 'TERMINATED';
 
 export interface VmSpec {
   readonly project: string;
@@ -127,11 +127,26 @@ export class SimulatedShieldedVm {
     ];
   }
 
-  /** Stops the VM: its shutdown event. */
+  /** Stops the VM: its shutdown event (a suspended guest writes none: it is not running). */
   stop(): JsonObject[] {
+    if (this.status === 'SUSPENDED') this.status = 'TERMINATED';
     if (this.status !== 'RUNNING') return [];
     this.status = 'TERMINATED';
     return [simpleEventEntry('shutdownEvent', this.entryOptions(), {})];
+  }
+
+  /** Suspends the guest (its memory is saved): no entry, the boot counter stays. */
+  suspend(): void {
+    if (this.status !== 'RUNNING')
+      throw new ShieldedVmError(400, `instance ${this.name} is ${this.status}: only a RUNNING instance is suspended`);
+    this.status = 'SUSPENDED';
+  }
+
+  /** Resumes a suspended guest where it was: no boot, so no reports. */
+  resume(): void {
+    if (this.status !== 'SUSPENDED')
+      throw new ShieldedVmError(400, `instance ${this.name} is ${this.status}: only a SUSPENDED instance is resumed`);
+    this.status = 'RUNNING';
   }
 
   /** The policy becomes the most recent boot's measurements; only on a RUNNING instance. */

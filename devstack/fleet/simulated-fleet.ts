@@ -6,7 +6,9 @@
  * - `start` boots the VM: it measures its chain and writes its early- and late-boot reports;
  * - `stop` writes its shutdown event;
  * - `setShieldedInstanceIntegrityPolicy {updateAutoLearnPolicy: true}` makes its policy the
- *   measurements of its most recent boot.
+ *   measurements of its most recent boot;
+ * - `suspend` and `resume` put it in SUSPENDED and back to RUNNING, writing nothing (its memory is
+ *   kept: no shutdown, no boot); `start` refuses a SUSPENDED instance, as Compute does.
  * Every entry a VM writes goes, in order, to the fleet's log listeners (the local log sink).
  * An instance without a boot chain is a Compute instance only: it obeys stop, start and relearn
  * and writes nothing (for replaying entries exported from a real project against its inventory).
@@ -35,8 +37,9 @@ export interface FleetInstance {
 }
 
 export type EntryListener = (entry: JsonObject) => void;
-/** A change Compute made to a simulated VM: started, stopped or relearned. */
-export type ChangeListener = (change: 'started' | 'stopped' | 'relearned', vm: SimulatedShieldedVm) => void;
+/** A change Compute made to a simulated VM. */
+export type FleetChange = 'started' | 'stopped' | 'relearned' | 'suspended' | 'resumed';
+export type ChangeListener = (change: FleetChange, vm: SimulatedShieldedVm) => void;
 
 export class SimulatedFleet {
   /** The Compute side: what the Compute server and the engine's connectors act on. */
@@ -58,6 +61,16 @@ export class SimulatedFleet {
         relearned: (i) =>
           this.act(i, 'relearned', (vm) => {
             vm.relearn();
+            return [];
+          }),
+        suspended: (i) =>
+          this.act(i, 'suspended', (vm) => {
+            vm.suspend();
+            return [];
+          }),
+        resumed: (i) =>
+          this.act(i, 'resumed', (vm) => {
+            vm.resume();
             return [];
           }),
       },
@@ -85,6 +98,7 @@ export class SimulatedFleet {
       id: spec.id,
       status: spec.status,
       ...(spec.labels === undefined ? {} : { labels: spec.labels }),
+      ...(spec.chain === undefined ? {} : { os: spec.chain.os }),
       ...(spec.status === 'RUNNING' || spec.lastStartTimestamp !== undefined ? { lastStartTimestamp: since } : {}),
     });
     if (spec.chain !== undefined) {
@@ -128,11 +142,7 @@ export class SimulatedFleet {
     this.emit(this.vm(nameOrId).reboot());
   }
 
-  private act(
-    instance: ComputeInstance,
-    kind: 'started' | 'stopped' | 'relearned',
-    change: (vm: SimulatedShieldedVm) => JsonObject[],
-  ): void {
+  private act(instance: ComputeInstance, kind: FleetChange, change: (vm: SimulatedShieldedVm) => JsonObject[]): void {
     const vm = this.vms.get(instance.id);
     if (vm === undefined) return;
     let entries: JsonObject[];

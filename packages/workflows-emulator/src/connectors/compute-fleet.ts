@@ -1,6 +1,6 @@
 /**
  * What the `googleapis.compute.v1.instances.*` connectors need from a fleet: read instances, stop
- * and start them, and relearn their Shielded VM integrity policy. A fleet (a recording fake, a
+ * and start them (suspend and resume), and relearn their Shielded VM integrity policy. A fleet (a recording fake, a
  * simulated fleet, a client of a Compute server) implements this interface and is handed to
  * `startLocalEngine({instances})`. The shapes are the Compute v1 REST shapes the connector hands the
  * workflow, reduced to the fields a Shielded VM workflow reads.
@@ -31,7 +31,13 @@ export interface ShieldedInstanceIntegrityPolicy {
   readonly updateAutoLearnPolicy?: boolean;
 }
 
-/** compute#instance, the fields bootwarden uses. `zone` is the zone URL, as Compute returns it. */
+/**
+ * compute#instance, as Compute v1's Instance resource has it
+ * (https://cloud.google.com/compute/docs/reference/rest/v1/instances): every field a VM created
+ * the default way carries. URLs (`zone`, `machineType`, `network`, a disk's `source`) are full
+ * https://www.googleapis.com/compute/v1/ URLs; int64 fields (`id`, `diskSizeGb`) are decimal
+ * strings; times are RFC 3339 with an offset.
+ */
 export interface ComputeInstance {
   readonly kind: 'compute#instance';
   readonly id: string;
@@ -40,11 +46,67 @@ export interface ComputeInstance {
   readonly status: InstanceStatus;
   readonly selfLink: string;
   readonly creationTimestamp: string;
+  readonly description?: string;
+  readonly tags?: { readonly fingerprint: string; readonly items?: readonly string[] };
+  readonly machineType?: string;
+  readonly canIpForward?: boolean;
+  readonly networkInterfaces?: readonly NetworkInterface[];
+  readonly disks?: readonly AttachedDisk[];
+  readonly metadata?: { readonly kind: 'compute#metadata'; readonly fingerprint: string };
+  readonly serviceAccounts?: readonly { readonly email: string; readonly scopes: readonly string[] }[];
+  readonly scheduling?: {
+    readonly onHostMaintenance: string;
+    readonly automaticRestart: boolean;
+    readonly preemptible: boolean;
+    readonly provisioningModel: string;
+  };
+  readonly cpuPlatform?: string;
   readonly labels?: Readonly<Record<string, string>>;
+  readonly labelFingerprint?: string;
+  readonly startRestricted?: boolean;
+  readonly deletionProtection?: boolean;
   readonly shieldedInstanceConfig?: ShieldedInstanceConfig;
   readonly shieldedInstanceIntegrityPolicy?: ShieldedInstanceIntegrityPolicy;
+  readonly fingerprint?: string;
   readonly lastStartTimestamp?: string;
   readonly lastStopTimestamp?: string;
+  readonly lastSuspendedTimestamp?: string;
+  readonly satisfiesPzi?: boolean;
+  readonly keyRevocationActionType?: string;
+}
+
+export interface NetworkInterface {
+  readonly kind: 'compute#networkInterface';
+  readonly network: string;
+  readonly subnetwork: string;
+  readonly networkIP: string;
+  readonly name: string;
+  readonly accessConfigs: readonly {
+    readonly kind: 'compute#accessConfig';
+    readonly type: string;
+    readonly name: string;
+    readonly natIP?: string;
+    readonly networkTier: string;
+  }[];
+  readonly fingerprint: string;
+  readonly stackType: string;
+}
+
+export interface AttachedDisk {
+  readonly kind: 'compute#attachedDisk';
+  readonly type: string;
+  readonly mode: string;
+  readonly source: string;
+  readonly deviceName: string;
+  readonly index: number;
+  readonly boot: boolean;
+  readonly autoDelete: boolean;
+  readonly licenses: readonly string[];
+  readonly interface: string;
+  readonly guestOsFeatures: readonly { readonly type: string }[];
+  /** int64, so a decimal string. */
+  readonly diskSizeGb: string;
+  readonly architecture: string;
 }
 
 /** compute#instanceList. `items` is absent when there are none, as in Compute. */
@@ -113,6 +175,10 @@ export interface ComputeFleet {
   list(project: string, zone: string, options?: ListOptions): Promise<InstanceList>;
   start(project: string, zone: string, instance: string, options?: MutationOptions): Promise<ComputeOperation>;
   stop(project: string, zone: string, instance: string, options?: StopOptions): Promise<ComputeOperation>;
+  /** instances.suspend: only a RUNNING instance, else 400. */
+  suspend(project: string, zone: string, instance: string, options?: StopOptions): Promise<ComputeOperation>;
+  /** instances.resume: only a SUSPENDED instance, else 400 (and `start` refuses a SUSPENDED one). */
+  resume(project: string, zone: string, instance: string, options?: MutationOptions): Promise<ComputeOperation>;
   /** PATCH semantics (JSON merge patch); works only on a RUNNING instance, else 400. */
   setShieldedInstanceIntegrityPolicy(
     project: string,

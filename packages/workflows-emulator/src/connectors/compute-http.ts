@@ -52,6 +52,14 @@ export class HttpComputeFleet implements ComputeFleet {
     return this.call('POST', [project, zone, 'instances', instance, 'stop'], { ...options });
   }
 
+  suspend(project: string, zone: string, instance: string, options: StopOptions = {}): Promise<ComputeOperation> {
+    return this.call('POST', [project, zone, 'instances', instance, 'suspend'], { ...options });
+  }
+
+  resume(project: string, zone: string, instance: string, options: MutationOptions = {}): Promise<ComputeOperation> {
+    return this.call('POST', [project, zone, 'instances', instance, 'resume'], { requestId: options.requestId });
+  }
+
   setShieldedInstanceIntegrityPolicy(
     project: string,
     zone: string,

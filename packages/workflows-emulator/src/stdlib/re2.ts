@@ -17,13 +17,22 @@ export interface CompiledRegex {
 const compiledCache = new Map<string, CompiledRegex>();
 const CACHE_SIZE = 200;
 
+/**
+ * RE2's own parser and matcher for `pattern` (the one place RE2 patterns are compiled: the text
+ * module here, Compute's list filter in the recording fleet). Throws RE2's syntax error for a
+ * pattern RE2 refuses (lookaround, backreferences, ...).
+ */
+export function re2(pattern: string, flags = 0): RE2JS {
+  return RE2JS.compile(pattern, flags);
+}
+
 export function compileRe2(fn: string, pattern: string): CompiledRegex {
   const hit = compiledCache.get(pattern);
   if (hit !== undefined) return hit;
   utf8(fn, 'regexp', pattern);
   let compiled: CompiledRegex;
   try {
-    compiled = { pattern: RE2JS.compile(pattern, RE2JS.LONGEST_MATCH) };
+    compiled = { pattern: re2(pattern, RE2JS.LONGEST_MATCH) };
   } catch (e) {
     return raise('ValueError', `${fn}: invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`);
   }

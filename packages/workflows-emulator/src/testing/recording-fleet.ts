@@ -20,6 +20,7 @@
  *   `clearFailures()`; `failNextOperation` makes the next accepted mutation of a method end DONE
  *   with an error and no effect.
  */
+import { createHash } from 'node:crypto';
 import {
   computeError,
   ComputeApiError,
@@ -36,9 +37,11 @@ import {
   type ShieldedInstanceIntegrityPolicy,
   type StopOptions,
 } from '../connectors/compute-fleet.js';
+import { re2 } from '../stdlib/re2.js';
+import type { RE2JS } from 're2js';
 
-export type ComputeFleetMethod = 'get' | 'list' | 'start' | 'stop' | 'setShieldedInstanceIntegrityPolicy' | 'getOperation';
-type MutationMethod = 'start' | 'stop' | 'setShieldedInstanceIntegrityPolicy';
+export type ComputeFleetMethod = 'get' | 'list' | MutationMethod | 'getOperation';
+type MutationMethod = 'start' | 'stop' | 'suspend' | 'resume' | 'setShieldedInstanceIntegrityPolicy';
 
 export type CallOutcome = 'ok' | 'deduplicated' | { readonly status: number | null };
 
@@ -68,7 +71,13 @@ export interface NewInstance {
   readonly shieldedInstanceIntegrityPolicy?: ShieldedInstanceIntegrityPolicy;
   /** When it last started (RFC 3339, as Compute writes it); a RUNNING instance defaults to its creation. */
   readonly lastStartTimestamp?: string;
+  /** What its boot disk holds: the image's license and guest OS features (default linux). */
+  readonly os?: GuestOs;
+  /** The machine type's name (default e2-medium). */
+  readonly machineType?: string;
 }
+
+export type GuestOs = 'linux' | 'windows';
 
 /** Hooks run when an accepted mutation changes an instance (see the header). */
 export interface FleetEffects {
@@ -78,6 +87,10 @@ export interface FleetEffects {
   stopped?(instance: ComputeInstance): void;
   /** `updateAutoLearnPolicy: true` on a RUNNING instance. */
   relearned?(instance: ComputeInstance): void;
+  /** The instance goes from RUNNING to SUSPENDED. */
+  suspended?(instance: ComputeInstance): void;
+  /** The instance goes from SUSPENDED to RUNNING (its memory restored: no boot). */
+  resumed?(instance: ComputeInstance): void;
 }
 
 interface Vm {
@@ -93,6 +106,13 @@ interface Vm {
   readonly createdAt: string;
   lastStartTimestamp: string | undefined;
   lastStopTimestamp: string | undefined;
+  lastSuspendedTimestamp: string | undefined;
+  readonly os: GuestOs;
+  readonly machineType: string;
+  /** Its place in the fleet: the last octet of its addresses and its disk's name. */
+  readonly seq: number;
+  /** Accepted changes so far: the instance fingerprint changes with each. */
+  generation: number;
 }
 
 interface Op {
@@ -133,6 +153,68 @@ const API = 'https://www.googleapis.com/compute/v1';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const MAX_RESULTS = 500;
+
+/** The public images a VM boots from: the boot disk's license and guest OS features, as Compute lists them. */
+const IMAGES: Record<GuestOs, { readonly license: string; readonly guestOsFeatures: readonly string[]; readonly diskSizeGb: string }> = {
+  linux: {
+    license: `${API}/projects/debian-cloud/global/licenses/debian-12-bookworm`,
+    guestOsFeatures: ['UEFI_COMPATIBLE', 'VIRTIO_SCSI_MULTIQUEUE', 'GVNIC', 'SEV_CAPABLE', 'SEV_SNP_CAPABLE', 'SEV_LIVE_MIGRATABLE_V2'],
+    diskSizeGb: '10',
+  },
+  windows: {
+    license: `${API}/projects/windows-cloud/global/licenses/windows-server-2022-dc`,
+    guestOsFeatures: ['MULTI_IP_SUBNET', 'UEFI_COMPATIBLE', 'VIRTIO_SCSI_MULTIQUEUE', 'GVNIC', 'WINDOWS'],
+    diskSizeGb: '50',
+  },
+};
+
+/** The Compute Engine default service account's scopes, as a VM created with the defaults has them. */
+const DEFAULT_SCOPES = [
+  'https://www.googleapis.com/auth/devstorage.read_only',
+  'https://www.googleapis.com/auth/logging.write',
+  'https://www.googleapis.com/auth/monitoring.write',
+  'https://www.googleapis.com/auth/service.management.readonly',
+  'https://www.googleapis.com/auth/servicecontrol',
+  'https://www.googleapis.com/auth/trace.append',
+];
+
+/** A fingerprint as Compute writes one: 8 bytes, base64; here a hash of what it covers. */
+function fingerprint(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest().subarray(0, 8).toString('base64');
+}
+
+/** A stable 12-digit project number for a project id (the local fleet has no Resource Manager). */
+function projectNumber(project: string): string {
+  const n = BigInt(`0x${createHash('sha256').update(project).digest('hex').slice(0, 12)}`);
+  return String(100_000_000_000n + (n % 900_000_000_000n));
+}
+
+const PACIFIC = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'America/Los_Angeles',
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+
+/**
+ * RFC 3339 with milliseconds and the offset of US Pacific time, as Compute writes
+ * `creationTimestamp`, `lastStartTimestamp` and an operation's times (`2026-11-01T02:00:00.250-08:00`).
+ */
+export function computeTimestamp(ms: number): string {
+  const p: Record<string, string> = {};
+  for (const part of PACIFIC.formatToParts(new Date(ms))) p[part.type] = part.value;
+  const [y, mo, d, h, mi, se] = [p['year'], p['month'], p['day'], p['hour'], p['minute'], p['second']].map((v) => Number(v));
+  const wall = Date.UTC(y ?? 0, (mo ?? 1) - 1, d ?? 1, h ?? 0, mi ?? 0, se ?? 0);
+  const offset = Math.round((wall - Math.floor(ms / 1000) * 1000) / 60_000);
+  const abs = Math.abs(offset);
+  const zone = `${offset < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  const millis = String(((ms % 1000) + 1000) % 1000).padStart(3, '0');
+  return `${p['year']}-${p['month']}-${p['day']}T${p['hour']}:${p['minute']}:${p['second']}.${millis}${zone}`;
+}
 
 const REASONS: Record<number, string> = {
   400: 'invalid',
@@ -196,6 +278,11 @@ export class RecordingComputeFleet implements ComputeFleet {
       // Compute reports lastStartTimestamp for any instance that has run; a RUNNING one has.
       lastStartTimestamp: spec.lastStartTimestamp ?? (status === 'RUNNING' ? createdAt : undefined),
       lastStopTimestamp: undefined,
+      lastSuspendedTimestamp: undefined,
+      os: spec.os ?? 'linux',
+      machineType: spec.machineType ?? 'e2-medium',
+      seq: this.vms.length,
+      generation: 0,
     };
     this.vms.push(vm);
     return this.resource(vm);
@@ -256,18 +343,95 @@ export class RecordingComputeFleet implements ComputeFleet {
   }
 
   start(project: string, zone: string, instance: string, options: MutationOptions = {}): Promise<ComputeOperation> {
-    return this.mutate('start', project, zone, instance, options, undefined, (vm) =>
-      vm.status === 'RUNNING'
-        ? undefined
-        : {
-            pending: 'PROVISIONING',
-            running: 'STAGING',
-            complete: () => {
-              this.effects.started?.(this.resource(vm));
-              vm.status = 'RUNNING';
-              vm.lastStartTimestamp = this.time();
+    return this.mutate(
+      'start',
+      project,
+      zone,
+      instance,
+      options,
+      undefined,
+      (vm) =>
+        vm.status === 'RUNNING'
+          ? undefined
+          : {
+              pending: 'PROVISIONING',
+              running: 'STAGING',
+              complete: () => {
+                this.effects.started?.(this.resource(vm));
+                vm.status = 'RUNNING';
+                vm.lastStartTimestamp = this.time();
+              },
             },
-          },
+      (vm) => {
+        // instances.start "Starts an instance that was stopped using the instances().stop method";
+        // a suspended one is resumed with instances.resume.
+        if (vm.status === 'SUSPENDED')
+          throw computeError(
+            400,
+            'invalidResourceUsage',
+            `Invalid resource usage: 'Instance ${vm.name} is SUSPENDED: a suspended instance is resumed with instances.resume, not started with instances.start.'`,
+          );
+      },
+    );
+  }
+
+  /** instances.suspend: RUNNING → SUSPENDING while its operation runs → SUSPENDED; only a RUNNING instance. */
+  suspend(project: string, zone: string, instance: string, options: StopOptions = {}): Promise<ComputeOperation> {
+    return this.mutate(
+      'suspend',
+      project,
+      zone,
+      instance,
+      options,
+      undefined,
+      (vm) => ({
+        pending: 'SUSPENDING',
+        running: 'SUSPENDING',
+        complete: () => {
+          this.effects.suspended?.(this.resource(vm));
+          vm.status = 'SUSPENDED';
+          vm.lastSuspendedTimestamp = this.time();
+        },
+      }),
+      (vm) => {
+        if (vm.status !== 'RUNNING')
+          throw computeError(
+            400,
+            'invalidResourceUsage',
+            `Invalid resource usage: 'Instance ${vm.name} is ${vm.status}: an instance can only be suspended while it is RUNNING.'`,
+          );
+      },
+    );
+  }
+
+  /**
+   * instances.resume: SUSPENDED → RUNNING once its operation is DONE; only a SUSPENDED instance.
+   * Compute does not document the statuses in between; the fleet shows those of a start.
+   */
+  resume(project: string, zone: string, instance: string, options: MutationOptions = {}): Promise<ComputeOperation> {
+    return this.mutate(
+      'resume',
+      project,
+      zone,
+      instance,
+      options,
+      undefined,
+      (vm) => ({
+        pending: 'PROVISIONING',
+        running: 'STAGING',
+        complete: () => {
+          this.effects.resumed?.(this.resource(vm));
+          vm.status = 'RUNNING';
+        },
+      }),
+      (vm) => {
+        if (vm.status !== 'SUSPENDED')
+          throw computeError(
+            400,
+            'invalidResourceUsage',
+            `Invalid resource usage: 'Instance ${vm.name} is ${vm.status}: instances.resume resumes a SUSPENDED instance only.'`,
+          );
+      },
     );
   }
 
@@ -337,7 +501,7 @@ export class RecordingComputeFleet implements ComputeFleet {
   // --- internals ---------------------------------------------------------------------------
 
   private time(): string {
-    return new Date(this.now()).toISOString();
+    return computeTimestamp(this.now());
   }
 
   private find(project: string, zone: string, instance: string): Vm | undefined {
@@ -353,21 +517,94 @@ export class RecordingComputeFleet implements ComputeFleet {
     return vm;
   }
 
+  /**
+   * The instance as Compute's Instance resource has it
+   * (https://cloud.google.com/compute/docs/reference/rest/v1/instances), for a VM created the
+   * default way: an e2 machine on the default network, a boot disk from a public image (its
+   * license and guest OS features), the Compute Engine default service account with the default
+   * scopes, standard scheduling. Fingerprints are hashes of what they cover: the instance's changes
+   * with every accepted mutation, as the reference says of `fingerprint`.
+   */
   private resource(vm: Vm): ComputeInstance {
     const url = zoneUrl(vm.project, vm.zone);
+    const projectUrl = `${API}/projects/${vm.project}`;
+    const region = vm.zone.replace(/-[a-z]$/, '');
+    const image = IMAGES[vm.os];
+    const host = vm.seq + 2;
+    const stopped = vm.status === 'TERMINATED';
     return {
       kind: 'compute#instance',
       id: vm.id,
-      name: vm.name,
-      zone: url,
-      status: vm.status,
-      selfLink: `${url}/instances/${vm.name}`,
       creationTimestamp: vm.createdAt,
-      ...(vm.labels === undefined ? {} : { labels: { ...vm.labels } }),
+      name: vm.name,
+      description: '',
+      tags: { fingerprint: fingerprint('tags') },
+      machineType: `${url}/machineTypes/${vm.machineType}`,
+      status: vm.status,
+      zone: url,
+      canIpForward: false,
+      networkInterfaces: [
+        {
+          kind: 'compute#networkInterface',
+          network: `${projectUrl}/global/networks/default`,
+          subnetwork: `${projectUrl}/regions/${region}/subnetworks/default`,
+          networkIP: `10.128.${Math.floor(host / 256) % 16}.${host % 256}`,
+          name: 'nic0',
+          accessConfigs: [
+            {
+              kind: 'compute#accessConfig',
+              type: 'ONE_TO_ONE_NAT',
+              name: 'External NAT',
+              // An ephemeral external address is released while the instance is stopped.
+              // 203.0.113.0/24 is a documentation range (RFC 5737): no address of anyone's.
+              ...(stopped ? {} : { natIP: `203.0.113.${(vm.seq % 254) + 1}` }),
+              networkTier: 'PREMIUM',
+            },
+          ],
+          fingerprint: fingerprint('nic0', vm.id),
+          stackType: 'IPV4_ONLY',
+        },
+      ],
+      disks: [
+        {
+          kind: 'compute#attachedDisk',
+          type: 'PERSISTENT',
+          mode: 'READ_WRITE',
+          source: `${url}/disks/${vm.name}`,
+          deviceName: vm.name,
+          index: 0,
+          boot: true,
+          autoDelete: true,
+          licenses: [image.license],
+          interface: 'SCSI',
+          guestOsFeatures: image.guestOsFeatures.map((type) => ({ type })),
+          diskSizeGb: image.diskSizeGb,
+          architecture: 'X86_64',
+        },
+      ],
+      metadata: { kind: 'compute#metadata', fingerprint: fingerprint('metadata', vm.id) },
+      serviceAccounts: [{ email: `${projectNumber(vm.project)}-compute@developer.gserviceaccount.com`, scopes: [...DEFAULT_SCOPES] }],
+      selfLink: `${url}/instances/${vm.name}`,
+      scheduling: { onHostMaintenance: 'MIGRATE', automaticRestart: true, preemptible: false, provisioningModel: 'STANDARD' },
+      // A stopped instance runs on no host.
+      cpuPlatform: stopped ? 'Unknown CPU Platform' : 'Intel Broadwell',
+      ...(vm.labels === undefined || Object.keys(vm.labels).length === 0 ? {} : { labels: { ...vm.labels } }),
+      labelFingerprint: fingerprint(
+        'labels',
+        ...Object.entries(vm.labels ?? {})
+          .sort()
+          .flat(),
+      ),
+      startRestricted: false,
+      deletionProtection: false,
       shieldedInstanceConfig: { ...vm.shieldedInstanceConfig },
       shieldedInstanceIntegrityPolicy: { ...vm.policy },
+      fingerprint: fingerprint('instance', vm.id, String(vm.generation)),
       ...(vm.lastStartTimestamp === undefined ? {} : { lastStartTimestamp: vm.lastStartTimestamp }),
       ...(vm.lastStopTimestamp === undefined ? {} : { lastStopTimestamp: vm.lastStopTimestamp }),
+      ...(vm.lastSuspendedTimestamp === undefined ? {} : { lastSuspendedTimestamp: vm.lastSuspendedTimestamp }),
+      satisfiesPzi: true,
+      keyRevocationActionType: 'NONE',
     };
   }
 
@@ -484,7 +721,7 @@ export class RecordingComputeFleet implements ComputeFleet {
       }
       const vm = this.require(project, zone, instance);
       precondition?.(vm);
-      if ((method === 'start' || method === 'stop') && TRANSITIONAL.has(vm.status)) {
+      if (method !== 'setShieldedInstanceIntegrityPolicy' && TRANSITIONAL.has(vm.status)) {
         throw computeError(
           400,
           'resourceNotReady',
@@ -509,6 +746,7 @@ export class RecordingComputeFleet implements ComputeFleet {
         transition,
       };
       if (transition !== undefined) vm.status = transition.pending;
+      if (error === undefined) vm.generation++;
       if (this.pollsUntilDone === 0) this.finish(op);
       this.ops.set(op.name, op);
       if (requestId !== undefined) this.byRequestId.set(requestId, op);
@@ -549,22 +787,109 @@ export class RecordingComputeFleet implements ComputeFleet {
 }
 
 /**
- * The part of Compute's list filter syntax a test needs: terms `field = value`, `field != value`,
- * `field eq regex`, `field ne regex`, optionally in parentheses, joined by spaces or AND. The field
- * is a dotted path into the instance (`status`, `name`, `labels.env`). Anything else is a 400.
+ * Compute's list filter, as `instances.list` documents it
+ * (https://cloud.google.com/compute/docs/reference/rest/v1/instances/list, parameter `filter`):
+ * - comparisons `field = value` and `field != value`, optionally in parentheses, joined by spaces
+ *   or `AND` (each expression is an AND by default); the field is a dotted path into the instance
+ *   (`status`, `name`, `labels.env`, `scheduling.automaticRestart`);
+ * - regular expressions with `eq` and `ne`, against a single un-parenthesized expression (the
+ *   literal is the rest of the filter, or quoted) or against several parenthesized ones: "The
+ *   literal value is interpreted as a regular expression using Google RE2 library syntax. The
+ *   literal value must match the entire field." RE2 itself decides (re2js): lookaround and
+ *   backreferences are refused, `(?i)` is its case-insensitive flag, POSIX classes work;
+ * - the two kinds "cannot be mixed in one request": a 400.
+ * `OR`, `:` and the ordering operators are documented but not evaluated here: a 400 saying so.
  */
+type Comparison = '=' | '!=' | 'eq' | 'ne';
+
+interface Term {
+  readonly field: string;
+  readonly op: Comparison;
+  readonly value: string;
+  readonly parenthesized: boolean;
+}
+
+function filterError(filter: string, why: string): ComputeApiError {
+  return computeError(400, 'invalid', `Invalid value for field 'filter': '${filter}'. ${why}`);
+}
+
+/** A quoted literal at `pos` (single or double quotes, `\` escaping the quote): [value, end]. */
+function quoted(filter: string, text: string, pos: number): [string, number] {
+  const q = text[pos] ?? '';
+  let out = '';
+  for (let i = pos + 1; i < text.length; i++) {
+    const c = text[i] ?? '';
+    if (c === '\\' && text[i + 1] === q) {
+      out += q;
+      i++;
+    } else if (c === q) return [out, i + 1];
+    else out += c;
+  }
+  throw filterError(filter, `Unterminated ${q === '"' ? 'double' : 'single'}-quoted literal.`);
+}
+
+function parseFilter(filter: string): Term[] {
+  const text = filter.trim();
+  const terms: Term[] = [];
+  const head = /\s*(\()?\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(!=|=|eq\b|ne\b|:|<=|>=|<|>)\s*/y;
+  let pos = 0;
+  while (pos < text.length) {
+    head.lastIndex = pos;
+    const m = head.exec(text);
+    if (m === null) throw filterError(filter, `Invalid list filter expression at '${text.slice(pos)}'.`);
+    const parenthesized = m[1] === '(';
+    const field = m[2] ?? '';
+    const op = m[3] ?? '';
+    if (op !== '=' && op !== '!=' && op !== 'eq' && op !== 'ne')
+      throw filterError(filter, `The local Compute evaluates =, !=, eq and ne; '${op}' is not implemented here.`);
+    pos = head.lastIndex;
+    let value: string;
+    if (text[pos] === '"' || text[pos] === "'") [value, pos] = quoted(filter, text, pos);
+    else if (!parenthesized && (op === 'eq' || op === 'ne')) {
+      // A single un-parenthesized regular expression: the literal is the rest of the filter.
+      value = text.slice(pos).trim();
+      pos = text.length;
+    } else {
+      // Up to the term's end: a space or its closing parenthesis (parentheses in a regular
+      // expression nest).
+      let depth = 0;
+      const from = pos;
+      while (pos < text.length) {
+        const c = text[pos];
+        if (c === '(') depth++;
+        else if (c === ')') {
+          if (depth === 0) break;
+          depth--;
+        } else if (depth === 0 && /\s/.test(c ?? '') && !(op === 'eq' || op === 'ne')) break;
+        pos++;
+      }
+      value = text.slice(from, pos).trim();
+    }
+    if (value === '') throw filterError(filter, `The comparison of '${field}' has no value.`);
+    if (parenthesized) {
+      const close = /\s*\)/y;
+      close.lastIndex = pos;
+      if (close.exec(text) === null) throw filterError(filter, `Missing ')' after the comparison of '${field}'.`);
+      pos = close.lastIndex;
+    }
+    terms.push({ field, op, value, parenthesized });
+    const sep = /\s*(?:(AND|OR)(?=[\s(])\s*)?/y;
+    sep.lastIndex = pos;
+    const s = sep.exec(text);
+    if (s?.[1] === 'OR') throw filterError(filter, 'OR is documented but not evaluated by the local Compute; list with each filter.');
+    pos = sep.lastIndex;
+  }
+  const regex = terms.filter((t) => t.op === 'eq' || t.op === 'ne');
+  if (regex.length > 0 && regex.length < terms.length)
+    throw filterError(filter, 'Regular expressions (eq, ne) and comparisons (=, !=) cannot be mixed in one request.');
+  if (regex.length > 1 && regex.some((t) => !t.parenthesized))
+    throw filterError(filter, 'Several regular expressions must each be in parentheses: (field1 eq literal) (field2 ne literal).');
+  return terms;
+}
+
 function compileFilter(filter: string | undefined): (i: ComputeInstance) => boolean {
   if (filter === undefined || filter.trim() === '') return () => true;
-  const term = /\(?\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(!=|=|\beq\b|\bne\b)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s()]+)\s*\)?/y;
-  const tests: ((i: ComputeInstance) => boolean)[] = [];
-  let pos = 0;
-  const text = filter.trim();
-  while (pos < text.length) {
-    term.lastIndex = pos;
-    const m = term.exec(text);
-    if (m === null) throw computeError(400, 'invalid', `Invalid value for field 'filter': '${filter}'. Invalid list filter expression.`);
-    const [, field = '', op = '', raw = ''] = m;
-    const value = /^["']/.test(raw) ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+  const tests = parseFilter(filter).map(({ field, op, value }) => {
     const read = (i: ComputeInstance): string | undefined => {
       let cur: unknown = i;
       for (const part of field.split('.')) {
@@ -573,25 +898,18 @@ function compileFilter(filter: string | undefined): (i: ComputeInstance) => bool
       }
       return typeof cur === 'string' || typeof cur === 'number' || typeof cur === 'boolean' ? String(cur) : undefined;
     };
-    if (op === '=' || op === '!=') {
-      tests.push((i) => (read(i) === value) === (op === '='));
-    } else {
-      let re: RegExp;
-      try {
-        re = new RegExp(`^(?:${value})$`);
-      } catch {
-        throw computeError(400, 'invalid', `Invalid value for field 'filter': '${filter}'. Invalid regular expression.`);
-      }
-      tests.push((i) => {
-        const v = read(i);
-        return (v !== undefined && re.test(v)) === (op === 'eq');
-      });
+    if (op === '=' || op === '!=') return (i: ComputeInstance) => (read(i) === value) === (op === '=');
+    let re: RE2JS;
+    try {
+      re = re2(value);
+    } catch (e) {
+      throw filterError(filter, `Invalid RE2 regular expression '${value}': ${e instanceof Error ? e.message : String(e)}.`);
     }
-    pos = term.lastIndex;
-    const and = /\s*(?:AND\s+)?/y;
-    and.lastIndex = pos;
-    and.exec(text);
-    pos = and.lastIndex;
-  }
+    // RE2's full match: the literal must match the entire field.
+    return (i: ComputeInstance) => {
+      const v = read(i);
+      return (v !== undefined && re.matches(v)) === (op === 'eq');
+    };
+  });
   return (i) => tests.every((t) => t(i));
 }

@@ -90,7 +90,6 @@ export class SimulatedFleet {
   }
 
   add(spec: FleetInstance): ComputeInstance {
-    const since = spec.lastStartTimestamp ?? new Date(this.now()).toISOString();
     const instance = this.compute.addInstance({
       project: spec.project,
       zone: spec.zone,
@@ -99,7 +98,8 @@ export class SimulatedFleet {
       status: spec.status,
       ...(spec.labels === undefined ? {} : { labels: spec.labels }),
       ...(spec.chain === undefined ? {} : { os: spec.chain.os }),
-      ...(spec.status === 'RUNNING' || spec.lastStartTimestamp !== undefined ? { lastStartTimestamp: since } : {}),
+      // A RUNNING instance without one has run since its creation (the fleet's default).
+      ...(spec.lastStartTimestamp === undefined ? {} : { lastStartTimestamp: spec.lastStartTimestamp }),
     });
     if (spec.chain !== undefined) {
       const vm = new SimulatedShieldedVm(
@@ -113,7 +113,7 @@ export class SimulatedFleet {
         },
         this.now,
       );
-      if (spec.status === 'RUNNING') vm.assumeRunning(spec.bootCounter ?? 1n, since);
+      if (spec.status === 'RUNNING') vm.assumeRunning(spec.bootCounter ?? 1n, instance.lastStartTimestamp ?? instance.creationTimestamp);
       else if (spec.bootCounter !== undefined) vm.bootCounter = spec.bootCounter;
       this.vms.set(spec.id, vm);
     }

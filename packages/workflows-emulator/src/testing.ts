@@ -4,7 +4,9 @@
  */
 export { SkipWaitsClock } from './run/clocks.js';
 export {
+  computeTimestamp,
   RecordingComputeFleet,
+  type GuestOs,
   type CallOutcome,
   type ComputeFleetMethod,
   type FleetEffects,

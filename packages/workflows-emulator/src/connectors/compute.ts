@@ -6,8 +6,10 @@
  * and the pages of each method under .../compute/v1/instances/):
  * - `get` (GET, idempotent retries): args project, zone, instance → the Instance.
  * - `list` (GET): project, zone, filter, maxResults, orderBy, pageToken, returnPartialSuccess → InstanceList.
- * - `start`, `stop` (POST) and `setShieldedInstanceIntegrityPolicy` (PATCH, `body` = the policy):
- *   project, zone, instance, requestId (+ discardLocalSsd, noGracefulShutdown for stop). Each
+ * - `start`, `stop`, `suspend`, `resume` (POST) and `setShieldedInstanceIntegrityPolicy` (PATCH,
+ *   `body` = the policy): project, zone, instance, requestId (+ discardLocalSsd, noGracefulShutdown
+ *   for stop; discardLocalSsd for suspend). `start` of a SUSPENDED instance is Compute's 400 (a
+ *   suspended instance is resumed). Each
  *   returns an Operation; the connector waits for it to be DONE ("This method waits — the workflow
  *   execution is paused — until the operation is complete, fails, or times out"), polling
  *   zoneOperations.get with the polling policy, each poll a billed step
@@ -153,7 +155,7 @@ function target(connector: string, args: WfMap, acceptsId: boolean): Target {
 
 function mutation(
   source: ComputeFleetSource,
-  method: 'start' | 'stop' | 'setShieldedInstanceIntegrityPolicy',
+  method: 'start' | 'stop' | 'suspend' | 'resume' | 'setShieldedInstanceIntegrityPolicy',
   extraParams: readonly string[],
   /** Reads the method's own arguments, then gives the request to send (once per attempt). */
   prepare: (
@@ -242,6 +244,20 @@ export function computeConnectors(source: ComputeFleetSource): ConnectorMethod[]
           ...(noGracefulShutdown === undefined ? {} : { noGracefulShutdown }),
         });
     }),
+    mutation(source, 'suspend', ['discardLocalSsd'], (args, connector) => {
+      const discardLocalSsd = optionalBoolean(connector, args, 'discardLocalSsd');
+      return (instances, t, requestId) =>
+        instances.suspend(t.project, t.zone, t.instance, {
+          ...(requestId === undefined ? {} : { requestId }),
+          ...(discardLocalSsd === undefined ? {} : { discardLocalSsd }),
+        });
+    }),
+    mutation(
+      source,
+      'resume',
+      [],
+      () => (instances, t, requestId) => instances.resume(t.project, t.zone, t.instance, requestId === undefined ? {} : { requestId }),
+    ),
     mutation(source, 'setShieldedInstanceIntegrityPolicy', ['body'], (args, connector) => {
       const body = integrityPolicy(connector, args);
       return (instances, t, requestId) =>

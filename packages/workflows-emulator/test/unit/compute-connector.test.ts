@@ -277,6 +277,43 @@ describe('long-running operations: stop, start, setShieldedInstanceIntegrityPoli
   });
 });
 
+describe('suspend and resume', () => {
+  // https://cloud.google.com/workflows/docs/reference/googleapis/compute/v1/instances/suspend,
+  // https://cloud.google.com/workflows/docs/reference/googleapis/compute/v1/instances/resume,
+  // https://cloud.google.com/compute/docs/reference/rest/v1/instances/start ("Starts an instance
+  // that was stopped using the instances().stop method").
+  it('suspend waits for SUSPENDED; start of a SUSPENDED instance raises HttpError 400; resume makes it RUNNING', async () => {
+    const s = setup();
+    const suspended = toPlain(await s.call('suspend', { ...target, requestId: REQUEST_ID, discardLocalSsd: false })) as any;
+    expect(suspended).toMatchObject({ operationType: 'suspend', status: 'DONE', clientOperationId: REQUEST_ID });
+    expect(s.fleet.peek(P, Z, 'vm-1')?.status).toBe('SUSPENDED');
+    const e = await failure(s.call('start', target));
+    expect(e.tags).toEqual(['HttpError']);
+    expect(e.code).toBe(400);
+    expect(e.body.error.errors[0]).toMatchObject({ domain: 'global', reason: 'invalidResourceUsage' });
+    expect(e.body.error.message).toMatch(/SUSPENDED: a suspended instance is resumed with instances\.resume/);
+    expect(s.fleet.peek(P, Z, 'vm-1')?.status).toBe('SUSPENDED');
+    await s.call('resume', target);
+    expect(s.fleet.peek(P, Z, 'vm-1')?.status).toBe('RUNNING');
+    expect(s.fleet.calls.map((c) => `${c.method}:${JSON.stringify(c.outcome)}`)).toEqual([
+      'suspend:"ok"',
+      'getOperation:"ok"',
+      'start:{"status":400}',
+      'resume:"ok"',
+      'getOperation:"ok"',
+    ]);
+    expect(s.fleet.callsTo('suspend')[0]?.options).toEqual({ discardLocalSsd: false });
+  });
+
+  it('suspend of a TERMINATED instance raises HttpError 400 and changes nothing', async () => {
+    const s = setup();
+    const e = await failure(s.call('suspend', { ...target, instance: 'vm-2' }));
+    expect(e.code).toBe(400);
+    expect(e.body.error.message).toMatch(/can only be suspended while it is RUNNING/);
+    expect(s.fleet.peek(P, Z, 'vm-2')?.status).toBe('TERMINATED');
+  });
+});
+
 describe('arguments and connector_params', () => {
   it.each([
     { args: { project: P, zone: Z }, tag: 'TypeError', why: 'missing instance' },

@@ -127,9 +127,8 @@ export class SimulatedShieldedVm {
     ];
   }
 
-  /** Stops the VM: its shutdown event (a suspended guest writes none: it is not running). */
+  /** Stops the VM: its shutdown event. */
   stop(): JsonObject[] {
-    if (this.status === 'SUSPENDED') this.status = 'TERMINATED';
     if (this.status !== 'RUNNING') return [];
     this.status = 'TERMINATED';
     return [simpleEventEntry('shutdownEvent', this.entryOptions(), {})];

@@ -8,7 +8,8 @@
  * - `setShieldedInstanceIntegrityPolicy {updateAutoLearnPolicy: true}` makes its policy the
  *   measurements of its most recent boot;
  * - `suspend` and `resume` put it in SUSPENDED and back to RUNNING, writing nothing (its memory is
- *   kept: no shutdown, no boot); `start` refuses a SUSPENDED instance, as Compute does.
+ *   kept: no shutdown, no boot); `start` refuses a SUSPENDED instance, as Compute does (and
+ *   `stop` refuses one, as undocumented).
  * Every entry a VM writes goes, in order, to the fleet's log listeners (the local log sink).
  * An instance without a boot chain is a Compute instance only: it obeys stop, start and relearn
  * and writes nothing (for replaying entries exported from a real project against its inventory).

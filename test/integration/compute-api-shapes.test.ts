@@ -371,6 +371,10 @@ describe('a SUSPENDED instance is resumed, not started', () => {
     const again = await call(s, 'POST', 'instances/web-1/suspend');
     expect(again.status).toBe(400);
     expect(JSON.stringify(again.body)).toMatch(/can only be suspended while it is RUNNING/);
+    // What a stop does to a suspended instance is not documented: refused, saying so.
+    const stop = await call(s, 'POST', 'instances/web-1/stop');
+    expect(stop.status).toBe(400);
+    expect(JSON.stringify(stop.body)).toMatch(/does not say what instances.stop does to a suspended instance.*resume it first/);
     expect((await call(s, 'GET', 'instances/web-1')).body['status']).toBe('SUSPENDED');
 
     const resumed = await mutateToDone(s, 'instances/web-1/resume');

@@ -2,19 +2,26 @@
  * ComputeFleet for tests: an in-memory fleet that records every call and behaves like Compute
  * where the workflow can tell the difference.
  *
- * - Instances are found by name or numeric id, per project and zone; unknown ones are 404.
+ * - Instances are found by name or numeric id, per project and zone; unknown ones are 404. Each is
+ *   shaped as Compute's Instance resource (see `resource`), its times RFC 3339 with Compute's US
+ *   Pacific offset.
  * - stop: RUNNING → STOPPING while its operation runs → TERMINATED when it is DONE; start:
  *   TERMINATED → PROVISIONING, then STAGING while its operation runs → RUNNING when it is DONE
  *   (Compute's instance life cycle). Both are no-ops when the instance is already there, as in
  *   Compute; a start or stop of an instance in a transitional status is refused (400
  *   resourceNotReady), as Compute's documentation does not say what it does then.
- *   setShieldedInstanceIntegrityPolicy merges the body into the policy and, with
+ * - suspend: only a RUNNING instance ("An instance can only be suspended while it is in the
+ *   RUNNING state"), SUSPENDING → SUSPENDED; resume: only a SUSPENDED one, → RUNNING. `start` of a
+ *   SUSPENDED instance is refused (400 invalidResourceUsage): start is for a stopped instance, a
+ *   suspended one is resumed. `stop` of a SUSPENDED one is refused as undocumented.
+ * - setShieldedInstanceIntegrityPolicy merges the body into the policy and, with
  *   `updateAutoLearnPolicy: true`, counts a relearn — only on a RUNNING instance, else 400.
  * - An operation reports PENDING, RUNNING... and DONE after `pollsUntilDone` getOperation calls
- *   (0: DONE at once). A relearn changes the fleet when accepted; a start or stop completes (its
- *   final status, the `started`/`stopped` effects) when its operation is DONE.
+ *   (0: DONE at once). A relearn changes the fleet when accepted; a start, stop, suspend or resume
+ *   completes (its final status, its effect) when its operation is DONE.
  * - requestId: must be a non-zero UUID (else 400); a repeated one gets the first request's
  *   operation back and changes nothing (recorded with outcome `deduplicated`).
+ * - list: filters as the reference documents them (`compileFilter`: RE2 for `eq`/`ne`).
  * - Scripted failures: `failNext(method, status, times)` refuses the next calls (before any
  *   effect, or after it with `afterEffect`, i.e. the answer was lost); `failAlways` refuses until
  *   `clearFailures()`; `failNextOperation` makes the next accepted mutation of a method end DONE
@@ -99,7 +106,7 @@ interface Vm {
   readonly name: string;
   readonly id: string;
   status: InstanceStatus;
-  labels: Readonly<Record<string, string>> | undefined;
+  readonly labels: Readonly<Record<string, string>> | undefined;
   readonly shieldedInstanceConfig: ShieldedInstanceConfig;
   policy: ShieldedInstanceIntegrityPolicy;
   relearns: number;
@@ -113,6 +120,10 @@ interface Vm {
   readonly seq: number;
   /** Accepted changes so far: the instance fingerprint changes with each. */
   generation: number;
+  /** The instance's fingerprint at this generation (hashed once per change, not per read). */
+  fingerprint: string;
+  /** What never changes here (no setLabels, setTags or setMetadata is served): hashed once. */
+  readonly fingerprints: { readonly tags: string; readonly nic: string; readonly metadata: string; readonly labels: string };
 }
 
 interface Op {
@@ -185,9 +196,15 @@ function fingerprint(...parts: string[]): string {
 
 /** A stable 12-digit project number for a project id (the local fleet has no Resource Manager). */
 function projectNumber(project: string): string {
-  const n = BigInt(`0x${createHash('sha256').update(project).digest('hex').slice(0, 12)}`);
-  return String(100_000_000_000n + (n % 900_000_000_000n));
+  let number = PROJECT_NUMBERS.get(project);
+  if (number === undefined) {
+    const n = BigInt(`0x${createHash('sha256').update(project).digest('hex').slice(0, 12)}`);
+    number = String(100_000_000_000n + (n % 900_000_000_000n));
+    PROJECT_NUMBERS.set(project, number);
+  }
+  return number;
 }
+const PROJECT_NUMBERS = new Map<string, string>();
 
 const PACIFIC = new Intl.DateTimeFormat('en-US', {
   timeZone: 'America/Los_Angeles',
@@ -283,6 +300,18 @@ export class RecordingComputeFleet implements ComputeFleet {
       machineType: spec.machineType ?? 'e2-medium',
       seq: this.vms.length,
       generation: 0,
+      fingerprint: fingerprint('instance', id, '0'),
+      fingerprints: {
+        tags: fingerprint('tags'),
+        nic: fingerprint('nic0', id),
+        metadata: fingerprint('metadata', id),
+        labels: fingerprint(
+          'labels',
+          ...Object.entries(spec.labels ?? {})
+            .sort()
+            .flat(),
+        ),
+      },
     };
     this.vms.push(vm);
     return this.resource(vm);
@@ -436,18 +465,33 @@ export class RecordingComputeFleet implements ComputeFleet {
   }
 
   stop(project: string, zone: string, instance: string, options: StopOptions = {}): Promise<ComputeOperation> {
-    return this.mutate('stop', project, zone, instance, options, undefined, (vm) =>
-      vm.status === 'TERMINATED'
-        ? undefined
-        : {
-            pending: 'STOPPING',
-            running: 'STOPPING',
-            complete: () => {
-              this.effects.stopped?.(this.resource(vm));
-              vm.status = 'TERMINATED';
-              vm.lastStopTimestamp = this.time();
+    return this.mutate(
+      'stop',
+      project,
+      zone,
+      instance,
+      options,
+      undefined,
+      (vm) =>
+        vm.status === 'TERMINATED'
+          ? undefined
+          : {
+              pending: 'STOPPING',
+              running: 'STOPPING',
+              complete: () => {
+                this.effects.stopped?.(this.resource(vm));
+                vm.status = 'TERMINATED';
+                vm.lastStopTimestamp = this.time();
+              },
             },
-          },
+      (vm) => {
+        if (vm.status === 'SUSPENDED')
+          throw computeError(
+            400,
+            'invalidResourceUsage',
+            `Invalid resource usage: 'Instance ${vm.name} is SUSPENDED: Compute's documentation does not say what instances.stop does to a suspended instance, so the local fleet refuses it; resume it first.'`,
+          );
+      },
     );
   }
 
@@ -538,7 +582,7 @@ export class RecordingComputeFleet implements ComputeFleet {
       creationTimestamp: vm.createdAt,
       name: vm.name,
       description: '',
-      tags: { fingerprint: fingerprint('tags') },
+      tags: { fingerprint: vm.fingerprints.tags },
       machineType: `${url}/machineTypes/${vm.machineType}`,
       status: vm.status,
       zone: url,
@@ -561,7 +605,7 @@ export class RecordingComputeFleet implements ComputeFleet {
               networkTier: 'PREMIUM',
             },
           ],
-          fingerprint: fingerprint('nic0', vm.id),
+          fingerprint: vm.fingerprints.nic,
           stackType: 'IPV4_ONLY',
         },
       ],
@@ -582,24 +626,19 @@ export class RecordingComputeFleet implements ComputeFleet {
           architecture: 'X86_64',
         },
       ],
-      metadata: { kind: 'compute#metadata', fingerprint: fingerprint('metadata', vm.id) },
+      metadata: { kind: 'compute#metadata', fingerprint: vm.fingerprints.metadata },
       serviceAccounts: [{ email: `${projectNumber(vm.project)}-compute@developer.gserviceaccount.com`, scopes: [...DEFAULT_SCOPES] }],
       selfLink: `${url}/instances/${vm.name}`,
       scheduling: { onHostMaintenance: 'MIGRATE', automaticRestart: true, preemptible: false, provisioningModel: 'STANDARD' },
       // A stopped instance runs on no host.
       cpuPlatform: stopped ? 'Unknown CPU Platform' : 'Intel Broadwell',
       ...(vm.labels === undefined || Object.keys(vm.labels).length === 0 ? {} : { labels: { ...vm.labels } }),
-      labelFingerprint: fingerprint(
-        'labels',
-        ...Object.entries(vm.labels ?? {})
-          .sort()
-          .flat(),
-      ),
+      labelFingerprint: vm.fingerprints.labels,
       startRestricted: false,
       deletionProtection: false,
       shieldedInstanceConfig: { ...vm.shieldedInstanceConfig },
       shieldedInstanceIntegrityPolicy: { ...vm.policy },
-      fingerprint: fingerprint('instance', vm.id, String(vm.generation)),
+      fingerprint: vm.fingerprint,
       ...(vm.lastStartTimestamp === undefined ? {} : { lastStartTimestamp: vm.lastStartTimestamp }),
       ...(vm.lastStopTimestamp === undefined ? {} : { lastStopTimestamp: vm.lastStopTimestamp }),
       ...(vm.lastSuspendedTimestamp === undefined ? {} : { lastSuspendedTimestamp: vm.lastSuspendedTimestamp }),
@@ -746,7 +785,7 @@ export class RecordingComputeFleet implements ComputeFleet {
         transition,
       };
       if (transition !== undefined) vm.status = transition.pending;
-      if (error === undefined) vm.generation++;
+      if (error === undefined) vm.fingerprint = fingerprint('instance', vm.id, String(++vm.generation));
       if (this.pollsUntilDone === 0) this.finish(op);
       this.ops.set(op.name, op);
       if (requestId !== undefined) this.byRequestId.set(requestId, op);

@@ -431,6 +431,21 @@ describe("the list filter's regular expressions are RE2's, matching the whole fi
     expect(((listed.body['items'] as { name: string }[] | undefined) ?? []).map((i) => i.name)).toEqual(names);
   });
 
+  it(
+    "a filter is a caller's input: a pattern that backtracks exponentially in JavaScript is linear in RE2",
+    { timeout: 20_000 },
+    async () => {
+      // (a+)+b against 62 a's takes about 2^62 steps in a backtracking engine: the request would
+      // never end. RE2 answers in linear time, as Compute's does.
+      const s = await setup([vm('a'.repeat(62), '4356841712468193571')]);
+      const listed = await call(s, 'GET', `instances?filter=${encodeURIComponent('name eq (a+)+b')}`);
+      expect(listed.status).toBe(200);
+      expect(listed.body['items']).toBeUndefined();
+      const all = await call(s, 'GET', `instances?filter=${encodeURIComponent('name eq (a+)+')}`);
+      expect((all.body['items'] as { name: string }[]).map((i) => i.name)).toEqual(['a'.repeat(62)]);
+    },
+  );
+
   it.each<[string, string, RegExp]>([
     [
       'lookahead (RE2 has none)',

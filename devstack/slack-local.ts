@@ -51,6 +51,7 @@ export function approvalRequest(
     eventKey: hex(32),
     execution,
     callbackUrl: `${receiver.url}/v1/${execution}/callbacks/${hex(8)}_${hex(4)}`,
+    projectNumber: '482915736104',
     instance: { id: instanceId(), project: PROJECT, zone: 'us-central1-a' },
     instanceName: `web-${String(n).padStart(3, '0')}`,
     fingerprint,

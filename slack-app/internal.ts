@@ -88,7 +88,7 @@ export async function handleInternal(deps: InternalDeps, req: http.IncomingMessa
     if (path === APPROVAL_PATHS.request) {
       const checked = checkApprovalRequest(body);
       if (!checked.ok) return await rejectRequest(deps, res, path, caller.email, checked.reason);
-      const problem = callbackUrlProblem(checked.value.callbackUrl, checked.value.execution, deps.callbackTarget);
+      const problem = callbackUrlProblem(checked.value.callbackUrl, checked.value, deps.callbackTarget);
       if (problem !== null) return await rejectRequest(deps, res, path, caller.email, problem);
       const answer = await deps.approvals.requestApproval(checked.value);
       await laterRequestPass(deps);

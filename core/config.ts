@@ -222,8 +222,7 @@ export const CONFIG_VARIABLES = {
   },
   BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID: {
     readers: ['slack app'],
-    meaning:
-      "unique id of the workflow's service account (21 digits, `gcloud iam service-accounts describe … --format='value(uniqueId)'`): accepts its OIDC tokens by `sub` when they carry no e-mail, and pins the `sub` of those that do",
+    meaning: "the workflow account's `uniqueId` (21 digits): its ID tokens are accepted by `sub`, and must carry it",
     default: null,
   },
   BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT: {

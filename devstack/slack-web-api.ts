@@ -74,6 +74,7 @@ export class SlackWebApiStandIn {
   /** Every POST to a response_url handed out by responseUrl(), accepted or refused. */
   readonly responses: ResponseUrlPost[] = [];
   private readonly responseUrls = new Map<string, { issuedAt: number; uses: number }>();
+  private responseUrlCount = 0;
   private server: http.Server | undefined;
   private origin: string | undefined;
   private failures: { method: string; failure: SlackFailure; remaining: number }[] = [];
@@ -127,7 +128,7 @@ export class SlackWebApiStandIn {
    * (`https://hooks.slack.com/commands/T…/…/…` in Slack; here on the stand-in's port).
    */
   responseUrl(): string {
-    const url = `${this.url.replace(/\/api\/$/, '')}/commands/${this.options.teamId}/${Date.now()}/${randomBytes(12).toString('hex')}`;
+    const url = `${this.url.replace(/\/api\/$/, '')}/commands/${this.options.teamId}/${++this.responseUrlCount}/${randomBytes(12).toString('hex')}`;
     this.responseUrls.set(new URL(url).pathname, { issuedAt: (this.options.now ?? Date.now)(), uses: 0 });
     return url;
   }

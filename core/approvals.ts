@@ -329,13 +329,16 @@ export const WORKFLOW_EXECUTIONS_ORIGIN = 'https://workflowexecutions.googleapis
  * variables. Both are exactly as trustworthy as the workflow's identity; a copy in the app's
  * configuration would be one more fact to keep in step with the platform, and a wrong copy would
  * refuse every approval. Whatever the request says, the URL stays on Google's API, so the token
- * never leaves Google, and it stays bound to the execution the request is about.
+ * never leaves Google, and it stays bound to the execution the request is about, whose project
+ * must be `appProject` (the app's own, GOOGLE_CLOUD_PROJECT), when given: the app's token is
+ * never sent to another project's executions.
  * With local (unsigned) tokens, any loopback URL.
  */
 export function callbackUrlProblem(
   url: string,
   request: Pick<ApprovalRequest, 'execution' | 'projectNumber'>,
   target: CallbackTarget,
+  appProject: string | null = null,
 ): string | null {
   let u: URL;
   try {
@@ -353,6 +356,8 @@ export function callbackUrlProblem(
   }
   if (u.origin !== WORKFLOW_EXECUTIONS_ORIGIN) return `callbackUrl must be on ${WORKFLOW_EXECUTIONS_ORIGIN}`;
   const [, project = '', rest = ''] = /^projects\/([^/]+)(\/.*)$/.exec(request.execution) ?? [];
+  if (appProject !== null && project !== appProject)
+    return `execution must be in the app's project ${appProject} (GOOGLE_CLOUD_PROJECT), not ${project}`;
   const projects = request.projectNumber === null ? [project] : [project, request.projectNumber];
   const prefixes = projects.map((p) => `/v1/projects/${p}${rest}/callbacks/`);
   const prefix = prefixes.find((x) => u.pathname.startsWith(x));

@@ -147,6 +147,7 @@ export async function createSlackApp(config: SlackAppConfig, deps: SlackAppDeps 
     verifier,
     audience: config.appUrl,
     callbackTarget: config.localTokens ? ('loopback' as const) : ('google' as const),
+    project: config.project,
     loopbackOnly: config.localTokens,
     logger,
     now,

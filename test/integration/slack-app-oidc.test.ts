@@ -211,4 +211,21 @@ describe('callback URLs of a deployed workflow', () => {
     expect((res.body as { error: string }).error).toMatch(/^callbackUrl must be (on|a callback endpoint of the execution)/);
     expect(await members()).toBe(before);
   });
+
+  it("an execution of another project than the app's, with its own endpoint: refused, nothing recorded", async () => {
+    const r = request();
+    const execution = r.execution.replace(/^projects\/[^/]+\//, 'projects/victim-prod/');
+    const before = await members();
+    const res = await postInternal(
+      byId.appUrl,
+      APPROVAL_PATHS.request,
+      { ...r, execution, callbackUrl: `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${execution}/callbacks/a1b2c3_d4` },
+      idToken({}),
+    );
+    expect(res).toEqual({
+      status: 400,
+      body: { error: "execution must be in the app's project demo-bootwarden (GOOGLE_CLOUD_PROJECT), not victim-prod" },
+    });
+    expect(await members()).toBe(before);
+  });
 });

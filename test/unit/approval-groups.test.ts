@@ -261,6 +261,25 @@ describe('callbackUrlProblem', () => {
     ['not a URL', 'not a url', NO_NUMBER, 'loopback', 'callbackUrl is not a URL'],
   ] as const)('%s: %s', (_what, url, request, target, problem) => {
     expect(callbackUrlProblem(url, request, target)).toBe(problem);
+    expect(callbackUrlProblem(url, request, target, 'demo-bootwarden')).toBe(problem);
+  });
+
+  it.each([
+    ['by its id', (e: string) => e],
+    ['by its number', (e: string) => e.replace('projects/victim-prod/', `projects/${NUMBER}/`)],
+  ])("an execution of another project than the app's, its callback URL naming it %s: refused", (_what, path) => {
+    const execution = EXECUTION.replace('demo-bootwarden', 'victim-prod');
+    expect(
+      callbackUrlProblem(
+        `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${path(execution)}/callbacks/x`,
+        { execution, projectNumber: NUMBER },
+        'google',
+        'demo-bootwarden',
+      ),
+    ).toBe("execution must be in the app's project demo-bootwarden (GOOGLE_CLOUD_PROJECT), not victim-prod");
+    expect(
+      callbackUrlProblem(`${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${path(execution)}/callbacks/x`, { execution, projectNumber: NUMBER }, 'google'),
+    ).toBeNull();
   });
 });
 

@@ -26,6 +26,12 @@ export interface ApprovalRequest {
   readonly execution: string;
   /** Where the decision goes: the execution's callback endpoint. Secret-ish: never put it in a Slack message. */
   readonly callbackUrl: string;
+  /**
+   * The number of the execution's project, as the workflow reads it (`GOOGLE_CLOUD_PROJECT_NUMBER`,
+   * a built-in variable of Workflows): a callback URL may name the project by it instead of by its
+   * id (see callbackUrlProblem). Absent (null) from a workflow that does not send it: only the id.
+   */
+  readonly projectNumber: string | null;
   readonly instance: InstanceRef;
   /** The instance's name, as the workflow read it from Compute (people recognise names, not ids). */
   readonly instanceName: string | null;
@@ -142,7 +148,9 @@ export const APPROVAL_ACTIONS = { approve: 'bootwarden_approve', reject: 'bootwa
 
 /** Identifiers the internal API accepts: bounded, so that no caller can make a record or a message unbounded. */
 const EXECUTION_NAME =
-  /^projects\/[a-z0-9.:-]{1,100}\/locations\/[a-z0-9-]{1,63}\/workflows\/[A-Za-z0-9_-]{1,64}\/executions\/[A-Za-z0-9_-]{1,128}$/;
+  /^projects\/([a-z0-9.:-]{1,100})\/locations\/([a-z0-9-]{1,63})\/workflows\/([A-Za-z0-9_-]{1,64})\/executions\/([A-Za-z0-9_-]{1,128})$/;
+/** A Google Cloud project number: decimal digits (an int64, as a string). */
+const PROJECT_NUMBER = /^[0-9]{1,19}$/;
 const EVENT_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 const INSTANCE_ID = /^[0-9]{1,20}$/;
 const PROJECT_ID = /^[a-z][a-z0-9.:-]{0,99}$/;
@@ -251,6 +259,9 @@ export function checkApprovalRequest(body: unknown): Checked<ApprovalRequest> {
       eventKey: text(o, 'eventKey', EVENT_KEY, 'an event key (letters, digits, _ . : -, at most 128)'),
       execution: text(o, 'execution', EXECUTION_NAME, 'a Workflows execution name (projects/P/locations/L/workflows/W/executions/E)'),
       callbackUrl: text(o, 'callbackUrl', /^https?:\/\/[^\s]{1,1000}$/, 'an http(s) URL of at most 1000 characters'),
+      projectNumber: nullable(o, 'projectNumber', () =>
+        text(o, 'projectNumber', PROJECT_NUMBER, 'a project number (decimal digits, a string)'),
+      ),
       instance: instanceOf(o['instance'], 'instance'),
       instanceName: nullable(o, 'instanceName', () => text(o, 'instanceName', INSTANCE_NAME, 'a Compute instance name')),
       fingerprint: text(o, 'fingerprint', FINGERPRINT_HEX, 'a 64-hex-digit fingerprint'),
@@ -302,12 +313,33 @@ export type CallbackTarget = 'google' | 'loopback';
 export const WORKFLOW_EXECUTIONS_ORIGIN = 'https://workflowexecutions.googleapis.com';
 
 /**
- * Why `url` cannot be the callback endpoint of `execution`, or null when it can. The app sends an
- * OAuth2 access token with each callback: a URL anywhere else would hand that token out. In the
- * cloud only the execution's own endpoint on the Workflows Executions API qualifies; with local
- * (unsigned) tokens, any loopback URL.
+ * Why `url` cannot be the callback endpoint of `request.execution`, or null when it can. The app
+ * sends an OAuth2 access token with each callback: a URL anywhere else would hand that token out.
+ * In the cloud only the execution's own endpoint on the Workflows Executions API qualifies:
+ * `/v1/projects/P/locations/L/workflows/W/executions/E/callbacks/<id>` with L, W and E those of
+ * the execution, and P its project id or its project number. Google documents the callback's
+ * resource pattern (projects, locations, workflows, executions, callbacks, each segment a
+ * wildcard) but not which of the two `events.create_callback_endpoint` writes, and resource names
+ * that Google APIs return often carry the number.
+ *
+ * The number is the one the request carries (`projectNumber`), not a setting of the app: the
+ * workflow reads it from `sys.get_env("GOOGLE_CLOUD_PROJECT_NUMBER")`, which Workflows sets itself
+ * (https://cloud.google.com/workflows/docs/reference/environment-variables), and sends it in the
+ * same OIDC-authenticated request, beside the execution name it builds from the other built-in
+ * variables. Both are exactly as trustworthy as the workflow's identity; a copy in the app's
+ * configuration would be one more fact to keep in step with the platform, and a wrong copy would
+ * refuse every approval. Whatever the request says, the URL stays on Google's API, so the token
+ * never leaves Google, and it stays bound to the execution the request is about, whose project
+ * must be `appProject` (the app's own, GOOGLE_CLOUD_PROJECT), when given: the app's token is
+ * never sent to another project's executions.
+ * With local (unsigned) tokens, any loopback URL.
  */
-export function callbackUrlProblem(url: string, execution: string, target: CallbackTarget): string | null {
+export function callbackUrlProblem(
+  url: string,
+  request: Pick<ApprovalRequest, 'execution' | 'projectNumber'>,
+  target: CallbackTarget,
+  appProject: string | null = null,
+): string | null {
   let u: URL;
   try {
     u = new URL(url);
@@ -323,8 +355,13 @@ export function callbackUrlProblem(url: string, execution: string, target: Callb
     return null;
   }
   if (u.origin !== WORKFLOW_EXECUTIONS_ORIGIN) return `callbackUrl must be on ${WORKFLOW_EXECUTIONS_ORIGIN}`;
-  const prefix = `/v1/${execution}/callbacks/`;
-  if (!u.pathname.startsWith(prefix) || !/^[A-Za-z0-9_-]{1,128}$/.test(u.pathname.slice(prefix.length)))
-    return `callbackUrl must be a callback endpoint of the execution (${prefix}<id>)`;
+  const [, project = '', rest = ''] = /^projects\/([^/]+)(\/.*)$/.exec(request.execution) ?? [];
+  if (appProject !== null && project !== appProject)
+    return `execution must be in the app's project ${appProject} (GOOGLE_CLOUD_PROJECT), not ${project}`;
+  const projects = request.projectNumber === null ? [project] : [project, request.projectNumber];
+  const prefixes = projects.map((p) => `/v1/projects/${p}${rest}/callbacks/`);
+  const prefix = prefixes.find((x) => u.pathname.startsWith(x));
+  if (prefix === undefined || !/^[A-Za-z0-9_-]{1,128}$/.test(u.pathname.slice(prefix.length)))
+    return `callbackUrl must be a callback endpoint of the execution (${prefixes.map((x) => `${x}<id>`).join(' or ')})`;
   return null;
 }

@@ -220,6 +220,11 @@ export const CONFIG_VARIABLES = {
     meaning: "e-mail of the workflow's service account: the only identity the internal endpoints accept (required unless local tokens)",
     default: null,
   },
+  BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID: {
+    readers: ['slack app'],
+    meaning: "the workflow account's `uniqueId` (21 digits): its ID tokens are accepted by `sub`, and must carry it",
+    default: null,
+  },
   BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT: {
     readers: ['slack app'],
     meaning: 'e-mail of the Cloud Scheduler job that calls `/internal/deliver` (unset: only the workflow may)',
@@ -516,6 +521,8 @@ export interface SlackAppConfig {
   readonly appUrl: string;
   /** Identities (service-account e-mails) the internal endpoints accept. */
   readonly workflowServiceAccount: string;
+  /** The workflow service account's unique id (`sub` of its ID tokens); null: known by its e-mail only. */
+  readonly workflowServiceAccountId: string | null;
   readonly schedulerServiceAccount: string | null;
   readonly localTokens: boolean;
   readonly host: string;
@@ -551,6 +558,8 @@ function url(env: Env, name: VariableName, fallback: string | undefined): string
 }
 
 const EMAIL = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,255}$/;
+/** A service account's uniqueId, the `sub` of its Google ID tokens. */
+export const SERVICE_ACCOUNT_UNIQUE_ID = /^[0-9]{21}$/;
 
 export function loadSlackAppConfig(env: Env = process.env): SlackAppConfig {
   const project = projectOf(env);
@@ -612,6 +621,11 @@ export function loadSlackAppConfig(env: Env = process.env): SlackAppConfig {
     throw new ConfigError(
       `BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT must be a service-account e-mail, got ${JSON.stringify(workflowServiceAccount)}`,
     );
+  const workflowServiceAccountId = value(env, 'BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID') ?? null;
+  if (workflowServiceAccountId !== null && !SERVICE_ACCOUNT_UNIQUE_ID.test(workflowServiceAccountId))
+    throw new ConfigError(
+      `BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID must be the service account's unique id (21 digits, its uniqueId), got ${JSON.stringify(workflowServiceAccountId)}`,
+    );
   const scheduler = value(env, 'BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT') ?? null;
   if (scheduler !== null && !EMAIL.test(scheduler))
     throw new ConfigError(`BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT must be a service-account e-mail, got ${JSON.stringify(scheduler)}`);
@@ -632,6 +646,7 @@ export function loadSlackAppConfig(env: Env = process.env): SlackAppConfig {
     executions: historyExecutions(env),
     appUrl: appUrl.replace(/\/+$/, ''),
     workflowServiceAccount,
+    workflowServiceAccountId,
     schedulerServiceAccount: scheduler,
     localTokens,
     host,

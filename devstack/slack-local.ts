@@ -17,6 +17,8 @@ export const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 export const BOT_TOKEN = 'xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy';
 export const TEAM = 'T0BOOTWRDN';
 export const CHANNEL = 'C0APPROVALS';
+/** A channel of the workspace the app was not invited to. */
+export const OTHER_CHANNEL = 'C0RANDOM';
 export const APPROVER: SlackUser = { id: 'U0APPROVER1', teamId: TEAM, name: 'alice' };
 export const SECOND_APPROVER: SlackUser = { id: 'U0APPROVER2', teamId: TEAM, name: 'bob' };
 export const BYSTANDER: SlackUser = { id: 'U0BYSTANDER', teamId: TEAM, name: 'mallory' };
@@ -51,6 +53,7 @@ export function approvalRequest(
     eventKey: hex(32),
     execution,
     callbackUrl: `${receiver.url}/v1/${execution}/callbacks/${hex(8)}_${hex(4)}`,
+    projectNumber: '482915736104',
     instance: { id: instanceId(), project: PROJECT, zone: 'us-central1-a' },
     instanceName: `web-${String(n).padStart(3, '0')}`,
     fingerprint,
@@ -151,7 +154,12 @@ export async function startLocalSlackApp(
   prefix: string,
   opts: { env?: Record<string, string>; deps?: SlackAppDeps; autoDecide?: AutoDecision } = {},
 ): Promise<LocalSlackApp> {
-  const slack = new SlackWebApiStandIn({ token: BOT_TOKEN, teamId: TEAM, userGroups: { S0ONCALL: [SECOND_APPROVER.id, 'U0ONCALL9'] } });
+  const slack = new SlackWebApiStandIn({
+    token: BOT_TOKEN,
+    teamId: TEAM,
+    userGroups: { S0ONCALL: [SECOND_APPROVER.id, 'U0ONCALL9'] },
+    channels: { member: [CHANNEL], notMember: [OTHER_CHANNEL] },
+  });
   await slack.start();
   try {
     const port = await freePort();

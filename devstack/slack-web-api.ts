@@ -4,14 +4,23 @@
  * JSON requests, a bearer token, `{ok: true, ...}` or `{ok: false, error}`), keeps the channel's
  * messages (so that a test reads what operators would see and clicks its buttons), records every
  * call, and can be told to fail: `ok: false` with an error code, 429 with Retry-After, or 5xx.
+ * It refuses what Slack refuses: blocks over Block Kit's limits (`invalid_blocks`, see
+ * blockKitProblems), a channel that does not exist (`channel_not_found`) and one the bot is not a
+ * member of (`not_in_channel`), as chat.postMessage's reference lists them
+ * (https://docs.slack.dev/reference/methods/chat.postMessage#errors).
+ *
+ * It also hands out the `response_url` of a slash command (responseUrl) and records what the app
+ * POSTs there (`responses`), with Slack's rules for it (see answerResponseUrl).
  *
  * Also here: signed requests to the app as Slack sends them (`clickButton`, `slashCommand`):
  * form-encoded, `X-Slack-Request-Timestamp` and a v0 `X-Slack-Signature` over the raw body.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { Waiters } from './waiters.js';
 import { slackSignature } from '../slack-app/signature.js';
+import { BLOCK_KIT_LIMITS } from '../slack-app/block-kit-limits.js';
 
 export interface SlackCall {
   readonly method: string;
@@ -42,6 +51,18 @@ export interface SlackStandInOptions {
   readonly token: string;
   readonly teamId: string;
   readonly userGroups?: Readonly<Record<string, readonly string[]>>;
+  /** The workspace's channels: those the bot is a member of, and others (`not_in_channel`); any other id is `channel_not_found`. */
+  readonly channels: { readonly member: readonly string[]; readonly notMember?: readonly string[] };
+  /** The clock a response_url's 30 minutes are counted on (ms since the epoch; default the wall clock). */
+  readonly now?: () => number;
+}
+
+/** What the app POSTed to a response_url, and the stand-in's answer. */
+export interface ResponseUrlPost {
+  readonly url: string;
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly status: number;
+  readonly at: number;
 }
 
 export type SlackMethod = 'auth.test' | 'chat.postMessage' | 'chat.update' | 'chat.postEphemeral' | 'usergroups.users.list';
@@ -50,6 +71,10 @@ export class SlackWebApiStandIn {
   readonly calls: SlackCall[] = [];
   readonly messages: StoredMessage[] = [];
   readonly ephemerals: { channel: string; user: string; text: string }[] = [];
+  /** Every POST to a response_url handed out by responseUrl(), accepted or refused. */
+  readonly responses: ResponseUrlPost[] = [];
+  private readonly responseUrls = new Map<string, { issuedAt: number; uses: number }>();
+  private responseUrlCount = 0;
   private server: http.Server | undefined;
   private origin: string | undefined;
   private failures: { method: string; failure: SlackFailure; remaining: number }[] = [];
@@ -98,6 +123,16 @@ export class SlackWebApiStandIn {
     return this.messages.filter((m) => m.channel === channel && m.threadTs === null);
   }
 
+  /**
+   * A new `response_url`, as Slack puts in a slash command's payload
+   * (`https://hooks.slack.com/commands/T…/…/…` in Slack; here on the stand-in's port).
+   */
+  responseUrl(): string {
+    const url = `${this.url.replace(/\/api\/$/, '')}/commands/${this.options.teamId}/${++this.responseUrlCount}/${randomBytes(12).toString('hex')}`;
+    this.responseUrls.set(new URL(url).pathname, { issuedAt: (this.options.now ?? Date.now)(), uses: 0 });
+    return url;
+  }
+
   callsOf(method: string): SlackCall[] {
     return this.calls.filter((c) => c.method === method);
   }
@@ -113,6 +148,7 @@ export class SlackWebApiStandIn {
   }
 
   private handle(req: http.IncomingMessage, text: string, res: http.ServerResponse): void {
+    if ((req.url ?? '').startsWith('/commands/')) return this.answerResponseUrl(req, text, res);
     const method = (req.url ?? '').replace(/^\/api\//, '').replace(/\?.*$/, '');
     let args: Record<string, unknown> = {};
     const type = req.headers['content-type'] ?? '';
@@ -141,6 +177,16 @@ export class SlackWebApiStandIn {
       return this.answer(res, method, args, f.status, { ok: false, error: 'internal_error' });
     }
     const channel = str(args['channel']);
+    if (CHANNEL_METHODS.includes(method)) {
+      const { member, notMember = [] } = this.options.channels;
+      if (!member.includes(channel))
+        return this.answer(res, method, args, 200, {
+          ok: false,
+          error: notMember.includes(channel) ? 'not_in_channel' : 'channel_not_found',
+        });
+      const problems = args['blocks'] === undefined ? [] : blockKitProblems(args['blocks']);
+      if (problems.length > 0) return this.answer(res, method, args, 200, invalidBlocks(problems));
+    }
     switch (method) {
       case 'auth.test':
         return this.answer(res, method, args, 200, {
@@ -153,7 +199,6 @@ export class SlackWebApiStandIn {
           bot_id: 'B0BOOTWARDEN',
         });
       case 'chat.postMessage': {
-        if (channel === '') return this.answer(res, method, args, 200, { ok: false, error: 'channel_not_found' });
         const thread = typeof args['thread_ts'] === 'string' ? args['thread_ts'] : null;
         const m: StoredMessage = {
           channel,
@@ -194,6 +239,50 @@ export class SlackWebApiStandIn {
     }
   }
 
+  /**
+   * A POST to a response_url. Slack's rules (https://api.slack.com/interactivity/handling#message_responses):
+   * a JSON body (`text`, `blocks`, `response_type`: `ephemeral`, the default, or `in_channel`),
+   * at most five uses within 30 minutes of the interaction. Invalid blocks are answered 400 with
+   * the body `invalid_blocks`, as Slack answers a webhook (slackapi/java-slack-sdk#1017,
+   * sourcegraph/sourcegraph#49979). Slack documents neither the body of a success (the app reads
+   * only the status; `ok`, as incoming webhooks answer) nor the answer to a sixth use, a late
+   * one or an unknown URL: those are refused with 404 and a text saying so.
+   */
+  private answerResponseUrl(req: http.IncomingMessage, text: string, res: http.ServerResponse): void {
+    const url = `${this.url.replace(/\/api\/$/, '')}${req.url ?? ''}`;
+    const reply = (status: number, answer: string, body: Record<string, unknown> = {}): void => {
+      this.responses.push({ url, body, status, at: (this.options.now ?? Date.now)() });
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(answer);
+      this.waiters.notify();
+    };
+    const issued = this.responseUrls.get(new URL(url).pathname);
+    if (issued === undefined) return reply(404, 'undocumented: this response_url was never handed out by the stand-in');
+    if (req.method !== 'POST' || !(req.headers['content-type'] ?? '').startsWith('application/json'))
+      return reply(400, 'undocumented: a response_url takes a POST of a JSON body (Content-type: application/json)');
+    let body: Record<string, unknown>;
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      body = parsed as Record<string, unknown>;
+    } catch {
+      return reply(400, 'undocumented: the body of a response_url POST must be a JSON object');
+    }
+    const now = (this.options.now ?? Date.now)();
+    if (issued.uses >= RESPONSE_URL_USES || now - issued.issuedAt > RESPONSE_URL_LIFETIME_MS)
+      return reply(
+        404,
+        `undocumented: Slack accepts a response_url ${RESPONSE_URL_USES} times within ${RESPONSE_URL_LIFETIME_MS / 60_000} minutes; this one is used up or expired`,
+        body,
+      );
+    if (body['response_type'] !== undefined && body['response_type'] !== 'ephemeral' && body['response_type'] !== 'in_channel')
+      return reply(400, 'undocumented: response_type must be ephemeral or in_channel', body);
+    if (typeof body['text'] !== 'string' && body['blocks'] === undefined) return reply(400, 'no_text', body);
+    if (body['blocks'] !== undefined && blockKitProblems(body['blocks']).length > 0) return reply(400, 'invalid_blocks', body);
+    issued.uses++;
+    reply(200, 'ok', body);
+  }
+
   private answer(
     res: http.ServerResponse,
     method: string,
@@ -207,6 +296,69 @@ export class SlackWebApiStandIn {
     res.end(JSON.stringify(body));
     this.waiters.notify();
   }
+}
+
+/** The methods that post to, or change a message in, a channel: each checks the channel and the blocks. */
+const CHANNEL_METHODS: readonly string[] = ['chat.postMessage', 'chat.update', 'chat.postEphemeral'];
+
+const RESPONSE_URL_USES = 5;
+const RESPONSE_URL_LIFETIME_MS = 30 * 60_000;
+
+/**
+ * Slack's answer to blocks it refuses. The reference names the error (`invalid_blocks`); the rest
+ * is the shape Slack's servers answer with, one message per problem with a JSON pointer
+ * (slackapi/bolt-python#1016: `errors: ["invalid_url [json-pointer:/blocks/0/…]"]` and
+ * `response_metadata.messages: ["[ERROR] invalid_url [json-pointer:/blocks/0/…]"]`).
+ */
+function invalidBlocks(problems: readonly string[]): { ok: false } & Record<string, unknown> {
+  return { ok: false, error: 'invalid_blocks', errors: problems, response_metadata: { messages: problems.map((p) => `[ERROR] ${p}`) } };
+}
+
+/**
+ * What Slack refuses in a message's blocks: Block Kit's limits (slack-app/block-kit-limits.ts,
+ * with the pages that state them), worded as Slack words them (`must be less than 3001 characters
+ * [json-pointer:/blocks/0/text/text]`, `no more than 50 items allowed [json-pointer:/blocks]`).
+ * Empty when every limit holds. Only the limits are checked, not the whole Block Kit schema.
+ */
+export function blockKitProblems(blocks: unknown): string[] {
+  const L = BLOCK_KIT_LIMITS;
+  const out: string[] = [];
+  const at = (pointer: string, problem: string): void => void out.push(`${problem} [json-pointer:${pointer}]`);
+  const atMost = (v: unknown, max: number, pointer: string): void => {
+    if (typeof v === 'string' && v.length > max) at(pointer, `must be less than ${max + 1} characters`);
+  };
+  const items = (v: unknown, max: number, pointer: string): Record<string, unknown>[] => {
+    if (!Array.isArray(v)) return [];
+    if (v.length > max) at(pointer, `no more than ${max} items allowed`);
+    return v.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null);
+  };
+  const textOf = (o: unknown): unknown => (typeof o === 'object' && o !== null ? (o as Record<string, unknown>)['text'] : undefined);
+  const button = (e: Record<string, unknown>, p: string): void => {
+    if (e['type'] !== 'button') return;
+    atMost(textOf(e['text']), L.buttonText, `${p}/text/text`);
+    atMost(e['value'], L.buttonValue, `${p}/value`);
+    atMost(e['action_id'], L.actionId, `${p}/action_id`);
+  };
+  if (!Array.isArray(blocks)) return ['must be an array [json-pointer:/blocks]'];
+  items(blocks, L.blocksPerMessage, '/blocks').forEach((b, i) => {
+    const p = `/blocks/${i}`;
+    atMost(b['block_id'], L.blockId, `${p}/block_id`);
+    if (b['type'] === 'section') {
+      const text = textOf(b['text']);
+      atMost(text, L.sectionText, `${p}/text/text`);
+      if (text === '') at(`${p}/text/text`, 'must be more than 0 characters');
+      items(b['fields'], L.sectionFields, `${p}/fields`).forEach((f, j) => atMost(f['text'], L.sectionFieldText, `${p}/fields/${j}/text`));
+      if (typeof b['accessory'] === 'object' && b['accessory'] !== null)
+        button(b['accessory'] as Record<string, unknown>, `${p}/accessory`);
+    } else if (b['type'] === 'header') {
+      atMost(textOf(b['text']), L.headerText, `${p}/text/text`);
+    } else if (b['type'] === 'context') {
+      items(b['elements'], L.contextElements, `${p}/elements`);
+    } else if (b['type'] === 'actions') {
+      items(b['elements'], L.actionsElements, `${p}/elements`).forEach((e, j) => button(e, `${p}/elements/${j}`));
+    }
+  });
+  return out;
 }
 
 /** A form or JSON field as text; anything but a string is empty. */
@@ -301,14 +453,14 @@ export function clickButton(
   return postSigned(appUrl, secret, body, opts);
 }
 
-/** Runs `/bootwarden <text>` as `user`; the app's HTTP answer. */
+/** Runs `/bootwarden <text>` as `user`; the app's HTTP answer. `responseUrl`: from SlackWebApiStandIn.responseUrl(). */
 export function slashCommand(
   appUrl: string,
   secret: string,
   text: string,
   user: SlackUser,
   channel: string,
-  opts: SignedRequestOptions = {},
+  opts: SignedRequestOptions & { readonly responseUrl?: string } = {},
 ): Promise<Response> {
   const body = new URLSearchParams({
     token: 'legacy-verification-token-unused',
@@ -322,7 +474,7 @@ export function slashCommand(
     text,
     api_app_id: 'A0BOOTWARDEN',
     is_enterprise_install: 'false',
-    response_url: 'https://hooks.slack.com/commands/T0LOCAL/0000/unused',
+    response_url: opts.responseUrl ?? 'https://hooks.slack.com/commands/T0LOCAL/0000/unused',
     trigger_id: `${Date.now()}.${user.id}.bootwarden`,
   }).toString();
   return postSigned(appUrl, secret, body, opts);

@@ -6,9 +6,10 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { OAuth2Client } from 'google-auth-library';
 import type { SlackAppConfig } from '../core/config.js';
 import type { Logger } from '../core/ports/logger.port.js';
-import type { AccessTokenSource, CallerVerifier } from '../core/ports/identity.port.js';
+import type { AccessTokenSource, AllowedCaller, CallerVerifier } from '../core/ports/identity.port.js';
 import type { ExecutionHistory } from '../core/ports/execution-history.port.js';
 import { lazyFirestore, type FirestoreProvider } from '../adapters/gcp/firestore-client.js';
 import { approvalCollections, FirestoreApprovalStore } from '../adapters/gcp/firestore-approval-store.js';
@@ -30,8 +31,10 @@ const MAX_SLACK_BODY_BYTES = 1024 * 1024;
 
 export interface SlackAppDeps {
   readonly firestore?: FirestoreProvider;
-  /** Replaces the OIDC verifier chosen by the configuration (tests: Google's verifier with loopback certificates). */
+  /** Replaces the OIDC verifier chosen by the configuration. */
   readonly verifier?: CallerVerifier;
+  /** The OAuth2 client Google's ID tokens are verified with (tests: one whose certificates URL is a loopback server). */
+  readonly oidcClient?: OAuth2Client;
   readonly tokens?: AccessTokenSource;
   /** Replaces the Executions API client chosen by the configuration (tests: a loopback Executions API). */
   readonly history?: ExecutionHistory | null;
@@ -41,6 +44,14 @@ export interface SlackAppDeps {
   readonly slackNow?: () => number;
   readonly write?: (line: string) => void;
   readonly deliveryBudgetMs?: number;
+}
+
+/** The identities the internal endpoints accept from Google-signed tokens: the workflow's, and the scheduler's if set. */
+export function allowedCallers(config: SlackAppConfig): AllowedCaller[] {
+  return [
+    { email: config.workflowServiceAccount, uniqueId: config.workflowServiceAccountId },
+    ...(config.schedulerServiceAccount === null ? [] : [{ email: config.schedulerServiceAccount, uniqueId: null }]),
+  ];
 }
 
 export interface SlackAppServer {
@@ -62,9 +73,14 @@ export async function createSlackApp(config: SlackAppConfig, deps: SlackAppDeps 
   const db = deps.firestore ?? lazyFirestore({ projectId: config.project, databaseId: config.firestoreDatabase });
   const store = new FirestoreApprovalStore(db, approvalCollections(config.collectionPrefix), config.retentionDays);
   const baselines = new FirestoreBaselineStore(db, config.baselineCollection);
-  const allowed = [config.workflowServiceAccount, ...(config.schedulerServiceAccount === null ? [] : [config.schedulerServiceAccount])];
   const verifier =
-    deps.verifier ?? (config.localTokens ? new LocalIdTokenVerifier(allowed, () => now().getTime()) : new GoogleIdTokenVerifier(allowed));
+    deps.verifier ??
+    (config.localTokens
+      ? new LocalIdTokenVerifier(
+          allowedCallers(config).map((c) => c.email),
+          () => now().getTime(),
+        )
+      : new GoogleIdTokenVerifier(allowedCallers(config), deps.oidcClient));
   const tokens =
     deps.tokens ??
     (config.localTokens ? new LocalAccessTokens(config.workflowServiceAccount, () => now().getTime()) : new GoogleAccessTokens());
@@ -131,6 +147,7 @@ export async function createSlackApp(config: SlackAppConfig, deps: SlackAppDeps 
     verifier,
     audience: config.appUrl,
     callbackTarget: config.localTokens ? ('loopback' as const) : ('google' as const),
+    project: config.project,
     loopbackOnly: config.localTokens,
     logger,
     now,

@@ -386,15 +386,22 @@ export class Approvals {
   private readonly inFlight = new Set<Promise<void>>();
 
   /** Runs `work` after the answer; a failure is logged (what it left undone stays recorded for the recovery pass). */
-  private track(what: string, work: () => Promise<void>): void {
+  private track(what: string, work: () => Promise<void>, afterFailure = '; the recovery pass (/internal/deliver) finishes it'): void {
     const p: Promise<void> = work()
       .catch((e: unknown) => {
-        this.deps.logger.error(
-          `${what} failed; the recovery pass (/internal/deliver) finishes it: ${e instanceof Error ? e.message : String(e)}`,
-        );
+        this.deps.logger.error(`${what} failed${afterFailure}: ${e instanceof Error ? e.message : String(e)}`);
       })
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
+  }
+
+  /**
+   * Runs `work` once Slack has its acknowledgement (a slash command answered through its
+   * response_url), as the follow-ups of a decision run; settled() waits for it too. A failure is
+   * logged; nothing is recorded, so nothing is left to recover.
+   */
+  afterAck(what: string, work: () => Promise<void>): void {
+    this.track(what, work, '');
   }
 
   /** Resolves when no work started after an answer is still running (tests, and a clean shutdown). */

@@ -27,6 +27,8 @@ export interface InternalDeps {
   readonly audience: string;
   /** Identities allowed on /internal/deliver besides the workflow's. */
   readonly callbackTarget: CallbackTarget;
+  /** The app's project: deployed, the only one whose executions are called back. */
+  readonly project: string;
   readonly loopbackOnly: boolean;
   readonly logger: Logger;
   readonly now: () => Date;
@@ -88,7 +90,7 @@ export async function handleInternal(deps: InternalDeps, req: http.IncomingMessa
     if (path === APPROVAL_PATHS.request) {
       const checked = checkApprovalRequest(body);
       if (!checked.ok) return await rejectRequest(deps, res, path, caller.email, checked.reason);
-      const problem = callbackUrlProblem(checked.value.callbackUrl, checked.value.execution, deps.callbackTarget);
+      const problem = callbackUrlProblem(checked.value.callbackUrl, checked.value, deps.callbackTarget, deps.project);
       if (problem !== null) return await rejectRequest(deps, res, path, caller.email, problem);
       const answer = await deps.approvals.requestApproval(checked.value);
       await laterRequestPass(deps);

@@ -2,7 +2,11 @@
  * Block Kit for the Slack app: the one message of an approval group (redrawn from the records
  * after every change), outcome notices, and the answers of `/bootwarden`. Everything shown comes
  * from validated records; names from Slack are escaped. The buttons carry only the group id.
+ * Every message stays within Block Kit's limits (block-kit-limits.ts) whatever the records hold
+ * (500 VMs, 100-character project ids, long names): a section that would be longer is cut at a
+ * line and says how much was left out, since Slack refuses the whole message otherwise.
  */
+import { BLOCK_KIT_LIMITS } from './block-kit-limits.js';
 import { APPROVAL_ACTIONS, type OutcomeKind, type OutcomeReport } from '../core/approvals.js';
 import type { ApprovalGroup, GroupSummary } from '../core/approval-groups.js';
 import type { SlackMessage } from '../core/ports/slack.port.js';
@@ -14,8 +18,33 @@ export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-const md = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text } });
-const context = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+/** Room kept at the end of a cut text for what says how much was cut. */
+const CUT_NOTE_ROOM = 40;
+
+/**
+ * `text` within `max` characters: whole lines while they fit, then `…and N more lines`; a first
+ * line longer than that is cut (never inside an entity like `&amp;` or a `<@U…>` mention).
+ */
+export function fit(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const lines = text.split('\n');
+  const kept: string[] = [];
+  let used = 0;
+  for (const line of lines) {
+    if (used + line.length + 1 > max - CUT_NOTE_ROOM) break;
+    kept.push(line);
+    used += line.length + 1;
+  }
+  if (kept.length === 0) return `${(lines[0] ?? '').slice(0, max - CUT_NOTE_ROOM).replace(/&[a-z]*$|<[^>]*$/, '')}… (cut)`;
+  const left = lines.length - kept.length;
+  return `${kept.join('\n')}\n…and ${left} more line${left === 1 ? '' : 's'}`;
+}
+
+const md = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text: fit(text, BLOCK_KIT_LIMITS.sectionText) } });
+const context = (text: string): Block => ({
+  type: 'context',
+  elements: [{ type: 'mrkdwn', text: fit(text, BLOCK_KIT_LIMITS.sectionText) }],
+});
 
 const OUTCOME_WORDS: Record<OutcomeKind, string> = {
   relearned: 'relearned',
@@ -62,14 +91,15 @@ export function groupMessage(s: GroupSummary, now: Date): SlackMessage {
           : `Waiting for a decision until ${s.expiresAt}. Approve promotes the measurements to a baseline, starts the stopped VMs and relearns the held ones still on the reported boot; reject keeps the stopped VMs stopped and stops the held ones now.${votes}`;
   const pcrs =
     s.pcrs.length === 0 ? 'no PCR differs from the policies' : s.pcrs.map((p) => `${p.pcrNum} ${p.how} on ${p.vms} of ${vms}`).join('\n');
-  const sample = s.sample
-    .map((m) => {
-      const name = m.instanceName ?? `id ${m.instance.id}`;
-      const outcome = memberState(m);
-      return `• \`${name}\` ${m.instance.project}/${m.instance.zone}, boot ${m.bootCounter ?? '?'}${m.afterRelearn ? ' (after a relearn)' : ''}: ${outcome}`;
-    })
-    .join('\n');
-  const more = s.vmCount > s.sample.length ? `\n…and ${s.vmCount - s.sample.length} more` : '';
+  const sampled = s.sample.map((m) => {
+    const name = m.instanceName ?? `id ${m.instance.id}`;
+    const outcome = memberState(m);
+    return `• \`${name}\` ${m.instance.project}/${m.instance.zone}, boot ${m.bootCounter ?? '?'}${m.afterRelearn ? ' (after a relearn)' : ''}: ${outcome}`;
+  });
+  // As many sampled VMs as fit in one section (ten lines of 100-character project ids do not).
+  const vmsText = (n: number): string => `*VMs*\n${sampled.slice(0, n).join('\n')}${s.vmCount > n ? `\n…and ${s.vmCount - n} more` : ''}`;
+  let shown = sampled.length;
+  while (shown > 0 && vmsText(shown).length > BLOCK_KIT_LIMITS.sectionText) shown--;
   const blocks: Block[] = [
     md(
       split === null
@@ -85,7 +115,7 @@ export function groupMessage(s: GroupSummary, now: Date): SlackMessage {
         ]),
     md(`*Fingerprint* \`${s.fingerprint.slice(0, 16)}…\`\n*First seen* ${s.firstSeen}   *Last seen* ${s.lastSeen}`),
     md(`*PCRs that differ from each VM's policy*\n${pcrs}`),
-    md(`*VMs*\n${sample}${more}`),
+    md(vmsText(shown)),
     md(state),
   ];
   if (s.decision === null && !expired) {
@@ -149,5 +179,5 @@ export function openGroupsMessage(groups: readonly { group: ApprovalGroup; summa
 
 export function listMessage(title: string, lines: readonly string[], empty: string): SlackMessage {
   const text = lines.length === 0 ? empty : `*${title}*\n${lines.join('\n')}`;
-  return { text, blocks: [md(text.slice(0, 2900))] };
+  return { text, blocks: [md(text)] };
 }

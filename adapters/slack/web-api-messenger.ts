@@ -29,10 +29,18 @@ const HINTS: Record<string, string> = {
 };
 
 function describe(e: unknown): string {
-  const err = e as { code?: string; data?: { error?: string }; retryAfter?: number; statusCode?: number; message?: string };
+  const err = e as {
+    code?: string;
+    data?: { error?: string; errors?: unknown };
+    retryAfter?: number;
+    statusCode?: number;
+    message?: string;
+  };
   if (err.code === 'slack_webapi_platform_error') {
     const code = err.data?.error ?? 'unknown_error';
-    return HINTS[code] === undefined ? code : `${code} (${HINTS[code]})`;
+    // invalid_blocks comes with what Slack refused, each with a JSON pointer into the blocks.
+    const errors = Array.isArray(err.data?.errors) ? `: ${err.data.errors.map(String).join('; ').slice(0, 500)}` : '';
+    return HINTS[code] === undefined ? `${code}${errors}` : `${code} (${HINTS[code]})${errors}`;
   }
   if (err.code === 'slack_webapi_rate_limited_error') return `rate limited (retry after ${err.retryAfter ?? '?'} s)`;
   if (err.code === 'slack_webapi_http_error') return `HTTP ${err.statusCode ?? '?'}`;

@@ -5,6 +5,15 @@
  */
 export type CallerCheck = { readonly ok: true; readonly email: string } | { readonly ok: false; readonly reason: string };
 
+/**
+ * A service account the internal endpoints accept: its e-mail, and its unique id (the `sub` of its
+ * Google ID tokens) when configured.
+ */
+export interface AllowedCaller {
+  readonly email: string;
+  readonly uniqueId: string | null;
+}
+
 export interface CallerVerifier {
   /** Verifies a bearer token for `audience`; the caller's service-account e-mail when it is valid. */
   verify(token: string, audience: string): Promise<CallerCheck>;

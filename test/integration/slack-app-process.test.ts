@@ -80,7 +80,7 @@ describe('npm run slack-app', () => {
   });
 
   it('killed between a decision and its callbacks, the restarted app delivers every callback', async () => {
-    const slack = new SlackWebApiStandIn({ token: BOT_TOKEN, teamId: TEAM });
+    const slack = new SlackWebApiStandIn({ token: BOT_TOKEN, teamId: TEAM, channels: { member: [CHANNEL] } });
     await slack.start();
     const callbacks = new CallbackReceiver();
     await callbacks.start();

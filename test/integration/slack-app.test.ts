@@ -77,6 +77,23 @@ async function click(...args: Parameters<typeof clickButton> extends [string, st
   return res;
 }
 
+/**
+ * Runs `/bootwarden <text>` as Slack does (a signed form with a response_url the stand-in handed
+ * out); the acknowledgement, and what the app POSTed to the response_url once its work is done.
+ */
+async function command(
+  line: string,
+  user = APPROVER,
+): Promise<{ status: number; ack: string; answer: { text: string; response_type: string; blocks?: unknown } | undefined }> {
+  const responseUrl = h.slack.responseUrl();
+  const res = await slashCommand(h.appUrl, SIGNING_SECRET, line, user, CHANNEL, { responseUrl });
+  const ack = await res.text();
+  await h.app.approvals.settled();
+  const posted = h.slack.responses.filter((r) => r.url === responseUrl);
+  expect(posted.map((p) => p.status)).toEqual([200]);
+  return { status: res.status, ack, answer: posted[0]?.body as { text: string; response_type: string } | undefined };
+}
+
 describe('grouping', () => {
   it('50 executions with one fingerprint make one message, updated to count all 50', async () => {
     const { groupId, requests } = await openGroup(50);
@@ -122,7 +139,7 @@ describe('grouping', () => {
     expect(JSON.stringify(m.blocks)).toContain('Promote them to a baseline, start 3 stopped VMs and relearn 9 held.');
     const members = (await fs.db().collection(`${prefix}approval_members`).get()).docs.map((d) => d.get('held') as boolean);
     expect(members.filter(Boolean)).toHaveLength(9);
-    const pending = (await (await slashCommand(h.appUrl, SIGNING_SECRET, 'pending', APPROVER, CHANNEL)).json()) as { text: string };
+    const pending = (await command('pending')).answer!;
     expect(pending.text).toMatch(/• `[0-9a-f]{16}…` 12 VMs \(9 held\), first seen/);
   });
 });
@@ -495,11 +512,19 @@ describe('Slack failing', () => {
 });
 
 describe('/bootwarden history', () => {
-  it('joins the executions the Executions API lists (labels the function sets) with the approval audit trail', async () => {
-    // A loopback Workflows Executions API, reached by the official client over REST; it records what it is asked.
+  it('is acknowledged before the executions are read, then answered through response_url: the executions the Executions API lists (labels the function sets) with the approval audit trail', async () => {
+    // A loopback Workflows Executions API, reached by the official client over REST; it records
+    // what it is asked and answers only once released (a slow first page, as on a cold start).
     const asked: string[] = [];
+    let served = 0;
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
     const api = http.createServer((req, res) => {
       asked.push(req.url ?? '');
+      void released.then(() => answer(res));
+    });
+    const answer = (res: http.ServerResponse): void => {
+      served++;
       const execution = (id: string, instance: string, state: string, start: string) => ({
         name: `projects/${PROJECT}/locations/us-central1/workflows/integrity-response/executions/${id}`,
         state,
@@ -516,7 +541,7 @@ describe('/bootwarden history', () => {
           ],
         }),
       );
-    });
+    };
     await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
     const authClient = new OAuth2Client();
     authClient.setCredentials({ access_token: 'test-token', expiry_date: Date.now() + 3_600_000 });
@@ -531,8 +556,18 @@ describe('/bootwarden history', () => {
       await h.close();
       h = await startSlackHarness(prefix, { deps: { history } });
       await openGroup(1);
-      const res = await slashCommand(h.appUrl, SIGNING_SECRET, 'history 4527193840196655321', APPROVER, CHANNEL);
-      const body = (await res.json()) as { text: string };
+      const responseUrl = h.slack.responseUrl();
+      // Released after 5 s at the latest: an app that read before acknowledging fails below instead of hanging.
+      const fallback = setTimeout(release, 5000);
+      const res = await slashCommand(h.appUrl, SIGNING_SECRET, 'history 4527193840196655321', APPROVER, CHANNEL, { responseUrl });
+      expect([res.status, await res.text(), served]).toEqual([200, '', 0]);
+      expect(h.slack.responses).toEqual([]);
+      release();
+      clearTimeout(fallback);
+      await h.app.approvals.settled();
+      expect(h.slack.responses.map((r) => [r.url, r.status, r.body['response_type']])).toEqual([[responseUrl, 200, 'ephemeral']]);
+      const body = h.slack.responses[0]!.body as { text: string };
+      expect(served).toBe(1);
       expect(body.text.split('\n').slice(0, 3)).toEqual([
         '*History of 4527193840196655321*',
         '*Executions*',
@@ -553,18 +588,19 @@ describe('/bootwarden history', () => {
 describe('/bootwarden', () => {
   it('pending lists open groups; history names the decision; non-approvers are refused', async () => {
     await openGroup(3);
-    const pending = await slashCommand(h.appUrl, SIGNING_SECRET, 'pending', APPROVER, CHANNEL);
-    expect(pending.status).toBe(200);
-    const body = (await pending.json()) as { response_type: string; text: string };
+    const pending = await command('pending');
+    expect([pending.status, pending.ack]).toEqual([200, '']);
+    const body = pending.answer!;
     expect(body.response_type).toBe('ephemeral');
     expect(body.text).toMatch(/^\*1 pending approval\*\n• `[0-9a-f]{16}…` 3 VMs, first seen 2026-12-02T09:10:07\.123456789Z/);
     await click(theMessage(), button(theMessage(), APPROVAL_ACTIONS.reject), APPROVER);
-    const history = (await (
-      await slashCommand(h.appUrl, SIGNING_SECRET, `history ${fingerprintOf('kernel 6.8.0-49')}`, APPROVER, CHANNEL)
-    ).json()) as { text: string };
+    const history = (await command(`history ${fingerprintOf('kernel 6.8.0-49')}`)).answer!;
     expect(history.text).toContain(`decided by ${TEAM}:${APPROVER.id}: reject (approver ${TEAM}:${APPROVER.id}) for 3 VM(s)`);
     expect(history.text).toContain('(executions not shown: BOOTWARDEN_WORKFLOW_LOCATION is not set on the Slack app)');
-    const refused = (await (await slashCommand(h.appUrl, SIGNING_SECRET, 'pending', BYSTANDER, CHANNEL)).json()) as { text: string };
-    expect(refused.text).toBe('/bootwarden answers configured approvers only.');
+    const refused = await command('pending', BYSTANDER);
+    expect([refused.ack, refused.answer]).toEqual([
+      '',
+      { response_type: 'ephemeral', text: '/bootwarden answers configured approvers only.' },
+    ]);
   });
 });

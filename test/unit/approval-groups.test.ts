@@ -29,6 +29,7 @@ const REQUEST: ApprovalRequest = {
   eventKey: 'b'.repeat(64),
   execution: EXECUTION,
   callbackUrl: `http://127.0.0.1:4711/v1/${EXECUTION}/callbacks/cb_1`,
+  projectNumber: '482915736104',
   instance: { id: '4527193840196655321', project: 'demo-bootwarden', zone: 'us-central1-a' },
   instanceName: 'web-001',
   fingerprint: FP,
@@ -50,6 +51,12 @@ describe('checkApprovalRequest', () => {
     });
   });
 
+  it('projectNumber: absent (a workflow that does not send it) is null', () => {
+    const without: Record<string, unknown> = { ...REQUEST };
+    delete without['projectNumber'];
+    expect(checkApprovalRequest(without)).toEqual({ ok: true, value: { ...REQUEST, projectNumber: null } });
+  });
+
   // held: the blast-radius guard; afterRelearn: relearn_mismatch. Absent is false (a request of a workflow deployed before them).
   it.each(['held', 'afterRelearn'] as const)('%s: true or false; absent is false', (flag) => {
     const without: Record<string, unknown> = { ...REQUEST };
@@ -69,6 +76,9 @@ describe('checkApprovalRequest', () => {
       'execution must be a Workflows execution name (projects/P/locations/L/workflows/W/executions/E)',
     ],
     [{ ...REQUEST, callbackUrl: `ftp://127.0.0.1/x` }, 'callbackUrl must be an http(s) URL of at most 1000 characters'],
+    [{ ...REQUEST, projectNumber: 482915736104 }, 'projectNumber must be a project number (decimal digits, a string)'],
+    [{ ...REQUEST, projectNumber: 'demo-bootwarden' }, 'projectNumber must be a project number (decimal digits, a string)'],
+    [{ ...REQUEST, projectNumber: '1'.repeat(20) }, 'projectNumber must be a project number (decimal digits, a string)'],
     [
       { ...REQUEST, instance: { ...REQUEST.instance, id: 4527193840 } },
       'instance.id must be a decimal instance id of up to 20 digits (a string)',
@@ -130,51 +140,146 @@ describe('checkOutcomeReport', () => {
 });
 
 describe('callbackUrlProblem', () => {
+  // The callback endpoint's resource name: projects/*/locations/*/workflows/*/executions/*/callbacks/*
+  // (https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions.callbacks);
+  // whether the project segment is the id or the number is not documented, so both are accepted.
+  const NUMBER = '482915736104';
+  const BY_NUMBER = EXECUTION.replace('projects/demo-bootwarden/', `projects/${NUMBER}/`);
+  const WITH_NUMBER = { execution: EXECUTION, projectNumber: NUMBER };
+  const ENDPOINT = (request: { projectNumber: string | null }): string =>
+    `callbackUrl must be a callback endpoint of the execution (/v1/${EXECUTION}/callbacks/<id>${
+      request.projectNumber === null ? '' : ` or /v1/${BY_NUMBER}/callbacks/<id>`
+    })`;
+  const NO_NUMBER = { execution: EXECUTION, projectNumber: null };
   it.each([
-    [`${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION}/callbacks/4a7c_9`, 'google', null],
+    ['the project id', `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION}/callbacks/4a7c_9`, NO_NUMBER, 'google', null],
+    ['the project id, a number sent', `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION}/callbacks/4a7c_9`, WITH_NUMBER, 'google', null],
+    ['the project number', `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${BY_NUMBER}/callbacks/4a7c_9`, WITH_NUMBER, 'google', null],
     [
-      `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION}/callbacks/`,
+      'the project number, none sent',
+      `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${BY_NUMBER}/callbacks/4a7c_9`,
+      NO_NUMBER,
       'google',
-      `callbackUrl must be a callback endpoint of the execution (/v1/${EXECUTION}/callbacks/<id>)`,
+      ENDPOINT(NO_NUMBER),
     ],
     [
+      'another project',
+      `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION.replace('demo-bootwarden', 'victim-prod')}/callbacks/x`,
+      WITH_NUMBER,
+      'google',
+      ENDPOINT(WITH_NUMBER),
+    ],
+    [
+      'another project number',
+      `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${BY_NUMBER.replace(NUMBER, '731046482915')}/callbacks/x`,
+      WITH_NUMBER,
+      'google',
+      ENDPOINT(WITH_NUMBER),
+    ],
+    [
+      'another execution',
       `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION.replace('9d4e', 'ffff')}/callbacks/x`,
+      NO_NUMBER,
       'google',
-      `callbackUrl must be a callback endpoint of the execution (/v1/${EXECUTION}/callbacks/<id>)`,
+      ENDPOINT(NO_NUMBER),
     ],
     [
-      `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION}/callbacks/x/../../y`,
+      'another execution, by number',
+      `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${BY_NUMBER.replace('9d4e', 'ffff')}/callbacks/x`,
+      WITH_NUMBER,
       'google',
-      `callbackUrl must be a callback endpoint of the execution (/v1/${EXECUTION}/callbacks/<id>)`,
+      ENDPOINT(WITH_NUMBER),
     ],
     [
+      'another location, by number',
+      `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${BY_NUMBER.replace('us-central1', 'europe-west1')}/callbacks/x`,
+      WITH_NUMBER,
+      'google',
+      ENDPOINT(WITH_NUMBER),
+    ],
+    [
+      'another workflow, by number',
+      `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${BY_NUMBER.replace('integrity-response', 'attacker-workflow')}/callbacks/x`,
+      WITH_NUMBER,
+      'google',
+      ENDPOINT(WITH_NUMBER),
+    ],
+    [
+      'the number in the location segment',
+      `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/projects/demo-bootwarden/locations/${NUMBER}/workflows/integrity-response/executions/9d4e/callbacks/x`,
+      WITH_NUMBER,
+      'google',
+      ENDPOINT(WITH_NUMBER),
+    ],
+    ['no callback id', `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION}/callbacks/`, NO_NUMBER, 'google', ENDPOINT(NO_NUMBER)],
+    ['dot segments', `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION}/callbacks/x/../../y`, NO_NUMBER, 'google', ENDPOINT(NO_NUMBER)],
+    [
+      'plain http',
       `http://workflowexecutions.googleapis.com/v1/${EXECUTION}/callbacks/x`,
+      NO_NUMBER,
       'google',
       `callbackUrl must be on ${WORKFLOW_EXECUTIONS_ORIGIN}`,
     ],
     [
+      'a look-alike host',
       `https://workflowexecutions.googleapis.com.evil.example/v1/${EXECUTION}/callbacks/x`,
+      NO_NUMBER,
       'google',
       `callbackUrl must be on ${WORKFLOW_EXECUTIONS_ORIGIN}`,
     ],
     [
+      'credentials',
       `https://user:pw@workflowexecutions.googleapis.com/v1/${EXECUTION}/callbacks/x`,
+      NO_NUMBER,
       'google',
       'callbackUrl must not carry credentials, a query or a fragment',
     ],
     [
+      'a query',
       `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${EXECUTION}/callbacks/x?redirect=1`,
+      NO_NUMBER,
       'google',
       'callbackUrl must not carry credentials, a query or a fragment',
     ],
-    ['http://127.0.0.1:8080/anything', 'loopback', null],
-    ['http://[::1]:8080/cb', 'loopback', null],
-    ['http://localhost:8080/cb', 'loopback', null],
-    ['http://169.254.169.254/computeMetadata/v1/', 'loopback', 'callbackUrl must be on a loopback address (local tokens are accepted)'],
-    ['http://127.0.0.1.nip.io/cb', 'loopback', 'callbackUrl must be on a loopback address (local tokens are accepted)'],
-    ['not a url', 'loopback', 'callbackUrl is not a URL'],
-  ] as const)('%s (%s)', (url, target, problem) => {
-    expect(callbackUrlProblem(url, EXECUTION, target)).toBe(problem);
+    ['loopback', 'http://127.0.0.1:8080/anything', NO_NUMBER, 'loopback', null],
+    ['loopback v6', 'http://[::1]:8080/cb', NO_NUMBER, 'loopback', null],
+    ['localhost', 'http://localhost:8080/cb', NO_NUMBER, 'loopback', null],
+    [
+      'the metadata server',
+      'http://169.254.169.254/computeMetadata/v1/',
+      NO_NUMBER,
+      'loopback',
+      'callbackUrl must be on a loopback address (local tokens are accepted)',
+    ],
+    [
+      'a loopback look-alike',
+      'http://127.0.0.1.nip.io/cb',
+      NO_NUMBER,
+      'loopback',
+      'callbackUrl must be on a loopback address (local tokens are accepted)',
+    ],
+    ['not a URL', 'not a url', NO_NUMBER, 'loopback', 'callbackUrl is not a URL'],
+  ] as const)('%s: %s', (_what, url, request, target, problem) => {
+    expect(callbackUrlProblem(url, request, target)).toBe(problem);
+    expect(callbackUrlProblem(url, request, target, 'demo-bootwarden')).toBe(problem);
+  });
+
+  it.each([
+    ['by its id', (e: string) => e],
+    ['by its number', (e: string) => e.replace('projects/victim-prod/', `projects/${NUMBER}/`)],
+  ])("an execution of another project than the app's, its callback URL naming it %s: refused", (_what, path) => {
+    const execution = EXECUTION.replace('demo-bootwarden', 'victim-prod');
+    expect(
+      callbackUrlProblem(
+        `${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${path(execution)}/callbacks/x`,
+        { execution, projectNumber: NUMBER },
+        'google',
+        'demo-bootwarden',
+      ),
+    ).toBe("execution must be in the app's project demo-bootwarden (GOOGLE_CLOUD_PROJECT), not victim-prod");
+    expect(
+      callbackUrlProblem(`${WORKFLOW_EXECUTIONS_ORIGIN}/v1/${path(execution)}/callbacks/x`, { execution, projectNumber: NUMBER }, 'google'),
+    ).toBeNull();
   });
 });
 
@@ -348,7 +453,11 @@ describe('loadSlackAppConfig', () => {
       host: '0.0.0.0',
       port: 3000,
       collectionPrefix: 'bootwarden_',
+      workflowServiceAccountId: null,
     });
+    expect(loadSlackAppConfig({ ...base, BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID: '113774264463038321964' }).workflowServiceAccountId).toBe(
+      '113774264463038321964',
+    );
   });
 
   it('history reads executions of the workflow named, when its region is given', () => {
@@ -431,6 +540,14 @@ describe('loadSlackAppConfig', () => {
     [
       { BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT: '' },
       "BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT is not set: give the e-mail of the workflow's service account",
+    ],
+    [
+      { BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID: 'bootwarden-workflow@demo-bootwarden.iam.gserviceaccount.com' },
+      'BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID must be the service account\'s unique id (21 digits, its uniqueId), got "bootwarden-workflow@demo-bootwarden.iam.gserviceaccount.com"',
+    ],
+    [
+      { BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID: '11377426446303832196' },
+      'BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID must be the service account\'s unique id (21 digits, its uniqueId), got "11377426446303832196"',
     ],
     [
       { BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT: 'scheduler' },

@@ -1,7 +1,13 @@
 /**
  * `/bootwarden pending | baselines | history [instance id | fingerprint] | help`, for approvers,
- * answered ephemerally. The answer is the acknowledgement itself (Firestore reads only), so it
- * arrives within Slack's 3 seconds without work after the response.
+ * answered ephemerally through the command's `response_url`. Slack wants the acknowledgement
+ * within 3 seconds, and `history` reads up to five pages of executions (a cold start adds the
+ * clients' start-up): the command is acknowledged at once, empty, and answered after. Bolt runs
+ * with `processBeforeResponse`, which sends the acknowledgement only when the listener returns,
+ * so the answer is work started after it (Approvals.afterAck; the service keeps its CPU after a
+ * response, see docs/slack-app.md). A response_url takes a JSON POST, ephemeral unless it says
+ * `in_channel`, five times within 30 minutes
+ * (https://api.slack.com/interactivity/handling#message_responses).
  */
 import type { App } from '@slack/bolt';
 import type { StoredBaseline } from '../../../core/ports/baseline-store.port.js';
@@ -28,19 +34,28 @@ const HELP = [
 ];
 
 export function register(app: App, deps: CommandDeps): void {
-  app.command(COMMAND, async ({ ack, command }) => {
-    const allowed = await deps.approvals.authorize({ teamId: command.team_id, userId: command.user_id });
-    if (!allowed.ok) {
-      await ack({ response_type: 'ephemeral', text: '/bootwarden answers configured approvers only.' });
-      return;
-    }
+  app.command(COMMAND, async ({ ack, command, respond }) => {
+    await ack();
     const [sub = 'help', arg] = command.text.trim().split(/\s+/);
-    const answer = await respond(deps, sub, arg);
-    await ack({ response_type: 'ephemeral', text: answer.text, blocks: answer.blocks as never });
+    deps.approvals.afterAck(`answering /bootwarden ${sub}`, async () => {
+      let answer: { text: string; blocks?: readonly Record<string, unknown>[] };
+      try {
+        const allowed = await deps.approvals.authorize({ teamId: command.team_id, userId: command.user_id });
+        answer = allowed.ok ? await answerOf(deps, sub, arg) : { text: '/bootwarden answers configured approvers only.' };
+      } catch (e) {
+        await respond({ response_type: 'ephemeral', text: `/bootwarden ${escape(sub)} could not be answered; try again in a minute.` });
+        throw e;
+      }
+      await respond({
+        response_type: 'ephemeral',
+        text: answer.text,
+        ...(answer.blocks === undefined ? {} : { blocks: answer.blocks as never }),
+      });
+    });
   });
 }
 
-async function respond(
+async function answerOf(
   deps: CommandDeps,
   sub: string,
   arg: string | undefined,

@@ -52,6 +52,13 @@ const MAX_CONDITIONS = 50;
 const MIN_BRANCHES = 2;
 const MAX_BRANCHES = 10;
 const MAX_SOURCE_BYTES = 128 * 1024;
+/**
+ * The longest `${...}` accepted, counted from `$` to the closing brace. The quotas page lists an
+ * expression length limit (https://cloud.google.com/workflows/quotas#resource_limits, linked from
+ * https://cloud.google.com/workflows/docs/reference/syntax/expressions); 400 is the number other
+ * Workflows emulators enforce at deploy time, and the one this engine refuses beyond.
+ */
+export const MAX_EXPRESSION_LENGTH = 400;
 const STEP_FIELDS = new Set([
   'assign',
   'call',
@@ -492,6 +499,7 @@ class Loader {
   ): void {
     let params: readonly string[] | undefined;
     let required: readonly string[] = [];
+    let refused: ReadonlyMap<string, string> | undefined;
     if (kind === 'stdlib') {
       const f = this.options.functions.get(callee);
       if (f) {
@@ -503,11 +511,14 @@ class Loader {
       if (c) {
         params = [...c.params, 'connector_params'];
         required = c.required;
+        refused = c.refused;
       }
     }
     // Subworkflow parameters are checked once every subworkflow is known (checkCallee).
     if (params === undefined) return;
     for (const n of names) {
+      const why = refused?.get(n);
+      if (why !== undefined) this.fail(why, line, origin.step);
       if (!params.includes(n)) this.fail(`${callee} has no argument '${n}' (it takes ${params.join(', ') || 'none'})`, line, origin.step);
     }
     for (const r of required) {
@@ -819,6 +830,13 @@ class Loader {
   private stringTemplate(s: string, origin: Origin): Template {
     const trimmed = s.trim();
     if (trimmed.startsWith('${') && trimmed.endsWith('}') && matchingBrace(trimmed) === trimmed.length - 1) {
+      if (trimmed.length > MAX_EXPRESSION_LENGTH) {
+        this.fail(
+          `an expression of ${trimmed.length} characters; Workflows accepts at most ${MAX_EXPRESSION_LENGTH}: split it into steps or a subworkflow (${trimmed.slice(0, 40)}...)`,
+          origin.line,
+          origin.step,
+        );
+      }
       const src = trimmed.slice(2, -1);
       let e: Expr;
       try {

@@ -8,6 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { RecordingComputeFleet, type RecordedCall } from '../../src/testing/recording-fleet.js';
 import { TEST_PROJECT_ID, useFirestore } from '../support/firestore.js';
 import { InstantClock, runText, useEngine } from '../support/runs.js';
+import { loadLocalWorkflowText } from '../../src/emulator.js';
+import { WorkflowLoadError } from '../../src/load/loader.js';
+
+/** The 1-based line of the first line of `text` equal to `line`. */
+const lineOf = (text: string, line: string): number => text.split('\n').indexOf(line) + 1;
 
 const GOOGLEAPIS = 'https://cloud.google.com/workflows/docs/reference/googleapis';
 const COMPUTE = `${GOOGLEAPIS}/compute/v1/instances`;
@@ -318,8 +323,7 @@ describe('googleapis.firestore.v1.projects.databases.documents.* through workflo
       '        call: googleapis.firestore.v1.projects.databases.documents.patch',
       '        args:',
       '          name: ${args.root + "/" + args.collection + "/p1"}',
-      '          updateMask:',
-      '            fieldPaths: [status]',
+      '          updateMask.fieldPaths: [status]',
       '          body:',
       '            fields:',
       '              status: {stringValue: approved}',
@@ -332,6 +336,33 @@ describe('googleapis.firestore.v1.projects.databases.documents.* through workflo
     expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
     expect(out.result).toEqual({ status: { stringValue: 'approved' }, other: { stringValue: 'kept' } });
     expect((await fs.db().doc(`${collection}/p1`).get()).data()).toEqual({ status: 'approved', other: 'kept' });
+  });
+
+  it(`patch's updateMask nested ({fieldPaths: [...]}) fails to load, naming the step and line: the reference lists only updateMask.fieldPaths (${FIRESTORE}/patch)`, () => {
+    // Without the mask Firestore would replace the whole document, so the undocumented spelling is
+    // refused at deploy time rather than trusted to mean the same.
+    const yaml = main([
+      '    - mark:',
+      '        call: googleapis.firestore.v1.projects.databases.documents.patch',
+      '        args:',
+      '          name: ${args.root + "/" + args.collection + "/p1"}',
+      '          updateMask:',
+      '            fieldPaths: [status]',
+      '          body:',
+      '            fields: {}',
+    ]);
+    let error: unknown;
+    try {
+      loadLocalWorkflowText(yaml, 'nested.workflows.yaml');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(WorkflowLoadError);
+    expect((error as WorkflowLoadError).step).toBe('mark');
+    expect((error as WorkflowLoadError).line).toBe(lineOf(yaml, '        args:'));
+    expect((error as Error).message).toMatch(
+      /step 'mark': googleapis\.firestore\.v1\.projects\.databases\.documents\.patch: 'updateMask: \{fieldPaths: \.\.\.\}' is not a documented argument; the connector reference lists 'updateMask\.fieldPaths'/,
+    );
   });
 
   it(`delete returns {} and the document is gone (${FIRESTORE}/delete)`, async () => {

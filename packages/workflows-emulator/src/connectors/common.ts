@@ -138,23 +138,20 @@ export function optionalInteger(connector: string, args: WfMap, name: string): n
 }
 
 /**
- * Why a connector refuses `outer: {inner: ...}` for an argument the reference spells with a dot
- * (`updateMask.fieldPaths`): the connector pages list only the dotted key, and no Google page or
- * sample shows the nested form. Were Google to drop it, a patch would replace the whole document.
+ * An argument that the reference spells with a dot (`updateMask.fieldPaths`): YAML may give it as
+ * that key, or nested (`updateMask: {fieldPaths: ...}`). Undefined when absent either way.
  */
-export function nestedArgRefusal(connector: string, dotted: string): string {
-  const [outer = '', inner = ''] = dotted.split('.');
-  return (
-    `${connector}: '${outer}: {${inner}: ...}' is not a documented argument; the connector reference ` +
-    `lists '${dotted}': write it as that key ("${dotted}": ...)`
-  );
-}
-
-/** An argument the reference spells with a dot (`updateMask.fieldPaths`), given as that key. Undefined when absent. */
 export function dottedArg(connector: string, args: WfMap, dotted: string): Value | undefined {
-  const [outer = ''] = dotted.split('.');
-  if (args.has(outer)) raise('ValueError', nestedArgRefusal(connector, dotted));
-  return args.get(dotted);
+  const flat = args.get(dotted);
+  const [outer = '', inner = ''] = dotted.split('.');
+  const nest = args.get(outer);
+  let nested: Value | undefined;
+  if (nest !== undefined && nest !== null) {
+    if (!isMap(nest)) raise('TypeError', `${connector}: argument '${outer}' must be a map, got ${typeName(nest)}`);
+    nested = nest.get(inner);
+  }
+  if (flat !== undefined && nested !== undefined) raise('ValueError', `${connector}: give '${dotted}' once, not both as a key and nested`);
+  return flat ?? nested;
 }
 
 // --- errors ----------------------------------------------------------------------------------

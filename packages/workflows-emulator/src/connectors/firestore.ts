@@ -17,9 +17,11 @@
  *   listed fields absent from the body are deleted. exists:false → create once (409 if present);
  *   exists:true on a missing document → 404.
  * - delete (DELETE): name, currentDocument.* → `{}`.
- * Arguments the reference spells with a dot are taken only as that key (`updateMask.fieldPaths:
- * [...]`, quoted or not): the nested form (`updateMask: {fieldPaths: [...]}`) is on no Google page
- * or sample, and fails to load (nestedArgRefusal).
+ * Arguments the reference spells with a dot are taken in both forms its pages show: the method
+ * page's table names `updateMask.fieldPaths`, `mask.fieldPaths`, `currentDocument.exists`, and its
+ * YAML snippet nests them (`updateMask: {fieldPaths: [...]}`), as Google's connector sample nests
+ * `query: {documentId}` (workflows-samples src/connectors/connector_firestore.workflows.yaml).
+ * Given both ways at once, a call is refused (ValueError).
  *
  * Choices of this local stand-in, where the client cannot be exact:
  * - The Node client writes every safe-integer number as an integer, so a `doubleValue` with an
@@ -39,16 +41,7 @@ import type * as FirestoreSdk from '@google-cloud/firestore';
 import type { DocumentReference, DocumentSnapshot, Firestore, Timestamp } from '@google-cloud/firestore';
 import type { CallContext, ConnectorMethod } from '../run/runtime.js';
 import { Bytes, isMap, raise, typeName, WorkflowError, type Value, type WfMap } from '../run/values.js';
-import {
-  connectorParams,
-  dottedArg,
-  httpError,
-  nestedArgRefusal,
-  optionalString,
-  requiredString,
-  withRetries,
-  type RetryPolicy,
-} from './common.js';
+import { connectorParams, dottedArg, httpError, optionalString, requiredString, withRetries, type RetryPolicy } from './common.js';
 
 export const FIRESTORE_PREFIX = 'googleapis.firestore.v1.projects.databases.documents';
 
@@ -615,15 +608,10 @@ function method(
   run: (c: Call) => Promise<Value>,
 ): ConnectorMethod {
   const connector = `${FIRESTORE_PREFIX}.${short}`;
-  // Each dotted argument's outer name, written nested, is refused at load with the reason.
-  const refused = new Map(
-    params.filter((p) => p.includes('.')).map((dotted) => [dotted.split('.')[0] ?? '', nestedArgRefusal(connector, dotted)] as const),
-  );
   return {
     name: connector,
     params,
     required,
-    refused,
     async call(args, ctx) {
       const { timeoutMs } = connectorParams(connector, args, false);
       const db = await source(connector);
@@ -633,22 +621,22 @@ function method(
   };
 }
 
-const PRECONDITION_PARAMS = ['currentDocument.exists', 'currentDocument.updateTime'];
+const PRECONDITION_PARAMS = ['currentDocument', 'currentDocument.exists', 'currentDocument.updateTime'];
 
 export function firestoreConnectors(source: FirestoreSource): ConnectorMethod[] {
   return [
-    method(source, 'get', ['name', 'mask.fieldPaths', 'readTime', 'transaction'], ['name'], getDocument),
+    method(source, 'get', ['name', 'mask', 'mask.fieldPaths', 'readTime', 'transaction'], ['name'], getDocument),
     method(
       source,
       'createDocument',
-      ['parent', 'collectionId', 'documentId', 'mask.fieldPaths', 'body', 'query'],
+      ['parent', 'collectionId', 'documentId', 'mask', 'mask.fieldPaths', 'body', 'query'],
       ['parent', 'collectionId', 'body'],
       createDocument,
     ),
     method(
       source,
       'patch',
-      ['name', 'updateMask.fieldPaths', 'mask.fieldPaths', ...PRECONDITION_PARAMS, 'body'],
+      ['name', 'updateMask', 'updateMask.fieldPaths', 'mask', 'mask.fieldPaths', ...PRECONDITION_PARAMS, 'body'],
       ['name', 'body'],
       patchDocument,
     ),

@@ -499,7 +499,6 @@ class Loader {
   ): void {
     let params: readonly string[] | undefined;
     let required: readonly string[] = [];
-    let refused: ReadonlyMap<string, string> | undefined;
     if (kind === 'stdlib') {
       const f = this.options.functions.get(callee);
       if (f) {
@@ -511,14 +510,11 @@ class Loader {
       if (c) {
         params = [...c.params, 'connector_params'];
         required = c.required;
-        refused = c.refused;
       }
     }
     // Subworkflow parameters are checked once every subworkflow is known (checkCallee).
     if (params === undefined) return;
     for (const n of names) {
-      const why = refused?.get(n);
-      if (why !== undefined) this.fail(why, line, origin.step);
       if (!params.includes(n)) this.fail(`${callee} has no argument '${n}' (it takes ${params.join(', ') || 'none'})`, line, origin.step);
     }
     for (const r of required) {

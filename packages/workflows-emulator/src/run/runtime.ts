@@ -122,8 +122,6 @@ export interface ConnectorMethod {
   /** Accepted `args:` names (besides `connector_params`), for load-time checks. */
   readonly params: readonly string[];
   readonly required: readonly string[];
-  /** Names refused at load time with the reason (an undocumented spelling of an argument). */
-  readonly refused?: ReadonlyMap<string, string>;
   call(args: WfMap, ctx: CallContext): Promise<Value>;
 }
 

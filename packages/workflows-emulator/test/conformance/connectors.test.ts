@@ -8,11 +8,6 @@ import { describe, expect, it } from 'vitest';
 import { RecordingComputeFleet, type RecordedCall } from '../../src/testing/recording-fleet.js';
 import { TEST_PROJECT_ID, useFirestore } from '../support/firestore.js';
 import { InstantClock, runText, useEngine } from '../support/runs.js';
-import { loadLocalWorkflowText } from '../../src/emulator.js';
-import { WorkflowLoadError } from '../../src/load/loader.js';
-
-/** The 1-based line of the first line of `text` equal to `line`. */
-const lineOf = (text: string, line: string): number => text.split('\n').indexOf(line) + 1;
 
 const GOOGLEAPIS = 'https://cloud.google.com/workflows/docs/reference/googleapis';
 const COMPUTE = `${GOOGLEAPIS}/compute/v1/instances`;
@@ -323,7 +318,8 @@ describe('googleapis.firestore.v1.projects.databases.documents.* through workflo
       '        call: googleapis.firestore.v1.projects.databases.documents.patch',
       '        args:',
       '          name: ${args.root + "/" + args.collection + "/p1"}',
-      '          updateMask.fieldPaths: [status]',
+      '          updateMask:',
+      '            fieldPaths: [status]',
       '          body:',
       '            fields:',
       '              status: {stringValue: approved}',
@@ -338,31 +334,51 @@ describe('googleapis.firestore.v1.projects.databases.documents.* through workflo
     expect((await fs.db().doc(`${collection}/p1`).get()).data()).toEqual({ status: 'approved', other: 'kept' });
   });
 
-  it(`patch's updateMask nested ({fieldPaths: [...]}) fails to load, naming the step and line: the reference lists only updateMask.fieldPaths (${FIRESTORE}/patch)`, () => {
-    // Without the mask Firestore would replace the whole document, so the undocumented spelling is
-    // refused at deploy time rather than trusted to mean the same.
-    const yaml = main([
-      '    - mark:',
-      '        call: googleapis.firestore.v1.projects.databases.documents.patch',
-      '        args:',
-      '          name: ${args.root + "/" + args.collection + "/p1"}',
-      '          updateMask:',
-      '            fieldPaths: [status]',
-      '          body:',
-      '            fields: {}',
-    ]);
-    let error: unknown;
-    try {
-      loadLocalWorkflowText(yaml, 'nested.workflows.yaml');
-    } catch (e) {
-      error = e;
+  it(`patch's mask in both spellings the reference page shows, its table's updateMask.fieldPaths and its snippet's nesting, changes the listed fields only (${FIRESTORE}/patch)`, async () => {
+    // Without the mask Firestore replaces the whole document: each spelling must keep the others.
+    for (const [id, mask] of [
+      ['dotted', ['          updateMask.fieldPaths: [status]']],
+      ['nested', ['          updateMask:', '            fieldPaths: [status]']],
+    ] as const) {
+      await fs.db().doc(`${collection}/${id}`).set({ status: 'waiting', ledger: 'kept' });
+      const out = await run(
+        main([
+          '    - mark:',
+          '        call: googleapis.firestore.v1.projects.databases.documents.patch',
+          '        args:',
+          `          name: \${args.root + "/" + args.collection + "/${id}"}`,
+          ...mask,
+          '          body:',
+          '            fields:',
+          '              status: {stringValue: approved}',
+        ]),
+      );
+      expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
+      expect((await fs.db().doc(`${collection}/${id}`).get()).data(), id).toEqual({ status: 'approved', ledger: 'kept' });
     }
-    expect(error).toBeInstanceOf(WorkflowLoadError);
-    expect((error as WorkflowLoadError).step).toBe('mark');
-    expect((error as WorkflowLoadError).line).toBe(lineOf(yaml, '        args:'));
-    expect((error as Error).message).toMatch(
-      /step 'mark': googleapis\.firestore\.v1\.projects\.databases\.documents\.patch: 'updateMask: \{fieldPaths: \.\.\.\}' is not a documented argument; the connector reference lists 'updateMask\.fieldPaths'/,
+  });
+
+  it(`patch with the mask given both ways at once is refused, nothing written (${FIRESTORE}/patch)`, async () => {
+    await fs.db().doc(`${collection}/twice`).set({ status: 'waiting', ledger: 'kept' });
+    const out = await run(
+      main([
+        '    - mark:',
+        '        call: googleapis.firestore.v1.projects.databases.documents.patch',
+        '        args:',
+        '          name: ${args.root + "/" + args.collection + "/twice"}',
+        '          updateMask.fieldPaths: [status]',
+        '          updateMask:',
+        '            fieldPaths: [ledger]',
+        '          body:',
+        '            fields: {}',
+      ]),
     );
+    expect(out.state).toBe('FAILED');
+    expect(out.error).toMatchObject({
+      tags: ['ValueError'],
+      message: expect.stringContaining("give 'updateMask.fieldPaths' once") as unknown,
+    });
+    expect((await fs.db().doc(`${collection}/twice`).get()).data()).toEqual({ status: 'waiting', ledger: 'kept' });
   });
 
   it(`delete returns {} and the document is gone (${FIRESTORE}/delete)`, async () => {

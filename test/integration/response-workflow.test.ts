@@ -22,7 +22,9 @@ import {
 } from '../../core/contracts.js';
 import { decide, lookupOf } from '../../core/decide.js';
 import type { InstanceRef } from '../../core/event.js';
+import { loadSlackAppConfig } from '../../core/config.js';
 import {
+  appEnv,
   APPROVER,
   CHANNEL,
   decideInSlack,
@@ -901,6 +903,12 @@ describe('configuration the workflow trusts', () => {
         const vm = newVm();
         await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections, dryRun: true }).argument));
         expect(app.asked.map((a) => [a.path, a.audience])).toEqual([[APPROVAL_PATHS.outcome, app.url]]);
+        // The audience the Slack app expects, from its own configuration of the same setting.
+        const port = Number(new URL(app.url).port);
+        const appConfig = loadSlackAppConfig(
+          appEnv(port, 'http://127.0.0.1:9/api/', fs.prefix, { BOOTWARDEN_SLACK_APP_URL: `${app.url}${tail}` }),
+        );
+        expect(app.asked[0]?.audience).toBe(appConfig.appUrl);
       } finally {
         await deploy();
         await app.close();

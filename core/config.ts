@@ -175,12 +175,12 @@ export const CONFIG_VARIABLES = {
   USER: { readers: ['cli'], meaning: '`addedBy` of baselines added or imported without `--added-by`', default: 'unknown' },
   BOOTWARDEN_SLACK_APP_URL: {
     readers: ['workflow', 'slack app'],
-    meaning: "base URL of the Slack app's internal endpoints: the workflow calls it with an OIDC token for this audience",
+    meaning: "base URL of the Slack app's internal endpoints, the audience of the workflow's OIDC tokens (trailing / dropped)",
     default: null,
   },
   BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: {
     readers: ['workflow'],
-    meaning: 'how long a stopped VM waits for a decision before its approval expires',
+    meaning: 'how long a stopped VM waits for a decision: positive decimal seconds, at most 31536000 (else the workflow fails)',
     default: '86400',
   },
   BOOTWARDEN_HONOUR_DRY_RUN_LABEL: {

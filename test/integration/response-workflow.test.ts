@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordingComputeFleet } from '@bootwarden/workflows-emulator/testing';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { APPROVAL_PATHS, checkApprovalCallback, type ApprovalRequest } from '../../core/approvals.js';
+import { APPROVAL_PATHS, checkApprovalCallback } from '../../core/approvals.js';
 import type { GroupMember } from '../../core/approval-groups.js';
 import { baselineFromDocument, baselineToDocument } from '../../core/baseline.js';
 import {
@@ -22,7 +22,9 @@ import {
 } from '../../core/contracts.js';
 import { decide, lookupOf } from '../../core/decide.js';
 import type { InstanceRef } from '../../core/event.js';
+import { loadSlackAppConfig } from '../../core/config.js';
 import {
+  appEnv,
   APPROVER,
   CHANNEL,
   decideInSlack,
@@ -39,7 +41,7 @@ import {
   SCENARIO_CLOCK_START,
   SCENARIO_VM_STARTED,
 } from '../../devstack/response-scenarios.js';
-import { CLOUD_PLATFORM_SCOPE, type ExecutionRecord, loadLocalWorkflow } from '@bootwarden/workflows-emulator';
+import { CLOUD_PLATFORM_SCOPE, type ExecutionRecord, loadLocalWorkflow, toPlain } from '@bootwarden/workflows-emulator';
 import { TEST_PROJECT_ID, useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { InstantClock, outcomeOf, useEngine, type Outcome } from '../../packages/workflows-emulator/test/support/runs.js';
 
@@ -417,38 +419,6 @@ describe('stop, then an operator decides', () => {
       fleet.clearFailures();
     }
   });
-
-  it('Slack app down: the VM is still stopped, the request is retried with backoff, then reported failed', async () => {
-    // The app's URL answers 503 to everything, and records what it was asked.
-    const asked: { path: string; instance: string }[] = [];
-    const down = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        asked.push({ path: req.url ?? '', instance: (JSON.parse(body) as ApprovalRequest).instance.id });
-        res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"unavailable"}');
-      });
-    });
-    await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
-    await deploy({ BOOTWARDEN_SLACK_APP_URL: `http://127.0.0.1:${(down.address() as AddressInfo).port}` });
-    try {
-      const vm = newVm();
-      const sleepsBefore = clock.sleeps.length;
-      const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument));
-      expect(out.state).toBe('SUCCEEDED');
-      expect(out.result).toMatchObject({ outcome: 'approval_request_failed', action: 'stop' });
-      expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
-      expect(asked.filter((a) => a.path === APPROVAL_PATHS.request && a.instance === vm.id)).toHaveLength(6);
-      expect(clock.sleeps.slice(sleepsBefore), 'the backoff of the approval request, after the stop operation polls').toEqual(
-        expect.arrayContaining([2000, 4000, 8000, 16000, 32000]),
-      );
-      expect(clock.sleeps.slice(sleepsBefore).filter((ms) => ms >= 2000)).toEqual([2000, 4000, 8000, 16000, 32000]);
-      expect((out.result as { errors: { step: string }[] }).errors.map((e) => e.step)).toEqual(['request_approval']);
-    } finally {
-      await deploy();
-      await new Promise<void>((resolve) => down.close(() => resolve()));
-    }
-  });
 });
 
 describe('held by the blast-radius guard: the VM keeps running until an operator decides', () => {
@@ -605,11 +575,19 @@ describe('the argument is not trusted: documents come from configuration, a rele
   const baselines = () => fs.db().collection(collections.baselines);
 
   it.each([
-    ['no baseline at all (an execution created for unknown measurements)', 'missing'],
-    ['a baseline whose PCR_4 holds another value', 'other value'],
-    ['a baseline with one more PCR than was reported', 'extra PCR'],
-    ['an argument claiming one more PCR than the baseline holds', 'claimed PCR'],
-  ] as const)('refuses to relearn on %s: no Compute mutation, relearn_refused in the audit', async (_name, how) => {
+    ['no baseline at all (an execution created for unknown measurements)', 'missing', 'is missing now'],
+    ['a baseline whose PCR_4 holds another value', 'other value', 'does not hold exactly the reported PCRs now (PCR_4 has another value)'],
+    [
+      'a baseline with one more PCR than was reported',
+      'extra PCR',
+      'does not hold exactly the reported PCRs now (PCR_14 was not reported)',
+    ],
+    [
+      'an argument claiming one more PCR than the baseline holds',
+      'claimed PCR',
+      'does not hold exactly the reported PCRs now (3 of its PCRs match, 4 were reported)',
+    ],
+  ] as const)('refuses to relearn on %s: no Compute mutation, relearn_refused in the audit', async (_name, how, why) => {
     const vm = newVm();
     const measured = boot(`6.1.0-95-${how.replace(' ', '-')}`);
     const s = scenario('relearn', { instance: vm, bootCounter: 7, collections, actual: measured });
@@ -636,7 +614,7 @@ describe('the argument is not trusted: documents come from configuration, a rele
     expect(out.result).toMatchObject({
       outcome: 'relearn_refused',
       action: 'none',
-      reason: `baseline ${collections.baselines}/${s.baseline.id} ${how === 'missing' ? 'is missing' : 'does not hold exactly the reported PCRs'} now; the integrity policy is not relearned`,
+      reason: `baseline ${collections.baselines}/${s.baseline.id} ${why}; the integrity policy is not relearned`,
     });
     expect(mutations(vm)).toEqual([]);
     const audit = await fs.db().collection(eventsCollection(fs.prefix)).doc(s.argument.eventKey).get();
@@ -664,18 +642,23 @@ describe('the argument is not trusted: documents come from configuration, a rele
   });
 
   it.each([
-    ['an event key that is a path', { eventKey: `../${'a'.repeat(61)}` }],
-    ['a next boot that is a path', { nextBoot: '00000000000000000008/../../x' }],
-    ['an instance id with a slash', { instance: { project: TEST_PROJECT_ID, zone: 'us-central1-a', id: '1/boots' } }],
-    ['a fingerprint that is not 64 hex digits', { fingerprint: 'known_good_measurements/x' }],
-    ['a baseline id with a slash', { baselineId: 'a/b' }],
-  ])('an argument with %s fails the execution (ValueError) and changes nothing', async (_name, forged) => {
+    ['an event key that is a path', 'eventKey', { eventKey: `../${'a'.repeat(61)}` }],
+    ['a next boot that is a path', 'nextBoot', { nextBoot: '00000000000000000008/../../x' }],
+    ['an instance id with a slash', 'instance.id', { instance: { project: TEST_PROJECT_ID, zone: 'us-central1-a', id: '1/boots' } }],
+    ['a zone with a slash', 'instance.zone', { instance: { project: TEST_PROJECT_ID, zone: 'us-central1-a/x', id: '1' } }],
+    ['a project that is a path', 'instance.project', { instance: { project: '../other', zone: 'us-central1-a', id: '1' } }],
+    ['a fingerprint that is not 64 hex digits', 'fingerprint', { fingerprint: 'known_good_measurements/x' }],
+    ['a baseline id with a slash', 'baselineId', { baselineId: 'a/b' }],
+  ])('an argument with %s fails the execution (ValueError naming %s) and changes nothing', async (_name, field, forged) => {
     const vm = newVm();
     const s = scenario('relearn', { instance: vm, bootCounter: 7, collections });
+    const reads = fleet.callsTo('list').length;
     const out = await finish(await start({ ...s.argument, ...forged }));
     expect(out.state).toBe('FAILED');
     expect(out.error?.tags).toEqual(['ValueError']);
-    expect(out.error?.message).toMatch(/^bootwarden: the workflow argument is not one the function writes: /);
+    expect(out.error?.field).toBe(field);
+    expect(out.error?.message).toMatch(new RegExp(`^bootwarden: the workflow argument's ${field.replace('.', '\\.')} is not `));
+    expect(fleet.callsTo('list').length).toBe(reads);
     expect(mutations(vm)).toEqual([]);
   });
 
@@ -712,5 +695,237 @@ describe('the argument is not trusted: documents come from configuration, a rele
     expect(await toldAbout(vm)).toEqual([
       expect.stringMatching(/^relearn_refused instance .*does not hold exactly the reported PCRs/) as unknown,
     ]);
+  });
+});
+
+/** What a stand-in of the Slack app at a port was asked: the path, the OIDC token's audience, the body. */
+interface Asked {
+  readonly path: string;
+  readonly audience: unknown;
+  readonly body: Record<string, unknown>;
+}
+
+/**
+ * A stand-in of the Slack app's internal endpoints at a port, recording every request; `answer`
+ * gives the status and body of the nth request (from 0) to a path.
+ */
+async function recordingApp(
+  answer: (path: string, n: number) => { status: number; body: unknown },
+): Promise<{ url: string; asked: Asked[]; on: (path: string) => Asked[]; close: () => Promise<void> }> {
+  const asked: Asked[] = [];
+  const server = http.createServer((req, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString()));
+    req.on('end', () => {
+      const path = req.url ?? '';
+      const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      const claims = JSON.parse(Buffer.from(token.split('.')[2] ?? '', 'base64url').toString('utf8') || '{}') as { aud?: unknown };
+      const n = asked.filter((a) => a.path === path).length;
+      asked.push({ path, audience: claims.aud, body: JSON.parse(text) as Record<string, unknown> });
+      const a = answer(path, n);
+      res.writeHead(a.status, { 'content-type': 'application/json' }).end(JSON.stringify(a.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    asked,
+    on: (path) => asked.filter((a) => a.path === path),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const UNAVAILABLE = { status: 503, body: { error: 'unavailable' } };
+const OK = { status: 200, body: {} };
+const GROUP = `grp_${'5e'.repeat(16)}`;
+
+describe('the Slack app cannot be asked: retried while the approval timeout lasts, then reported', () => {
+  it('down for the whole timeout: rounds of requests with pauses of 1, 2, 4 minutes, all inside the deadline; then the outcome endpoint and an ERROR entry with alert=approval_request_failed', async () => {
+    const app = await recordingApp((path) => (path === APPROVAL_PATHS.request ? UNAVAILABLE : OK));
+    await deploy({ BOOTWARDEN_SLACK_APP_URL: app.url, BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: '900' });
+    try {
+      const vm = newVm();
+      const sleepsBefore = clock.sleeps.length;
+      const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument));
+      expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
+      expect(out.result).toMatchObject({ outcome: 'approval_request_failed', action: 'stop', groupId: null });
+      expect(fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
+
+      // tell_app's own retries (2 to 32 s) in each round, and the pauses between rounds: a fourth
+      // pause (8 minutes) and its round could not end before the 900 s deadline.
+      const requests = app.on(APPROVAL_PATHS.request).filter((a) => (a.body['instance'] as InstanceRef).id === vm.id);
+      expect(requests).toHaveLength(4 * 6);
+      const waits = clock.sleeps.slice(sleepsBefore).filter((ms) => ms >= 2000);
+      expect(waits).toEqual([
+        ...[2000, 4000, 8000, 16000, 32000],
+        60000,
+        ...[2000, 4000, 8000, 16000, 32000],
+        120000,
+        ...[2000, 4000, 8000, 16000, 32000],
+        240000,
+        ...[2000, 4000, 8000, 16000, 32000],
+        // The outcome is told at once.
+      ]);
+      // Every attempt is the same request: one callback, one deadline, fixed at the start.
+      const startedAt = Date.parse((out.result as { timings: { startedAt: string } }).timings.startedAt);
+      expect(new Set(requests.map((r) => r.body['callbackUrl'])).size).toBe(1);
+      expect(new Set(requests.map((r) => Date.parse(r.body['expiresAt'] as string)))).toEqual(new Set([startedAt + 900_000]));
+      const finishedAt = Date.parse((out.result as { timings: { finishedAt: string } }).timings.finishedAt);
+      expect(finishedAt).toBeLessThan(startedAt + 900_000);
+
+      // Reported by the paths that remain: the outcome endpoint...
+      const told = app.on(APPROVAL_PATHS.outcome).filter((a) => (a.body['instance'] as InstanceRef).id === vm.id);
+      expect(told.map((t) => t.body)).toEqual([
+        expect.objectContaining({
+          outcome: 'approval_request_failed',
+          groupId: null,
+          detail: expect.stringMatching(/^the VM is stopped, but the Slack app could not be asked for a decision; /) as unknown,
+        }),
+      ]);
+      expect(told[0]?.audience).toBe(app.url);
+      // ... and an ERROR entry an alert policy matches on its `alert` field.
+      const alerts = out.record.logs.map((l) => ({ severity: l.severity, payload: toPlain(l.payload) as Record<string, unknown> }));
+      expect(alerts.filter((l) => l.payload['alert'] === 'approval_request_failed')).toEqual([
+        {
+          severity: 'ERROR',
+          payload: expect.objectContaining({
+            alert: 'approval_request_failed',
+            instance: vm,
+            eventKey: requests[0]?.body['eventKey'],
+            held: false,
+            error: 'HTTP server responded with error code 503',
+          }) as unknown,
+        },
+      ]);
+      expect((out.result as { errors: { step: string }[] }).errors.map((e) => e.step)).toEqual(['request_approval']);
+    } finally {
+      await deploy();
+      await app.close();
+    }
+  });
+
+  it('down for a while: the request is asked again while the execution waits; once answered, the wait ends at the first deadline', async () => {
+    // Unavailable for the first round (6 requests) and two more; the ninth is answered.
+    const app = await recordingApp((path, n) =>
+      path === APPROVAL_PATHS.request ? (n < 8 ? UNAVAILABLE : { status: 200, body: { groupId: GROUP } }) : OK,
+    );
+    await deploy({ BOOTWARDEN_SLACK_APP_URL: app.url, BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: '900' });
+    try {
+      const vm = newVm();
+      const sleepsBefore = clock.sleeps.length;
+      const record = await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument);
+      await waitingStep(record, 'wait_decision');
+      const requests = app.on(APPROVAL_PATHS.request);
+      expect(requests).toHaveLength(9);
+      expect(clock.sleeps.slice(sleepsBefore).filter((ms) => ms >= 60000)).toEqual([60000]);
+      const callbackUrl = requests[8]?.body['callbackUrl'] as string;
+      const expiresAt = requests[8]?.body['expiresAt'];
+      expect(requests.every((r) => r.body['callbackUrl'] === callbackUrl && r.body['expiresAt'] === expiresAt)).toBe(true);
+      const state = await fs.db().collection(instancesCollection(fs.prefix)).doc(instanceStateId(vm)).get();
+      expect(state.get('awaiting')).toMatchObject({ groupId: GROUP, until: expiresAt });
+
+      const decision = { version: 1, groupId: GROUP, decision: 'reject', approver: ALICE, decidedAt: '2026-11-29T10:20:00.000Z' };
+      expect(await sendCallback(callbackUrl, JSON.stringify(decision))).toBe(200);
+      const out = await finish(record);
+      expect(out.result).toMatchObject({ outcome: 'rejected', groupId: GROUP, errors: [] });
+      expect(out.record.logs.some((l) => (toPlain(l.payload) as Record<string, unknown>)['alert'] !== undefined)).toBe(false);
+    } finally {
+      await deploy();
+      await app.close();
+    }
+  });
+
+  it('a refusal (4xx) is not retried: reported at once, for a held VM too', async () => {
+    const app = await recordingApp((path) => (path === APPROVAL_PATHS.request ? { status: 400, body: { error: 'bad request' } } : OK));
+    await deploy({ BOOTWARDEN_SLACK_APP_URL: app.url });
+    try {
+      const vm = newVm();
+      const sleepsBefore = clock.sleeps.length;
+      const out = await finish(await start(scenario('hold', { instance: vm, bootCounter: 7, collections }).argument));
+      expect(out.result).toMatchObject({ outcome: 'approval_request_failed', action: 'hold' });
+      expect(app.on(APPROVAL_PATHS.request)).toHaveLength(1);
+      expect(clock.sleeps.slice(sleepsBefore).filter((ms) => ms >= 2000)).toEqual([]);
+      expect(app.on(APPROVAL_PATHS.outcome).map((a) => a.body['detail'])).toEqual([
+        expect.stringMatching(/^the VM is held \(still running, unchanged\), but the Slack app could not be asked/) as unknown,
+      ]);
+      const alert = out.record.logs.find((l) => (toPlain(l.payload) as Record<string, unknown>)['alert'] === 'approval_request_failed');
+      expect(alert?.severity).toBe('ERROR');
+      expect(callsFor(vm, 'stop')).toEqual([]);
+    } finally {
+      await deploy();
+      await app.close();
+    }
+  });
+});
+
+describe('configuration the workflow trusts', () => {
+  it.each(['', 'abc', '0', '-5', '1e999', '0x10', '86400s', ' 60', '31536001', '123456789'])(
+    'BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS=%j is refused at the first check (ConfigError naming it), before anything is read',
+    async (value) => {
+      await deploy({ BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: value });
+      try {
+        const vm = newVm();
+        const reads = fleet.callsTo('list').length;
+        const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections }).argument));
+        expect(out.state).toBe('FAILED');
+        expect(out.error?.tags).toEqual(['ConfigError']);
+        expect(out.error?.field).toBe('BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS');
+        expect(out.error?.message).toBe(
+          `bootwarden: BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS is ${JSON.stringify(value)}: give a positive number of seconds in decimal digits (86400 by default), at most 31536000 (a year, the longest an execution runs)`,
+        );
+        expect(out.record.steps.map((s) => s.step)).toEqual(['init', 'route']);
+        expect(fleet.callsTo('list').length).toBe(reads);
+      } finally {
+        await deploy();
+      }
+    },
+  );
+
+  it("a decimal timeout is taken as given: 90.5 s from the start is the request's expiry", async () => {
+    const app = await recordingApp((path) => (path === APPROVAL_PATHS.request ? { status: 400, body: {} } : OK));
+    await deploy({ BOOTWARDEN_SLACK_APP_URL: app.url, BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS: '90.5' });
+    try {
+      const out = await finish(await start(scenario('stop', { instance: newVm(), bootCounter: 7, collections }).argument));
+      const startedAt = Date.parse((out.result as { timings: { startedAt: string } }).timings.startedAt);
+      expect(app.on(APPROVAL_PATHS.request).map((a) => Date.parse(a.body['expiresAt'] as string))).toEqual([startedAt + 90_500]);
+    } finally {
+      await deploy();
+      await app.close();
+    }
+  });
+
+  it.each(['', '/', '//'])(
+    'BOOTWARDEN_SLACK_APP_URL with %j at the end: the OIDC audience is the bare base URL and no path has //',
+    async (tail) => {
+      const app = await recordingApp(() => OK);
+      await deploy({ BOOTWARDEN_SLACK_APP_URL: `${app.url}${tail}` });
+      try {
+        const vm = newVm();
+        await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections, dryRun: true }).argument));
+        expect(app.asked.map((a) => [a.path, a.audience])).toEqual([[APPROVAL_PATHS.outcome, app.url]]);
+        // The audience the Slack app expects, from its own configuration of the same setting.
+        const port = Number(new URL(app.url).port);
+        const appConfig = loadSlackAppConfig(
+          appEnv(port, 'http://127.0.0.1:9/api/', fs.prefix, { BOOTWARDEN_SLACK_APP_URL: `${app.url}${tail}` }),
+        );
+        expect(app.asked[0]?.audience).toBe(appConfig.appUrl);
+      } finally {
+        await deploy();
+        await app.close();
+      }
+    },
+  );
+
+  it('with a trailing / the real Slack app accepts the token: its audience (its URL without the slash) is the one the workflow sends', async () => {
+    expect(slackApp.url.endsWith('/')).toBe(false);
+    await deploy({ BOOTWARDEN_SLACK_APP_URL: `${slackApp.url}/` });
+    try {
+      const vm = newVm();
+      const out = await finish(await start(scenario('stop', { instance: vm, bootCounter: 7, collections, dryRun: true }).argument));
+      expect(out.result).toMatchObject({ outcome: 'dry_run', errors: [] });
+      expect(await toldAbout(vm)).toEqual([expect.stringMatching(/^dry_run instance /) as unknown]);
+    } finally {
+      await deploy();
+    }
   });
 });

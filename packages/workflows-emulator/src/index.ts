@@ -27,7 +27,7 @@ export {
   type ExecutionRecord,
   type ExecutionState,
 } from './executions.js';
-export { loadWorkflow, loadWorkflowFile, WorkflowLoadError, type LoadOptions } from './load/loader.js';
+export { loadWorkflow, loadWorkflowFile, MAX_EXPRESSION_LENGTH, WorkflowLoadError, type LoadOptions } from './load/loader.js';
 export type { Program } from './load/program.js';
 export { SkipWaitsClock } from './run/clocks.js';
 export { LoopbackCallbackHub, readRequestBody } from './run/callbacks.js';

@@ -17,8 +17,11 @@
  *   listed fields absent from the body are deleted. exists:false → create once (409 if present);
  *   exists:true on a missing document → 404.
  * - delete (DELETE): name, currentDocument.* → `{}`.
- * Arguments the reference spells with a dot may be written nested in YAML
- * (`updateMask: {fieldPaths: [...]}`) or as the dotted key.
+ * Arguments the reference spells with a dot are taken in both forms its pages show: the method
+ * page's table names `updateMask.fieldPaths`, `mask.fieldPaths`, `currentDocument.exists`, and its
+ * YAML snippet nests them (`updateMask: {fieldPaths: [...]}`), as Google's connector sample nests
+ * `query: {documentId}` (workflows-samples src/connectors/connector_firestore.workflows.yaml).
+ * Given both ways at once, a call is refused (ValueError).
  *
  * Choices of this local stand-in, where the client cannot be exact:
  * - The Node client writes every safe-integer number as an integer, so a `doubleValue` with an

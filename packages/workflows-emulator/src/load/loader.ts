@@ -52,6 +52,13 @@ const MAX_CONDITIONS = 50;
 const MIN_BRANCHES = 2;
 const MAX_BRANCHES = 10;
 const MAX_SOURCE_BYTES = 128 * 1024;
+/**
+ * The longest `${...}` accepted, counted from `$` to the closing brace. The quotas page lists an
+ * expression length limit (https://cloud.google.com/workflows/quotas#resource_limits, linked from
+ * https://cloud.google.com/workflows/docs/reference/syntax/expressions); 400 is the number other
+ * Workflows emulators enforce at deploy time, and the one this engine refuses beyond.
+ */
+export const MAX_EXPRESSION_LENGTH = 400;
 const STEP_FIELDS = new Set([
   'assign',
   'call',
@@ -819,6 +826,13 @@ class Loader {
   private stringTemplate(s: string, origin: Origin): Template {
     const trimmed = s.trim();
     if (trimmed.startsWith('${') && trimmed.endsWith('}') && matchingBrace(trimmed) === trimmed.length - 1) {
+      if (trimmed.length > MAX_EXPRESSION_LENGTH) {
+        this.fail(
+          `an expression of ${trimmed.length} characters; Workflows accepts at most ${MAX_EXPRESSION_LENGTH}: split it into steps or a subworkflow (${trimmed.slice(0, 40)}...)`,
+          origin.line,
+          origin.step,
+        );
+      }
       const src = trimmed.slice(2, -1);
       let e: Expr;
       try {

@@ -75,6 +75,49 @@ function flowOf(next: string): Flow {
   return next === 'end' ? END : next === 'break' ? BREAK : next === 'continue' ? CONTINUE : { k: 'jump', to: next };
 }
 
+/**
+ * Serialises the assignments of the branches of one parallel step: each assignment (evaluating its
+ * expression, then storing) runs whole before another branch's starts, so a branch that reads and
+ * writes a shared variable (`list.concat(shared, x)`, `n + 1`) never overwrites another branch's
+ * completed assignment with a value computed from a stale read.
+ */
+class AssignmentLock {
+  private held = false;
+  private readonly waiting: (() => void)[] = [];
+
+  /**
+   * Runs `fn` holding the lock. Uncontended and synchronous, it runs without yielding, so an
+   * assign step of plain expressions stays atomic as a whole.
+   */
+  run(fn: () => void | Promise<void>): void | Promise<void> {
+    if (this.held) return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() => this.holding(fn));
+    this.held = true;
+    return this.holding(fn);
+  }
+
+  private holding(fn: () => void | Promise<void>): void | Promise<void> {
+    let out: void | Promise<void>;
+    try {
+      out = fn();
+    } catch (e) {
+      this.release();
+      throw e;
+    }
+    if (!(out instanceof Promise)) {
+      this.release();
+      return;
+    }
+    return out.finally(() => this.release());
+  }
+
+  /** Hands the lock to the next waiter (still held), or frees it. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next === undefined) this.held = false;
+    else next();
+  }
+}
+
 /** Variables of one scope; lookups and assignments walk up to the subworkflow's frame. */
 class Frame {
   readonly vars = new Map<string, Value>();
@@ -82,7 +125,16 @@ class Frame {
     readonly parent: Frame | undefined,
     readonly kind: 'subworkflow' | 'for' | 'except' | 'branch',
     readonly shared?: ReadonlySet<string>,
+    /** On a branch frame: the lock of the outermost parallel step of this subworkflow. */
+    readonly lock?: AssignmentLock,
   ) {}
+
+  /** The lock an assignment here takes: the outermost parallel step's, or none outside branches. */
+  assignmentLock(): AssignmentLock | undefined {
+    let lock = this.lock;
+    for (let f = this.parent; f !== undefined; f = f.parent) lock = f.lock ?? lock;
+    return lock;
+  }
 
   find(name: string): Frame | undefined {
     let f: Frame | undefined = this.vars.has(name) ? this : this.parent;
@@ -230,18 +282,27 @@ export class Run {
 
   private async stepBody(step: Step, frame: Frame, depth: number): Promise<Flow> {
     switch (step.kind) {
-      case 'assign':
-        // Without awaiting plain values: an assign step of plain expressions is atomic.
+      case 'assign': {
+        const lock = frame.assignmentLock();
         for (const a of step.assignments) {
-          let v = this.value(a.value, frame, depth);
-          if (v instanceof Promise) v = await v;
-          const stored = this.assign(a.target, v, frame, depth);
-          if (stored instanceof Promise) await stored;
+          const one = (): void | Promise<void> => {
+            const v = this.value(a.value, frame, depth);
+            return v instanceof Promise ? v.then((w) => this.assign(a.target, w, frame, depth)) : this.assign(a.target, v, frame, depth);
+          };
+          // Without awaiting plain values: an assign step of plain expressions is atomic. In a
+          // parallel branch each assignment is atomic too (parallel steps page, shared variables).
+          const done = lock === undefined ? one() : lock.run(one);
+          if (done instanceof Promise) await done;
         }
         return undefined;
+      }
       case 'call': {
         const result = await this.call(step, frame, depth);
-        if (step.result !== undefined) await this.assign({ variable: step.result, path: [], src: step.result }, result, frame, depth);
+        if (step.result === undefined) return undefined;
+        const target = { variable: step.result, path: [], src: step.result };
+        const lock = frame.assignmentLock();
+        if (lock === undefined) await this.assign(target, result, frame, depth);
+        else await lock.run(() => this.assign(target, result, frame, depth));
         return undefined;
       }
       case 'switch':
@@ -412,16 +473,19 @@ export class Run {
       limit = Number(v);
     }
     const shared = new Set(step.shared);
+    // Nested parallel steps share the outermost one's lock: one assignment at a time in this subworkflow.
+    const lock = frame.assignmentLock() ?? new AssignmentLock();
     const tasks: { id: string; run: () => Promise<Flow> }[] = [];
     if (step.branches !== undefined) {
-      for (const b of step.branches) tasks.push({ id: b.name, run: () => this.block(b.body, new Frame(frame, 'branch', shared), depth) });
+      for (const b of step.branches)
+        tasks.push({ id: b.name, run: () => this.block(b.body, new Frame(frame, 'branch', shared, lock), depth) });
     } else {
       const loop = step.loop as ForLoop;
       const { values } = await this.iterations(loop, frame, depth);
       values.forEach((v, i) => {
         tasks.push({
           id: String(i),
-          run: () => this.block(loop.body, this.iterationFrame(loop, new Frame(frame, 'branch', shared), v, i), depth),
+          run: () => this.block(loop.body, this.iterationFrame(loop, new Frame(frame, 'branch', shared, lock), v, i), depth),
         });
       });
     }

@@ -334,6 +334,53 @@ describe('googleapis.firestore.v1.projects.databases.documents.* through workflo
     expect((await fs.db().doc(`${collection}/p1`).get()).data()).toEqual({ status: 'approved', other: 'kept' });
   });
 
+  it(`patch's mask in both spellings the reference page shows, its table's updateMask.fieldPaths and its snippet's nesting, changes the listed fields only (${FIRESTORE}/patch)`, async () => {
+    // Without the mask Firestore replaces the whole document: each spelling must keep the others.
+    for (const [id, mask] of [
+      ['dotted', ['          updateMask.fieldPaths: [status]']],
+      ['nested', ['          updateMask:', '            fieldPaths: [status]']],
+    ] as const) {
+      await fs.db().doc(`${collection}/${id}`).set({ status: 'waiting', ledger: 'kept' });
+      const out = await run(
+        main([
+          '    - mark:',
+          '        call: googleapis.firestore.v1.projects.databases.documents.patch',
+          '        args:',
+          `          name: \${args.root + "/" + args.collection + "/${id}"}`,
+          ...mask,
+          '          body:',
+          '            fields:',
+          '              status: {stringValue: approved}',
+        ]),
+      );
+      expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
+      expect((await fs.db().doc(`${collection}/${id}`).get()).data(), id).toEqual({ status: 'approved', ledger: 'kept' });
+    }
+  });
+
+  it(`patch with the mask given both ways at once is refused, nothing written (${FIRESTORE}/patch)`, async () => {
+    await fs.db().doc(`${collection}/twice`).set({ status: 'waiting', ledger: 'kept' });
+    const out = await run(
+      main([
+        '    - mark:',
+        '        call: googleapis.firestore.v1.projects.databases.documents.patch',
+        '        args:',
+        '          name: ${args.root + "/" + args.collection + "/twice"}',
+        '          updateMask.fieldPaths: [status]',
+        '          updateMask:',
+        '            fieldPaths: [ledger]',
+        '          body:',
+        '            fields: {}',
+      ]),
+    );
+    expect(out.state).toBe('FAILED');
+    expect(out.error).toMatchObject({
+      tags: ['ValueError'],
+      message: expect.stringContaining("give 'updateMask.fieldPaths' once") as unknown,
+    });
+    expect((await fs.db().doc(`${collection}/twice`).get()).data()).toEqual({ status: 'waiting', ledger: 'kept' });
+  });
+
   it(`delete returns {} and the document is gone (${FIRESTORE}/delete)`, async () => {
     await fs.db().doc(`${collection}/gone`).set({ x: 1 });
     const yaml = main([

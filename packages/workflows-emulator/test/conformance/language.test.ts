@@ -4,11 +4,12 @@
  * open; the choice is the conservative one and is written next to the row.
  */
 import { describe, expect, it } from 'vitest';
-import { WorkflowLoadError } from '../../src/load/loader.js';
+import { MAX_EXPRESSION_LENGTH, WorkflowLoadError } from '../../src/load/loader.js';
 import { loadLocalWorkflowText } from '../../src/emulator.js';
 import { InstantClock, runText, useEngine } from '../support/runs.js';
 
 const SYNTAX = 'https://cloud.google.com/workflows/docs/reference/syntax';
+const QUOTAS = 'https://cloud.google.com/workflows/quotas';
 
 interface Row {
   readonly name: string;
@@ -615,6 +616,99 @@ const rows: Row[] = [
     ].join('\n'),
     resultText: '10',
   },
+  // "Shared variables" of the parallel steps page: an assignment to a shared variable is atomic, so
+  // one that reads and writes it (an append, a counter) keeps what the other branches assigned.
+  {
+    name: 'two branches append to a shared list; both appends stay',
+    doc: `${SYNTAX}/parallel-steps#shared_variables`,
+    yaml: [
+      '- init:',
+      '    assign:',
+      '      - seen: []',
+      '- p:',
+      '    parallel:',
+      '      shared: [seen]',
+      '      branches:',
+      '        - b1:',
+      '            steps:',
+      '              - add1:',
+      '                  assign:',
+      '                    - seen: ${list.concat(seen, "one")}',
+      '        - b2:',
+      '            steps:',
+      '              - add2:',
+      '                  assign:',
+      '                    - seen: ${list.concat(seen, "two")}',
+      '- r:',
+      '    return: ${[len(seen), "one" in seen, "two" in seen]}',
+      '',
+    ].join('\n'),
+    result: [2, true, true],
+  },
+  {
+    name: 'iterations of a parallel for increment a shared counter through a function; none is lost',
+    doc: `${SYNTAX}/parallel-steps#shared_variables`,
+    yaml: [
+      '- init:',
+      '    assign:',
+      '      - n: 0',
+      '      - log: []',
+      '- p:',
+      '    parallel:',
+      '      shared: [n, log]',
+      '      for:',
+      '        value: v',
+      '        range: [1, 12]',
+      '        steps:',
+      '          - count:',
+      '              assign:',
+      '                - n: ${int(n) + 1}',
+      '                - log: ${list.concat(log, v)}',
+      '- r:',
+      '    return: ${[n, len(log)]}',
+      '',
+    ].join('\n'),
+    result: [12, 12],
+  },
+  {
+    name: 'an assignment that waits (a subworkflow that sleeps) is atomic too',
+    doc: `${SYNTAX}/parallel-steps#shared_variables`,
+    yaml: [
+      'main:',
+      '  steps:',
+      '    - init:',
+      '        assign:',
+      '          - seen: []',
+      '    - p:',
+      '        parallel:',
+      '          shared: [seen]',
+      '          branches:',
+      '            - b1:',
+      '                steps:',
+      '                  - add1:',
+      '                      assign:',
+      '                        - seen: ${slow_append(seen, "one")}',
+      '            - b2:',
+      '                steps:',
+      '                  - add2:',
+      '                      assign:',
+      '                        - seen: ${slow_append(seen, "two")}',
+      '    - r:',
+      '        return: ${len(seen)}',
+      'slow_append:',
+      '  params: [items, item]',
+      '  steps:',
+      '    - wait:',
+      '        call: sys.sleep',
+      '        args:',
+      '          seconds: 1',
+      '    - out:',
+      '        return: ${list.concat(items, item)}',
+      '',
+    ].join('\n'),
+    resultText: '2',
+    choice: 'the whole assignment, a blocking call in its expression included, runs before another branch assigns',
+  },
   {
     name: 'an unhandled error in a branch; the other branches still run',
     doc: `${SYNTAX}/parallel-steps`,
@@ -849,6 +943,15 @@ const loadRows: LoadRow[] = [
     yaml: 'other:\n  steps:\n    - r:\n        return: 1\n',
     message: /needs a 'main'/,
   },
+  {
+    // The quotas page's limit on expression length, enforced at deploy time; 400 is the number other
+    // Workflows emulators enforce (the copies of the page available here do not show the row's value).
+    name: 'an expression longer than 400 characters',
+    doc: `${QUOTAS}#resource_limits`,
+    yaml: `- a:\n    assign:\n      - x: 1\n- r:\n    return: \${"${'a'.repeat(396)}"}\n`,
+    message: /step 'r': an expression of 401 characters; Workflows accepts at most 400: split it/,
+    line: 5,
+  },
   { name: 'invalid YAML', doc: SYNTAX, yaml: '- a:\n    assign: [x: 1\n', message: /not valid YAML/ },
   {
     name: 'a retry policy that does not exist',
@@ -871,6 +974,27 @@ describe('load-time errors name the file, line, step and construct', () => {
     expect(message).toMatch(/^bad\.workflows\.yaml:\d+/);
     expect(message).toMatch(row.message);
     if (row.line !== undefined) expect((error as WorkflowLoadError).line).toBe(row.line);
+  });
+});
+
+describe('expression length (https://cloud.google.com/workflows/quotas#resource_limits)', () => {
+  it('an expression of exactly 400 characters, counted from $ to the closing brace, loads', () => {
+    const expr = `\${"${'a'.repeat(395)}"}`;
+    expect(expr).toHaveLength(MAX_EXPRESSION_LENGTH);
+    expect(MAX_EXPRESSION_LENGTH).toBe(400);
+    expect(() => loadLocalWorkflowText(`- r:\n    return: ${expr}\n`, 'ok.workflows.yaml')).not.toThrow();
+  });
+
+  it('the limit applies in every place an expression may stand: a switch condition, a call argument, a map key', () => {
+    const long = `\${"${'b'.repeat(396)}" == "b"}`;
+    const cases = [
+      `- s:\n    switch:\n      - condition: ${long}\n        next: end\n`,
+      `- c:\n    call: sys.log\n    args:\n      text: ${long}\n`,
+      `- a:\n    assign:\n      - m:\n          ${long}: 1\n`,
+    ];
+    for (const yaml of cases) {
+      expect(() => loadLocalWorkflowText(yaml, 'bad.workflows.yaml')).toThrow(/an expression of 408 characters/);
+    }
   });
 });
 

@@ -242,10 +242,10 @@ function ordered(records: ExecutionRecord[], orderBy: string | null): ExecutionR
       );
     return { key, desc: m[2] === 'desc' };
   });
-  // The engine's records come newest first; ties keep the order the executions were started in
-  // (by index), reversed where the first key is descending, so that equal times list the last
-  // started first under `desc`.
-  const started = [...records].reverse();
+  // The engine lists newest first, executions of one millisecond in the order started: a stable
+  // sort by start time gives the order they were started in. Ties of the keys keep that order,
+  // reversed where the first key is descending, so that `desc` lists the last started first.
+  const started = [...records].sort((x, y) => Date.parse(x.startTime) - Date.parse(y.startTime));
   const index = new Map(started.map((r, i) => [r, i]));
   const tieDesc = keys[0]?.desc ?? true;
   return started.sort((a, b) => {

@@ -7,9 +7,9 @@
  * `$apiVersion`, `$.xgafv`, `$callback`/`callback`, `$ct`, `$fields`/`fields`, `$key`/`key`,
  * `passwd`/`password`, `$prettyPrint`/`prettyPrint`, `quotaUser`, `$outputDefaults`, `$unique`,
  * `$userProject`) and the standard parameters of each API's discovery document
- * (https://workflowexecutions.googleapis.com/$discovery/rest?version=v1 and Compute's:
- * `access_token`, `oauth_token`, `upload_protocol`, `uploadType`, `trace`, and Compute's legacy
- * `userIp`). What each does here:
+ * (https://workflowexecutions.googleapis.com/$discovery/rest?version=v1, and Compute's standard
+ * query parameters, https://cloud.google.com/compute/docs/reference/parameters): `access_token`,
+ * `oauth_token`, `upload_protocol`, `uploadType`, `trace`, and Compute's legacy `userIp`. What each does here:
  *
  * - `alt`: `json` (the default), and `json;enum-encoding=int` (what google-gax sends when its
  *   client asks for numeric enums). `media`, `proto` and `sse` are refused: the local APIs answer

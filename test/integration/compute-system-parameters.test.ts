@@ -1,9 +1,9 @@
 /**
  * Google's system parameters on the local Compute API (devstack/fleet/compute-server.ts), read by
  * the emulator's readSystemParameters as on the Executions API: the list is
- * https://cloud.google.com/apis/docs/system-parameters and the standard parameters of Compute's
- * standard query parameters (https://cloud.google.com/compute/docs/reference/parameters: `userIp` among them). `fields` is checked against the official client's
- * Compute descriptors; the syntax is that of Google's partial-response pages
+ * https://cloud.google.com/apis/docs/system-parameters and Compute's standard query parameters
+ * (https://cloud.google.com/compute/docs/reference/parameters, `userIp` among them). `fields` is
+ * checked against the official client's Compute descriptors; the syntax is that of Google's partial-response pages
  * (https://cloud.google.com/compute/docs/api/how-tos/performance and
  * https://developers.google.com/custom-search/v1/performance#partial).
  */

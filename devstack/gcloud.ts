@@ -57,7 +57,7 @@ export function gcloudLines(
     `gcloud compute instances list --zones ${example.zone}`,
     `gcloud compute instances describe ${example.instance} --zone ${example.zone}`,
     `gcloud workflows executions list ${example.workflow}`,
-    `gcloud workflows executions describe <execution id> --workflow ${example.workflow}`,
+    `gcloud workflows executions describe "$(gcloud workflows executions list ${example.workflow} --limit 1 --format 'value(name)')"`,
   ];
 }
 

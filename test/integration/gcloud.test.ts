@@ -128,8 +128,8 @@ describe('gcloud against the local stack', () => {
       state: 'SUCCEEDED',
       workflowRevisionId: expect.stringMatching(/^000001-[0-9a-f]{3}$/) as unknown,
     });
-    const id = String(listed[0]?.['name']).split('/').pop() ?? '';
-    const described = (await gcloudJson(['workflows', 'executions', 'describe', id, '--workflow', RESPONSE_WORKFLOW_ID])) as {
+    // By its full name, as the command npm start prints passes it.
+    const described = (await gcloudJson(['workflows', 'executions', 'describe', String(listed[0]?.['name'])])) as {
       name: string;
       state: string;
       argument: string;

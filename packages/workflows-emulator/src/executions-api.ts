@@ -22,7 +22,8 @@
  * comma-separated list of the fields the reference lists (executionId, state, createTime,
  * startTime, endTime, duration, workflowRevisionId), each ascending or followed by ` desc`; `state`
  * orders by the enum's number (ACTIVE, SUCCEEDED, FAILED, CANCELLED), an unset endTime or
- * duration (an ACTIVE execution) before any set one. Filters: the documented examples' forms only (`state="FAILED"`,
+ * duration (an ACTIVE execution) before any set one: how Google compares those two the reference
+ * does not say. Filters: the documented examples' forms only (`state="FAILED"`,
  * `startTime>"2023-08-01"`, `executionId=...`, terms joined by AND); the reference lists `label`
  * among the filterable fields without a syntax for it, so a label filter is refused (400
  * INVALID_ARGUMENT, saying so), as is anything else this API cannot promise to match as Google does.

@@ -170,6 +170,7 @@ function systemParameterNames(): string {
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$|^\*$/;
+const MAX_FIELD_DEPTH = 32;
 
 /**
  * Parses `a,b/c,items(name,id)` into a mask. Throws SystemParameterError naming what is wrong.
@@ -198,7 +199,10 @@ export function parseFieldMask(text: string): FieldMask {
       into.set(key, both);
     }
   };
+  let depth = 0;
   const list = (): Map<string, FieldMask | true> => {
+    // Deeper than any message of these APIs; bounds the recursion a hostile query could ask for.
+    if (++depth > MAX_FIELD_DEPTH) fail(`the selection nests deeper than ${MAX_FIELD_DEPTH} levels`);
     const out = new Map<string, FieldMask | true>();
     for (;;) {
       while (text[at] === ' ') at++;
@@ -206,6 +210,7 @@ export function parseFieldMask(text: string): FieldMask {
       while (text[at] === '/') {
         at++;
         path.push(name());
+        if (path.length > MAX_FIELD_DEPTH) fail(`the selection nests deeper than ${MAX_FIELD_DEPTH} levels`);
       }
       let leaf: FieldMask | true = true;
       if (text[at] === '(') {
@@ -213,6 +218,7 @@ export function parseFieldMask(text: string): FieldMask {
         leaf = list();
         if (text[at] !== ')') fail('")" is expected');
         at++;
+        depth--;
       }
       const last = path.pop() as string;
       let value: FieldMask | true = new Map([[last, leaf]]);

@@ -97,6 +97,7 @@ describe('parseFieldMask', () => {
     ['items(a),items', { items: true }],
     ['a/*', { a: { '*': true } }],
     ['executions( name , state ), nextPageToken', { executions: { name: true, state: true }, nextPageToken: true }],
+    ['a(b),c(d(e))', { a: { b: true }, c: { d: { e: true } } }],
   ];
   it.each(cases)('%s', (text, expected) => {
     expect(plain(parseFieldMask(text))).toEqual(expected);
@@ -109,6 +110,10 @@ describe('parseFieldMask', () => {
     ['a)b', /"\)" is unexpected/],
     ['a-b', /"-" is unexpected/],
     ['a*b', /"a\*b" is not a field name/],
+    // A hostile query cannot make the parser recurse without bound (a 500 from a stack overflow).
+    ['a('.repeat(5000), /nests deeper than 32 levels/],
+    [Array.from({ length: 40 }, () => 'a').join('/'), /nests deeper than 32 levels/],
+    [`${'a('.repeat(32)}b${')'.repeat(32)}`, /nests deeper than 32 levels/],
   ];
   it.each(bad)('refuses %s', (text, message) => {
     expect(() => parseFieldMask(text)).toThrow(message);

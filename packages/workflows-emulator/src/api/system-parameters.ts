@@ -34,7 +34,8 @@
  * - `callback` (JSONP) and `$apiVersion` are refused as not served locally; `passwd` and
  *   `password` are refused: the platform reserves them so that passwords stay out of URLs.
  *
- * Each parameter is read as `name` and as `$name` (`?$foo=` or `?%24foo=`, as the page says).
+ * A parameter is read in the forms the page's table gives it (`?$foo=`, or `?%24foo=` URL-encoded,
+ * and for some also `?foo=`); a bare name that is not one of them is the method's to accept.
  */
 
 /** Why a system parameter was refused: a 400 with Google's INVALID_ARGUMENT, and this message. */
@@ -49,28 +50,41 @@ export class SystemParameterError extends Error {
 
 type Handling = 'alt' | 'prettyPrint' | 'xgafv' | 'fields' | 'ct' | 'outputDefaults' | 'ignored' | { readonly refused: string };
 
-/** Every system parameter, by the name it has without `$`, and what the local APIs do with it. */
+const TOKENS_IN_HEADER = { refused: 'the local APIs read tokens from the Authorization: Bearer header only; send the token there' };
+const NO_KEYS = { refused: 'the local stack issues no API keys: authenticate with a local token in the Authorization header' };
+const NO_JSONP = { refused: 'JSONP responses are not served by the local APIs; read the JSON response' };
+const RESERVED = { refused: 'Google reserves this parameter so that passwords are never put in URLs' };
+
+/**
+ * Every system parameter, by the name a query gives it (the forms the page's table lists: `$alt`
+ * and `alt`, but only `$.xgafv`, only `quotaUser`), and what the local APIs do with it.
+ */
 export const SYSTEM_PARAMETERS: ReadonlyMap<string, Handling> = new Map<string, Handling>([
+  ['$alt', 'alt'],
   ['alt', 'alt'],
+  ['$prettyPrint', 'prettyPrint'],
   ['prettyPrint', 'prettyPrint'],
-  ['.xgafv', 'xgafv'],
+  ['$.xgafv', 'xgafv'],
+  ['$fields', 'fields'],
   ['fields', 'fields'],
-  ['ct', 'ct'],
-  ['outputDefaults', 'outputDefaults'],
+  ['$ct', 'ct'],
+  ['$outputDefaults', 'outputDefaults'],
   ['quotaUser', 'ignored'],
+  ['$unique', 'ignored'],
+  ['$userProject', 'ignored'],
   ['trace', 'ignored'],
   ['userIp', 'ignored'],
-  ['unique', 'ignored'],
-  ['userProject', 'ignored'],
   ['upload_protocol', 'ignored'],
   ['uploadType', 'ignored'],
-  ['key', { refused: 'the local stack issues no API keys: authenticate with a local token in the Authorization header' }],
-  ['access_token', { refused: 'the local APIs read tokens from the Authorization: Bearer header only; send the token there' }],
-  ['oauth_token', { refused: 'the local APIs read tokens from the Authorization: Bearer header only; send the token there' }],
-  ['callback', { refused: 'JSONP responses are not served by the local APIs; read the JSON response' }],
-  ['apiVersion', { refused: 'the local APIs serve one version each and do not take $apiVersion' }],
-  ['passwd', { refused: 'Google reserves this parameter so that passwords are never put in URLs' }],
-  ['password', { refused: 'Google reserves this parameter so that passwords are never put in URLs' }],
+  ['$key', NO_KEYS],
+  ['key', NO_KEYS],
+  ['access_token', TOKENS_IN_HEADER],
+  ['oauth_token', TOKENS_IN_HEADER],
+  ['$callback', NO_JSONP],
+  ['callback', NO_JSONP],
+  ['$apiVersion', { refused: 'the local APIs serve one version each and do not take $apiVersion' }],
+  ['passwd', RESERVED],
+  ['password', RESERVED],
 ]);
 
 /** A parsed `fields` mask: for each field, its own mask, or `true` for the whole field. */
@@ -105,8 +119,7 @@ export function readSystemParameters(query: URLSearchParams): { system: SystemPa
   let numericEnums = false;
   let fields: FieldMask | undefined;
   for (const [key, value] of query) {
-    const name = key.startsWith('$') ? key.slice(1) : key;
-    const handling = SYSTEM_PARAMETERS.get(name);
+    const handling = SYSTEM_PARAMETERS.get(key);
     if (handling === undefined) {
       if (key.startsWith('$'))
         throw new SystemParameterError(`Unknown system parameter "${key}": Google's system parameters are ${systemParameterNames()}.`);
@@ -166,7 +179,7 @@ export function readSystemParameters(query: URLSearchParams): { system: SystemPa
 }
 
 function systemParameterNames(): string {
-  return [...SYSTEM_PARAMETERS.keys()].join(', ');
+  return [...SYSTEM_PARAMETERS.keys()].filter((k) => k.startsWith('$')).join(', ');
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$|^\*$/;

@@ -49,6 +49,10 @@ describe('readSystemParameters', () => {
       'pageSize=2&filter=state%3D%22FAILED%22',
     ],
   ];
+  it('leaves a bare name the table gives only with $ to the method (whose list refuses it)', () => {
+    expect(readSystemParameters(q('unique=1&.xgafv=2')).api.toString()).toBe('unique=1&.xgafv=2');
+  });
+
   it.each(accepted)('accepts %s', (_name, query, expected, api) => {
     const { system, api: rest } = readSystemParameters(q(query));
     expect({ prettyPrint: system.prettyPrint, numericEnums: system.numericEnums }).toEqual(expected);
@@ -72,6 +76,7 @@ describe('readSystemParameters', () => {
     ['$ct of another type', '$ct=text/plain', /JSON bodies only/],
     ['$outputDefaults=true', '$outputDefaults=true', /does not print default values/],
     ['an unknown $ parameter', '$foo=1', /Unknown system parameter "\$foo"/],
+    ['quotaUser in a $ form the table does not give', '$quotaUser=alice', /Unknown system parameter "\$quotaUser"/],
     ['a malformed fields', 'fields=a(b', /"\)" is expected/],
   ];
   it.each(refused)('refuses %s, saying why', (_name, query, message) => {

@@ -104,6 +104,10 @@ describe('the Executions API with the official client', () => {
     await expect(c.listExecutions({ parent: PARENT, filter: 'state="DONE"' }, { autoPaginate: false })).rejects.toThrow(
       /not an execution state/,
     );
+    // A name an Object has is no state either.
+    await expect(c.listExecutions({ parent: PARENT, filter: 'state="constructor"' }, { autoPaginate: false })).rejects.toThrow(
+      /not an execution state/,
+    );
     await c.close();
   });
 
@@ -219,7 +223,7 @@ describe('the BASIC view and orderBy, as the reference gives them', () => {
     const ids = [a, b, waiting].map((n) => n.slice(n.lastIndexOf('/') + 1)).sort();
     expect((await order('executionId')).map((x) => ({ a, b, waiting })[x as 'a'].split('/').pop())).toEqual(ids);
     expect(await order('workflowRevisionId, createTime')).toEqual(['a', 'b', 'waiting']);
-    for (const bad of ['name', 'startTime asc', 'labels', 'createTime desc desc', 'createTime,']) {
+    for (const bad of ['name', 'startTime asc', 'labels', 'constructor', 'createTime desc desc', 'createTime,']) {
       const res = await rawGet(url, clock, `${PARENT}/executions?orderBy=${encodeURIComponent(bad)}`);
       expect(res.status, bad).toBe(400);
       expect(res.json).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });

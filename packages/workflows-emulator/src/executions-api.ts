@@ -174,7 +174,7 @@ function compileFilter(filter: string): Term {
         );
       if (field === 'state') {
         if (op !== '=' && op !== '!=') throw invalid(`filter: state takes = or !=, not ${op}`);
-        if (!(value in STATE_NUMBERS) && value !== 'QUEUED' && value !== 'UNAVAILABLE')
+        if (!Object.hasOwn(STATE_NUMBERS, value) && value !== 'QUEUED' && value !== 'UNAVAILABLE')
           throw invalid(
             `filter: ${JSON.stringify(value)} is not an execution state (ACTIVE, SUCCEEDED, FAILED, CANCELLED, QUEUED, UNAVAILABLE)`,
           );

@@ -9,7 +9,8 @@
  * `$userProject`) and the standard parameters of each API's discovery document
  * (https://workflowexecutions.googleapis.com/$discovery/rest?version=v1, and Compute's standard
  * query parameters, https://cloud.google.com/compute/docs/reference/parameters): `access_token`,
- * `oauth_token`, `upload_protocol`, `uploadType`, `trace`, and Compute's legacy `userIp`. What each does here:
+ * `oauth_token`, `upload_protocol`, `uploadType`, `trace`, and Compute's legacy `userIp`.
+ * What each does here:
  *
  * - `alt`: `json` (the default), and `json;enum-encoding=int` (what google-gax sends when its
  *   client asks for numeric enums). `media`, `proto` and `sse` are refused: the local APIs answer
@@ -107,7 +108,12 @@ export interface SystemParameters {
   readonly fields: FieldMask | undefined;
 }
 
-const BOOLEANS: Record<string, boolean> = { true: true, false: false, '1': true, '0': false };
+const BOOLEANS: ReadonlyMap<string, boolean> = new Map([
+  ['true', true],
+  ['false', false],
+  ['1', true],
+  ['0', false],
+]);
 
 /**
  * Splits a request's query into its system parameters (read and checked here) and the method's own
@@ -146,7 +152,7 @@ export function readSystemParameters(query: URLSearchParams): { system: SystemPa
         break;
       }
       case 'prettyPrint': {
-        const b = BOOLEANS[value];
+        const b = BOOLEANS.get(value);
         if (b === undefined) throw new SystemParameterError(`Invalid value at '${key}': "${value}"; expected true or false.`);
         prettyPrint = b;
         break;
@@ -166,7 +172,7 @@ export function readSystemParameters(query: URLSearchParams): { system: SystemPa
           throw new SystemParameterError(`Invalid value at '${key}': "${value}": the local API reads JSON bodies only (application/json).`);
         break;
       case 'outputDefaults': {
-        const b = BOOLEANS[value];
+        const b = BOOLEANS.get(value);
         if (b === undefined) throw new SystemParameterError(`Invalid value at '${key}': "${value}"; expected true or false.`);
         if (b) throw new SystemParameterError(`"${key}=true" is not supported by the local API: it does not print default values.`);
         break;

@@ -65,6 +65,8 @@ describe('readSystemParameters', () => {
     ['an alt Google does not have', 'alt=xml', /expected one of json, media, proto, sse/],
     ['an alt option other than enum-encoding=int', '$alt=json;enum-encoding=name', /only option of alt=json is enum-encoding=int/],
     ['prettyPrint=yes', 'prettyPrint=yes', /expected true or false/],
+    ['prettyPrint named after an Object property', 'prettyPrint=constructor', /expected true or false/],
+    ['$outputDefaults named after an Object property', '$outputDefaults=__proto__', /expected true or false/],
     ['error format 1 (undocumented shape)', '$.xgafv=1', /Google does not document/],
     ['error format 3', '$.xgafv=3', /expected 1 or 2/],
     ['an API key', 'key=AIza', /issues no API keys/],

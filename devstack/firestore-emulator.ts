@@ -140,7 +140,8 @@ export function findGcloudFirestoreEmulator(): GcloudFirestoreEmulatorLookup {
   return { ok: true, gcloud, jar };
 }
 
-function findOnPath(command: string): string | null {
+/** The executable `command` on PATH, or null. */
+export function findOnPath(command: string): string | null {
   for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
     if (dir === '') continue;
     const candidate = path.join(dir, command);

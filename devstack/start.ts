@@ -12,9 +12,14 @@
  * input to drive the fleet by hand (devstack/hand.ts); `--demo` (`npm run demo`) exits: 0 when
  * every outcome was the expected one, 1 otherwise.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { RESPONSE_WORKFLOW_ID } from '../core/contracts.js';
 import { DEMO_PROJECT, demoFleet, demoOperator, playScenario } from './scenario.js';
 import { NPM_EMULATOR_LIMITS } from './firestore-emulator.js';
+import { gcloudLines, GcloudTokenFile } from './gcloud.js';
 import { HAND_HELP, runHandCommand } from './hand.js';
 import { printHistory } from './history-report.js';
 import { APPROVER } from './slack-local.js';
@@ -47,6 +52,8 @@ async function main(argv: readonly string[]): Promise<number> {
     sink: { duplicateRate: 0.2, seed: 2026 },
     function: { port, write: () => undefined },
   });
+  let gcloudDir: string | undefined;
+  let gcloudToken: GcloudTokenFile | undefined;
   try {
     say(`  Firestore         ${stack.emulator.kind} emulator at ${stack.emulator.host}`);
     if (stack.emulator.kind === 'npm') say(`    note: ${NPM_EMULATOR_LIMITS}`);
@@ -66,6 +73,20 @@ async function main(argv: readonly string[]): Promise<number> {
         : `\n${result.problems.length} unexpected outcome(s):\n${result.problems.map((p) => `  ${p}`).join('\n')}`,
     );
     if (demo) return ok ? 0 : 1;
+    // Google's own CLI reads a local access token from this file, kept fresh on the stack's clock.
+    gcloudDir = mkdtempSync(path.join(os.tmpdir(), 'bootwarden-gcloud-'));
+    gcloudToken = new GcloudTokenFile(path.join(gcloudDir, 'access-token'), () => stack.now());
+    await gcloudToken.start();
+    const gcloud = gcloudLines(
+      {
+        computeUrl: stack.computeUrl,
+        workflowsUrl: stack.workflowsUrl,
+        projectId: DEMO_PROJECT,
+        location: stack.engine.location,
+        tokenFile: gcloudToken.file,
+      },
+      { zone: 'us-central1-a', instance: 'web-03', workflow: RESPONSE_WORKFLOW_ID },
+    );
     say(`
 Still serving (Ctrl-C to stop). Drive it by hand: type a command here, for example
   reboot web-03 --kernel linux-6.1.0-28-amd64     (a kernel nobody approved: web-03 is stopped, a message waits)
@@ -75,7 +96,10 @@ From another shell:
   PORT=${new URL(stack.functionUrl ?? 'http://127.0.0.1:8080/').port} npm run -s post-event -- examples/entries/unknown-measurements.pubsub.json
     # a VM of acme-prod, which this fleet does not have: the workflow finds no VM to stop (stop_skipped); see it with history
   BOOTWARDEN_COMPUTE_API_URL=${stack.computeUrl} BOOTWARDEN_WORKFLOWS_API_URL=${stack.workflowsUrl} BOOTWARDEN_WORKFLOW_LOCATION=${stack.engine.location} FIRESTORE_EMULATOR_HOST=${stack.emulator.host} GOOGLE_CLOUD_PROJECT=${DEMO_PROJECT} \\
-    npx bootwarden instances --zone us-central1-a   # or: history, relearn <vm> --zone <zone>, --help`);
+    npx bootwarden instances --zone us-central1-a   # or: history, relearn <vm> --zone <zone>, --help
+Or with gcloud, pointed at this stack's Compute and Executions APIs (paste into another shell; one zone per
+list: gcloud asks several zones, or all, through batch and aggregated calls the local Compute does not serve):
+${gcloud.map((line) => `  ${line}`).join('\n')}`);
     // From now on decisions are the user's. One command at a time, said as the scenario's steps are.
     stack.slackApp.stopAutoDecide();
     const input = createInterface({ input: process.stdin, terminal: false });
@@ -93,6 +117,8 @@ From another shell:
     await queue;
     return ok ? 0 : 1;
   } finally {
+    gcloudToken?.close();
+    if (gcloudDir !== undefined) rmSync(gcloudDir, { recursive: true, force: true });
     await stack.close();
   }
 }

@@ -20,7 +20,10 @@
  * - `POST   projects/{project}/zones/{zone}/operations/{operation}/wait` (answers once the
  *   operation is DONE, or with its state after `waitLimitMs`, as Compute does after two minutes)
  * Any other method or path is a 404 naming what is served; an unknown query parameter or body
- * field a 400 (Compute's "Invalid JSON payload received. Unknown name"). Every request needs
+ * field a 400 (Compute's "Invalid JSON payload received. Unknown name"). Google's system parameters
+ * (`alt`, `prettyPrint`, `fields`, `quotaUser`, …) are read as the emulator's readSystemParameters
+ * reads them for every local API; `fields` is checked against the official client's descriptor of
+ * the response (Instance, InstanceList, Operation). Every request needs
  * `Authorization: Bearer` with a local OAuth2 token of the cloud-platform scope (401/403
  * otherwise, as Compute refuses a missing or under-scoped token). Errors are Google error bodies.
  */
@@ -28,13 +31,19 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   checkAccess,
+  checkFieldMask,
   ComputeApiError,
   computeError,
+  readSystemParameters,
+  renderResponse,
+  SystemParameterError,
   type ComputeFleet,
   type ComputeOperation,
   type LocalTokenSource,
+  type MessageSchema,
   readRequestBody,
 } from '@bootwarden/workflows-emulator';
+import { responseSchema } from './compute-descriptors.js';
 
 export const COMPUTE_BASE_PATH = '/compute/v1/';
 
@@ -190,6 +199,16 @@ function refuse(res: http.ServerResponse, e: ComputeApiError): void {
   send(res, e.status ?? 500, e.body ?? { error: { code: e.status ?? 500, message: e.message } });
 }
 
+/** A system parameter refused as Compute refuses a bad parameter. */
+function asCompute<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof SystemParameterError) throw computeError(400, 'invalidParameter', e.message);
+    throw e;
+  }
+}
+
 const SERVED =
   'the local Compute serves instances.get, list, start, stop, suspend, resume, setShieldedInstanceIntegrityPolicy and zoneOperations.get, wait (what bootwarden uses, and suspend and resume to reach SUSPENDED)';
 
@@ -230,14 +249,18 @@ export async function startComputeServer(options: ComputeServerOptions): Promise
     const m = ROUTE.exec(url.pathname);
     const route = m === null ? undefined : routeOf(req.method ?? 'GET', m[3] ?? '', m[1] ?? '', m[2] ?? '', m[4], m[5], waitLimitMs);
     if (route === undefined) throw computeError(404, 'notFound', `${req.method ?? ''} ${url.pathname} is not served: ${SERVED}.`);
-    for (const key of url.searchParams.keys()) {
-      // $alt (and its legacy alt) selects the response encoding; JSON is all there is here.
-      if (key === '$alt' || key === 'alt') continue;
+    const { system, api } = asCompute(() => readSystemParameters(url.searchParams));
+    for (const key of api.keys()) {
       if (!route.params.includes(key))
         throw computeError(400, 'invalidParameter', `Invalid JSON payload received. Unknown name "${key}": Cannot bind query parameter.`);
     }
+    const schema: MessageSchema = system.fields === undefined ? () => undefined : await responseSchema(m?.[3] ?? '', m?.[4], m?.[5]);
+    // A bad selection is refused before the method acts.
+    asCompute(() => checkFieldMask(system.fields, schema));
     const body = await readBody(req);
-    send(res, 200, await route.handler(options.fleet, url.searchParams, body));
+    const text = renderResponse(await route.handler(options.fleet, api, body), system, schema);
+    res.writeHead(200, { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
   };
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {

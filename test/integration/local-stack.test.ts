@@ -5,8 +5,8 @@
  * Workflows engine running the deployed YAML, the Compute fleet and the Slack app (clicked through its Web API stand-in). The
  * assertions are on what the fakes recorded; then `npm start` itself, as a process.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { APPROVER, TEAM } from '../../devstack/slack-local.js';
 import { ComputeInstances } from '../../adapters/gcp/compute-instances.js';
 import { WorkflowsExecutionStarter } from '../../adapters/gcp/workflows-execution-starter.js';
 import { DEMO_PROJECT } from '../../devstack/scenario.js';
+import { findGcloud } from '../../devstack/gcloud.js';
 import { ROOT } from '../support/cli.js';
 
 const LINUX_VM = '4356841712468193571';
@@ -148,6 +149,46 @@ describe('npm start, driven by hand', () => {
       compute = new ComputeInstances({ apiUrl: computeUrl ?? '' });
       const web03 = await compute.get(DEMO_PROJECT, 'us-central1-a', 'web-03');
       expect(web03.status).toBe('RUNNING');
+      // The lines it prints for gcloud point gcloud's own settings at this stack.
+      const exported = Object.fromEntries([...output.matchAll(/^ {2}export (CLOUDSDK_[A-Z_]+)=(\S+)$/gm)].map((x) => [x[1], x[2]]));
+      expect(Object.keys(exported).sort()).toEqual([
+        'CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE',
+        'CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWEXECUTIONS',
+        'CLOUDSDK_AUTH_ACCESS_TOKEN_FILE',
+        'CLOUDSDK_CORE_PROJECT',
+        'CLOUDSDK_WORKFLOWS_LOCATION',
+      ]);
+      expect(exported).toMatchObject({
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: computeUrl,
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWEXECUTIONS: workflowsUrl,
+        CLOUDSDK_CORE_PROJECT: DEMO_PROJECT,
+        CLOUDSDK_WORKFLOWS_LOCATION: 'us-central1',
+      });
+      expect(readFileSync(exported['CLOUDSDK_AUTH_ACCESS_TOKEN_FILE'] ?? '', 'utf8')).toMatch(/^bootwarden-local\.OAuth2\.[A-Za-z0-9_-]+$/);
+      const gcloud = findGcloud();
+      if (gcloud.ok) {
+        // One of the printed commands, run as printed, in a throwaway gcloud configuration.
+        const config = mkdtempSync(path.join(os.tmpdir(), 'bw-gcloud-'));
+        const described = await new Promise<string>((resolve, reject) =>
+          execFile(
+            gcloud.gcloud,
+            ['compute', 'instances', 'describe', 'web-03', '--zone', 'us-central1-a', '--format=json'],
+            {
+              env: {
+                PATH: process.env['PATH'] ?? '',
+                CLOUDSDK_CONFIG: config,
+                CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+                CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: '1',
+                CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: '1',
+                ...exported,
+              },
+            },
+            (e, stdout, stderr) => (e === null ? resolve(stdout) : reject(new Error(`gcloud: ${stderr}`, { cause: e }))),
+          ),
+        );
+        rmSync(config, { recursive: true, force: true });
+        expect(JSON.parse(described)).toMatchObject({ name: 'web-03', id: web03.id, status: 'RUNNING' });
+      }
       const history = new WorkflowsExecutionStarter({
         project: DEMO_PROJECT,
         location: 'us-central1',

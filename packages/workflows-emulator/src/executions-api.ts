@@ -13,13 +13,31 @@
  * - `POST /v1/{name}:cancel`.
  *
  * The BASIC view has name, startTime, endTime, duration, state and workflowRevisionId (so no
- * labels), as the reference says. Enums are names, or numbers when the client asks for
- * `$alt=json;enum-encoding=int`. Filters: the documented examples' forms only (`state="FAILED"`,
+ * labels), as the ExecutionView reference says
+ * (https://cloud.google.com/workflows/docs/reference/executions/rest/v1/ExecutionView). Google's
+ * system parameters (`alt`, `prettyPrint`, `fields`, `$.xgafv`, `quotaUser`, …) are read by
+ * api/system-parameters.ts: enums are names, or numbers when the client asks for
+ * `$alt=json;enum-encoding=int`; JSON is indented unless `prettyPrint=false`; `fields` selects a
+ * partial response, checked against the Execution resource's fields. `orderBy` is AIP-132's
+ * comma-separated list of the fields the reference lists (executionId, state, createTime,
+ * startTime, endTime, duration, workflowRevisionId), each ascending or followed by ` desc`; `state`
+ * orders by the enum's number (ACTIVE, SUCCEEDED, FAILED, CANCELLED), an unset endTime or
+ * duration (an ACTIVE execution) before any set one: how Google compares those two the reference
+ * does not say. Filters: the documented examples' forms only (`state="FAILED"`,
  * `startTime>"2023-08-01"`, `executionId=...`, terms joined by AND); the reference lists `label`
  * among the filterable fields without a syntax for it, so a label filter is refused (400
  * INVALID_ARGUMENT, saying so), as is anything else this API cannot promise to match as Google does.
  */
 import type http from 'node:http';
+import {
+  checkFieldMask,
+  messageSchema,
+  readSystemParameters,
+  renderResponse,
+  SystemParameterError,
+  type MessageSchema,
+  type SystemParameters,
+} from './api/system-parameters.js';
 import { EngineError, type ExecutionRecord, type ExecutionState, type WorkflowEngine } from './executions.js';
 import { readRequestBody, sendError } from './run/callbacks.js';
 
@@ -52,9 +70,42 @@ class ApiError extends Error {
 const invalid = (message: string): ApiError => new ApiError(400, 'INVALID_ARGUMENT', message);
 
 interface Query {
+  /** The method's own parameters (the system parameters taken out). */
   readonly params: URLSearchParams;
-  readonly numericEnums: boolean;
+  readonly system: SystemParameters;
 }
+
+/**
+ * The Execution resource's fields, as the REST reference lists them
+ * (https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions#Execution),
+ * for `fields` partial responses.
+ */
+const STACK_TRACE_ELEMENT = messageSchema({
+  step: 'scalar',
+  routine: 'scalar',
+  position: () => messageSchema({ line: 'scalar', column: 'scalar', length: 'scalar' }),
+});
+const EXECUTION: MessageSchema = messageSchema({
+  name: 'scalar',
+  startTime: 'scalar',
+  endTime: 'scalar',
+  duration: 'scalar',
+  state: 'scalar',
+  argument: 'scalar',
+  result: 'scalar',
+  error: () =>
+    messageSchema({ payload: 'scalar', context: 'scalar', stackTrace: () => messageSchema({ elements: () => STACK_TRACE_ELEMENT }) }),
+  workflowRevisionId: 'scalar',
+  callLogLevel: 'scalar',
+  status: () => messageSchema({ currentSteps: () => messageSchema({ routine: 'scalar', step: 'scalar' }) }),
+  labels: 'map',
+  stateError: () => messageSchema({ details: 'scalar', type: 'scalar' }),
+  createTime: 'scalar',
+  disableConcurrencyQuotaOverflowBuffering: 'scalar',
+  executionHistoryLevel: 'scalar',
+});
+/** ListExecutionsResponse (https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions/list#response-body). */
+const LIST_EXECUTIONS: MessageSchema = messageSchema({ executions: () => EXECUTION, nextPageToken: 'scalar' });
 
 /** What the API keeps of a create request that the engine's record does not. */
 const callLogLevels = new WeakMap<ExecutionRecord, string>();
@@ -83,6 +134,7 @@ function resource(r: ExecutionRecord, v: 'BASIC' | 'FULL', numericEnums: boolean
     ...(r.endTime === undefined ? {} : { endTime: r.endTime }),
     ...(d === undefined ? {} : { duration: d }),
     state: numericEnums ? STATE_NUMBERS[r.state] : r.state,
+    workflowRevisionId: r.workflowRevisionId,
   };
   if (v === 'BASIC') return basic;
   const level = callLogLevels.get(r) ?? 'CALL_LOG_LEVEL_UNSPECIFIED';
@@ -122,7 +174,7 @@ function compileFilter(filter: string): Term {
         );
       if (field === 'state') {
         if (op !== '=' && op !== '!=') throw invalid(`filter: state takes = or !=, not ${op}`);
-        if (!(value in STATE_NUMBERS) && value !== 'QUEUED' && value !== 'UNAVAILABLE')
+        if (!Object.hasOwn(STATE_NUMBERS, value) && value !== 'QUEUED' && value !== 'UNAVAILABLE')
           throw invalid(
             `filter: ${JSON.stringify(value)} is not an execution state (ACTIVE, SUCCEEDED, FAILED, CANCELLED, QUEUED, UNAVAILABLE)`,
           );
@@ -164,23 +216,50 @@ function compileFilter(filter: string): Term {
     );
 }
 
+/** The fields `orderBy` takes, as the list method's reference gives them, and how each compares. */
+const ORDER_KEYS: Readonly<Record<string, (r: ExecutionRecord) => number | string>> = {
+  executionId: (r) => r.name.slice(r.name.lastIndexOf('/') + 1),
+  state: (r) => STATE_NUMBERS[r.state],
+  createTime: (r) => Date.parse(r.startTime),
+  startTime: (r) => Date.parse(r.startTime),
+  // Unset (an ACTIVE execution) orders before any time or duration.
+  endTime: (r) => (r.endTime === undefined ? -Infinity : Date.parse(r.endTime)),
+  duration: (r) => (r.endTime === undefined ? -Infinity : Date.parse(r.endTime) - Date.parse(r.startTime)),
+  workflowRevisionId: (r) => r.workflowRevisionId,
+};
+
+/**
+ * AIP-132 (https://google.aip.dev/132#ordering): a comma-separated list of fields, each ascending
+ * unless followed by ` desc`; spaces between the parts are insignificant. Default: createTime desc.
+ */
 function ordered(records: ExecutionRecord[], orderBy: string | null): ExecutionRecord[] {
   const spec = (orderBy ?? '').trim();
-  const m = /^(createTime|startTime|endTime)(?:\s+(asc|desc))?$/.exec(spec);
-  if (spec !== '' && m === null)
-    throw invalid(
-      `orderBy: the local Executions API orders by createTime, startTime or endTime (asc or desc), not ${JSON.stringify(spec)}`,
-    );
-  const field = m?.[1] ?? 'createTime';
-  const desc = spec === '' || m?.[2] === 'desc';
-  const time = (r: ExecutionRecord): number => Date.parse(field === 'endTime' ? (r.endTime ?? '') : r.startTime) || 0;
-  // The engine lists newest first, executions of one millisecond in the order started; the index
-  // keeps that order among equal times, so that `desc` lists the last started first.
-  const sorted = [...records]
-    .map((r, i) => ({ r, i }))
-    .sort((a, b) => time(a.r) - time(b.r) || a.i - b.i)
-    .map((x) => x.r);
-  return desc ? sorted.reverse() : sorted;
+  const keys = (spec === '' ? ['createTime desc'] : spec.split(',')).map((part) => {
+    const m = /^\s*([A-Za-z]+)(?:\s+(desc))?\s*$/.exec(part);
+    const key = m === null ? undefined : ORDER_KEYS[m[1] ?? ''];
+    if (m === null || key === undefined || !Object.hasOwn(ORDER_KEYS, m[1] ?? ''))
+      throw invalid(
+        `orderBy: ${JSON.stringify(part.trim())} is not an ordering: give a comma-separated list of ${Object.keys(ORDER_KEYS).join(', ')}, each optionally followed by " desc" (ascending otherwise), e.g. "startTime desc"`,
+      );
+    return { key, desc: m[2] === 'desc' };
+  });
+  // The engine lists newest first, executions of one millisecond in the order started: a stable
+  // sort by start time gives the order they were started in. Ties of the keys keep that order,
+  // reversed where the first key is descending, so that `desc` lists the last started first.
+  const started = [...records].sort((x, y) => Date.parse(x.startTime) - Date.parse(y.startTime));
+  const index = new Map(started.map((r, i) => [r, i]));
+  const tieDesc = keys[0]?.desc ?? true;
+  return started.sort((a, b) => {
+    for (const { key, desc } of keys) {
+      const x = key(a);
+      const y = key(b);
+      if (x === y) continue;
+      const c = x < y ? -1 : 1;
+      return desc ? -c : c;
+    }
+    const c = (index.get(a) ?? 0) - (index.get(b) ?? 0);
+    return tieDesc ? -c : c;
+  });
 }
 
 function pageSize(q: Query, v: 'BASIC' | 'FULL'): number {
@@ -206,7 +285,7 @@ function pageToken(q: Query): { offset: number; key: string } {
 
 const known = (q: Query, allowed: readonly string[]): void => {
   for (const k of q.params.keys()) {
-    if (k.startsWith('$') || allowed.includes(k)) continue;
+    if (allowed.includes(k)) continue;
     throw invalid(`Invalid JSON payload received. Unknown name "${k}": Cannot bind query parameter.`);
   }
 };
@@ -254,12 +333,15 @@ export async function handleExecutionsApi(
   const m = PARENT.exec(url.pathname);
   if (m === null) return false;
   const [, project = '', location = '', workflow = '', id, cancel] = m;
-  const q: Query = { params: url.searchParams, numericEnums: /enum-encoding=int/.test(url.searchParams.get('$alt') ?? '') };
-  const reply = (status: number, body: unknown): void => {
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
-    res.end(JSON.stringify(body));
-  };
   try {
+    const { system, api } = readSystemParameters(url.searchParams);
+    const q: Query = { params: api, system };
+    const numericEnums = system.numericEnums;
+    const reply = (body: unknown, schema: MessageSchema): void => {
+      const text = renderResponse(body, system, schema);
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
+      res.end(text);
+    };
     if (project !== engine.projectId || location !== engine.location)
       throw new ApiError(
         404,
@@ -270,6 +352,7 @@ export async function handleExecutionsApi(
     const method = req.method ?? 'GET';
     if (id === undefined && method === 'POST') {
       known(q, []);
+      checkFieldMask(system.fields, EXECUTION);
       const data = await readRequestBody(req, MAX_BODY_BYTES);
       if (data === undefined) throw invalid(`the request body is larger than ${MAX_BODY_BYTES} bytes`);
       let body: unknown;
@@ -284,7 +367,7 @@ export async function handleExecutionsApi(
         ...(request.labels === undefined ? {} : { labels: request.labels }),
       });
       if (request.callLogLevel !== undefined) callLogLevels.set(record, request.callLogLevel);
-      reply(200, resource(record, 'FULL', q.numericEnums));
+      reply(resource(record, 'FULL', numericEnums), EXECUTION);
       return true;
     }
     if (id === undefined && method === 'GET') {
@@ -300,25 +383,30 @@ export async function handleExecutionsApi(
       const page = all.slice(offset, offset + size);
       const next =
         offset + page.length < all.length ? Buffer.from(JSON.stringify([offset + page.length, key])).toString('base64url') : undefined;
-      reply(200, { executions: page.map((r) => resource(r, v, q.numericEnums)), ...(next === undefined ? {} : { nextPageToken: next }) });
+      reply(
+        { executions: page.map((r) => resource(r, v, numericEnums)), ...(next === undefined ? {} : { nextPageToken: next }) },
+        LIST_EXECUTIONS,
+      );
       return true;
     }
     const name = `${parent}/executions/${id ?? ''}`;
     if (cancel === undefined && method === 'GET') {
       known(q, ['view']);
-      reply(200, resource(engine.getExecution(name), view(q, 'FULL'), q.numericEnums));
+      reply(resource(engine.getExecution(name), view(q, 'FULL'), numericEnums), EXECUTION);
       return true;
     }
     if (cancel !== undefined && method === 'POST') {
       known(q, []);
+      checkFieldMask(system.fields, EXECUTION);
       engine.cancel(name);
       // The answer is the cancelled execution.
-      reply(200, resource(await engine.wait(name), 'FULL', q.numericEnums));
+      reply(resource(await engine.wait(name), 'FULL', numericEnums), EXECUTION);
       return true;
     }
     throw new ApiError(404, 'NOT_FOUND', `${method} ${url.pathname} is not a method of the Executions API v1 (create, list, get, cancel)`);
   } catch (e) {
     if (e instanceof ApiError) sendError(res, e.code, e.status, e.message);
+    else if (e instanceof SystemParameterError) sendError(res, e.status, 'INVALID_ARGUMENT', e.message);
     else if (e instanceof EngineError) {
       const [code, status] =
         e.code === 'not_found'

@@ -35,6 +35,8 @@ export interface ExecutionRecord {
   /** projects/P/locations/L/workflows/W/executions/ID */
   readonly name: string;
   readonly workflowId: string;
+  /** The revision of the workflow that runs it (`000001-a4d`), as `workflowRevisionId` says. */
+  readonly workflowRevisionId: string;
   state: ExecutionState;
   /** The argument as JSON text, as given. */
   readonly argument: string | null;
@@ -85,6 +87,8 @@ export interface EngineOptions {
 
 interface Deployment {
   readonly program: Program;
+  /** Counts the workflow's deploys: revision 1, 2, … */
+  readonly number: number;
   readonly revision: string;
   readonly env: ReadonlyMap<string, string>;
 }
@@ -139,8 +143,11 @@ export class WorkflowEngine {
         );
       }
     }
-    const revision = `${String(this.deployments.size + 1).padStart(6, '0')}-${randomUUID().slice(0, 3)}`;
-    this.deployments.set(workflowId, { program, revision, env: new Map(Object.entries(env)) });
+    // Each deploy of a workflow is a new revision: a six-digit sequence number and three
+    // hexadecimal characters, as Google's revision ids read (`000001-a4d`).
+    const number = (this.deployments.get(workflowId)?.number ?? 0) + 1;
+    const revision = `${String(number).padStart(6, '0')}-${randomUUID().slice(0, 3)}`;
+    this.deployments.set(workflowId, { program, number, revision, env: new Map(Object.entries(env)) });
   }
 
   private workflowName(workflowId: string): string {
@@ -189,6 +196,7 @@ export class WorkflowEngine {
     const record: ExecutionRecord = {
       name,
       workflowId,
+      workflowRevisionId: deployment.revision,
       state: 'ACTIVE',
       argument: argumentText,
       labels: { ...labels },

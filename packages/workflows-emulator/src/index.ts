@@ -17,6 +17,22 @@ export {
   type LocalEngineOptions,
 } from './emulator.js';
 export {
+  checkFieldMask,
+  descriptorSchema,
+  messageSchema,
+  parseFieldMask,
+  readSystemParameters,
+  renderResponse,
+  selectFields,
+  SYSTEM_PARAMETERS,
+  SystemParameterError,
+  type FieldKind,
+  type FieldMask,
+  type MessageSchema,
+  type ProtoJsonType,
+  type SystemParameters,
+} from './api/system-parameters.js';
+export {
   EngineError,
   filterExecutions,
   MAX_ARGUMENT_BYTES,

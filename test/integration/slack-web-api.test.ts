@@ -16,7 +16,7 @@ import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlackWebApiStandIn } from '../../devstack/slack-web-api.js';
 import { WebApiMessenger } from '../../adapters/slack/web-api-messenger.js';
-import { summarize, type GroupMember } from '../../core/approval-groups.js';
+import { newMember, summarize, type GroupMember } from '../../core/approval-groups.js';
 import { APPROVAL_ACTIONS, type ApprovalRequest } from '../../core/approvals.js';
 import { groupMessage, listMessage, openGroupsMessage, outcomeMessage } from '../../slack-app/message.js';
 
@@ -273,23 +273,7 @@ describe("the app's largest messages", () => {
       requestedAt: '2026-12-02T09:10:09.5Z',
       expiresAt: '2026-12-03T09:10:09.5Z',
     };
-    return {
-      groupId: `grp_${'0'.repeat(32)}`,
-      execution: request.execution,
-      eventKey: request.eventKey,
-      instance: request.instance,
-      instanceName: request.instanceName,
-      bootCounter: request.bootCounter,
-      diff: request.diff,
-      held: request.held,
-      afterRelearn: request.afterRelearn,
-      eventTimestamp: request.eventTimestamp,
-      requestedAt: request.requestedAt,
-      expiresAt: request.expiresAt,
-      callbackUrl: request.callbackUrl,
-      callback: { state: 'waiting', attempts: 0, nextAttemptAt: null, lastError: null, deliveredAt: null },
-      outcome: null,
-    };
+    return newMember(`grp_${'0'.repeat(32)}`, request);
   };
   const members = Array.from({ length: 500 }, (_, i) => longest(i));
   const group = { id: `grp_${'0'.repeat(32)}`, fingerprint: 'f'.repeat(64), createdAt: '2026-12-02T09:10:09.5Z', message: null };

@@ -395,10 +395,8 @@ export class RecordingComputeFleet implements ComputeFleet {
         // instances.start "Starts an instance that was stopped using the instances().stop method";
         // a suspended one is resumed with instances.resume.
         if (vm.status === 'SUSPENDED')
-          throw computeError(
-            400,
-            'invalidResourceUsage',
-            `Invalid resource usage: 'Instance ${vm.name} is SUSPENDED: a suspended instance is resumed with instances.resume, not started with instances.start.'`,
+          throw invalidResourceUsage(
+            `Instance ${vm.name} is SUSPENDED: a suspended instance is resumed with instances.resume, not started with instances.start.`,
           );
       },
     );
@@ -424,11 +422,7 @@ export class RecordingComputeFleet implements ComputeFleet {
       }),
       (vm) => {
         if (vm.status !== 'RUNNING')
-          throw computeError(
-            400,
-            'invalidResourceUsage',
-            `Invalid resource usage: 'Instance ${vm.name} is ${vm.status}: an instance can only be suspended while it is RUNNING.'`,
-          );
+          throw invalidResourceUsage(`Instance ${vm.name} is ${vm.status}: an instance can only be suspended while it is RUNNING.`);
       },
     );
   }
@@ -455,11 +449,7 @@ export class RecordingComputeFleet implements ComputeFleet {
       }),
       (vm) => {
         if (vm.status !== 'SUSPENDED')
-          throw computeError(
-            400,
-            'invalidResourceUsage',
-            `Invalid resource usage: 'Instance ${vm.name} is ${vm.status}: instances.resume resumes a SUSPENDED instance only.'`,
-          );
+          throw invalidResourceUsage(`Instance ${vm.name} is ${vm.status}: instances.resume resumes a SUSPENDED instance only.`);
       },
     );
   }
@@ -486,10 +476,8 @@ export class RecordingComputeFleet implements ComputeFleet {
             },
       (vm) => {
         if (vm.status === 'SUSPENDED')
-          throw computeError(
-            400,
-            'invalidResourceUsage',
-            `Invalid resource usage: 'Instance ${vm.name} is SUSPENDED: Compute's documentation does not say what instances.stop does to a suspended instance, so the local fleet refuses it; resume it first.'`,
+          throw invalidResourceUsage(
+            `Instance ${vm.name} is SUSPENDED: Compute's documentation does not say what instances.stop does to a suspended instance, so the local fleet refuses it; resume it first.`,
           );
       },
     );
@@ -517,11 +505,7 @@ export class RecordingComputeFleet implements ComputeFleet {
       },
       (vm) => {
         if (vm.status !== 'RUNNING') {
-          throw computeError(
-            400,
-            'invalidResourceUsage',
-            `Invalid resource usage: 'Instance ${vm.name} must be RUNNING to set its Shielded VM integrity policy (it is ${vm.status}).'`,
-          );
+          throw invalidResourceUsage(`Instance ${vm.name} must be RUNNING to set its Shielded VM integrity policy (it is ${vm.status}).`);
         }
       },
     );
@@ -951,4 +935,9 @@ function compileFilter(filter: string | undefined): (i: ComputeInstance) => bool
     };
   });
   return (i) => tests.every((t) => t(i));
+}
+
+/** Compute's 400 for a method called on an instance in a status it does not accept. */
+function invalidResourceUsage(detail: string): ComputeApiError {
+  return computeError(400, 'invalidResourceUsage', `Invalid resource usage: '${detail}'`);
 }

@@ -26,6 +26,8 @@ export const REJECTION_CODES = [
   'unexpected_source',
   'field_too_long',
   'project_mismatch',
+  /** A timestamp that names no real instant (month 13, February 30, an offset of +24:00). */
+  'invalid_timestamp',
   'timestamp_in_future',
   'timestamp_skew',
   'implausible_boot_counter',

@@ -19,7 +19,7 @@ import { decideWithStore, type Decision, type DecisionPolicy } from './decide.js
 import { BootwardenError, rejection, type Rejection } from './errors.js';
 import { compareBootCounters, isBootReport, type IntegrityEvent } from './event.js';
 import { isJsonObject, MAX_JSON_DEPTH, valueDepthExceeds, type JsonValue } from './json.js';
-import { MAX_CLOCK_SKEW_MS, parseEnvelope, parseEnvelopeText, rejectedContextOf, type RejectedContext } from './parse.js';
+import { futureProblem, parseEnvelope, parseEnvelopeText, rejectedContextOf, type RejectedContext } from './parse.js';
 import type { BaselineStore } from './ports/baseline-store.port.js';
 import type { AwaitingDecision, EventLedger, EventRecord, InstanceStateStore, RejectedInputStore } from './ports/event-ledger.port.js';
 import type { ExecutionStarter } from './ports/execution-starter.port.js';
@@ -188,9 +188,8 @@ function sourceProblem(ce: CloudEventAttributes, settings: IngestSettings): Reje
  * recorded boot (one forged counter near 2^64 would make every genuine report after it stale).
  */
 async function untrustedProblem(event: IntegrityEvent, deps: IngestDeps, settings: IngestSettings): Promise<Rejection | null> {
-  const now = deps.now();
-  if (Date.parse(event.entry.timestamp) - now.getTime() > MAX_CLOCK_SKEW_MS)
-    return rejection('timestamp_in_future', `timestamp ${event.entry.timestamp} is in the future (now ${now.toISOString()})`, 'timestamp');
+  const future = futureProblem(event.entry.timestamp, deps.now());
+  if (future !== null) return future;
   if (event.bootCounter === null || !isBootReport(event)) return null;
   const latest = await deps.instances.latestBoot(event.instance);
   if (latest === null || BigInt(event.bootCounter) - BigInt(latest) <= BigInt(settings.maxBootCounterJump)) return null;

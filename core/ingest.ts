@@ -98,14 +98,34 @@ async function recordRejection(
   // One record per message: a redelivered bad message lands on the same document.
   const recordId =
     context.messageId !== null ? `msg-${messageDocId(context.messageId)}` : `raw-${createHash('sha256').update(raw).digest('hex')}`;
-  await deps.rejected.record(recordId, {
+  const record = {
     rejection: r,
     context,
     raw: kept,
     rawBytes,
     truncated: kept.length !== raw.length,
     receivedAt: deps.now().toISOString(),
-  });
+  };
+  try {
+    await deps.rejected.record(recordId, record);
+  } catch (e) {
+    // A record the store refuses as such (too large, invalid) is refused on every redelivery:
+    // a smaller one, without the raw input, is recorded instead, and the message acknowledged.
+    if (!(e instanceof BootwardenError) || e.retryable || e.code !== 'invalid_input') throw e;
+    deps.logger.error(
+      `the rejected input ${recordId} was refused by the store (${e.message.slice(0, 300)}): recorded without its raw input`,
+      {
+        code: 'rejected_record_refused',
+        recordId,
+      },
+    );
+    await deps.rejected.record(recordId, {
+      ...record,
+      rejection: rejection(r.code, r.message.slice(0, 300), r.field?.slice(0, 100) ?? null),
+      raw: `(not kept: the store refused the record: ${e.message.slice(0, 200)})`,
+      truncated: true,
+    });
+  }
   deps.logger.error(`rejected input: ${r.code}: ${r.message}`, {
     code: r.code,
     field: r.field,

@@ -5,7 +5,7 @@
  * The result is a typed event or a Rejection naming the field; this module never throws on input.
  */
 import { decodeBase64Strict } from './base64.js';
-import { InputRejected, reject, rejection, type Rejection } from './errors.js';
+import { cut, InputRejected, reject, rejection, type Rejection } from './errors.js';
 import {
   INTEGRITY_EVENT_TYPE,
   INTEGRITY_LOG_ID,
@@ -65,7 +65,7 @@ const LOG_NAME = /^((?:projects|organizations|folders|billingAccounts)\/[^/]+)\/
  * argument unbounded. Cloud Logging documents log names of at most 512 characters; the others are
  * bootwarden's own bounds, far above what Google writes (insert ids and message ids of about 20).
  */
-export const MAX_LENGTHS = { logName: 512, insertId: 256, messageId: 128 } as const;
+export const MAX_LENGTHS = { logName: 512, insertId: 256, messageId: 128, subscription: 512 } as const;
 /** Clock skew allowed: how far an entry's time may be ahead of its publish time, or of the clock. */
 export const MAX_CLOCK_SKEW_MS = 60_000;
 /** How far an entry's time may be before its publish time. */
@@ -259,7 +259,8 @@ function eventFromLogEntry(entry: JsonObject, delivery: Delivery | null, ctx: Re
     reject('multiple_event_kinds', `jsonPayload has ${known.join(' and ')}; an integrity event carries exactly one`, 'jsonPayload');
   }
   const kind = known[0];
-  if (kind === undefined) return { ...base, kind: 'unknown', eventKeys };
+  // An unknown kind is named by its keys in decisions and logs: a few, each cut.
+  if (kind === undefined) return { ...base, kind: 'unknown', eventKeys: eventKeys.slice(0, 5).map((k) => cut(k, 64)) };
   const body = payload[kind];
   const path = `jsonPayload.${kind}`;
   switch (kind) {
@@ -312,6 +313,10 @@ function stringOf(obj: JsonObject, ...keys: string[]): string | null {
   return null;
 }
 
+function optionalCapped(value: string | null, max: number, field: string): string | null {
+  return value === null ? null : capped(value, max, field);
+}
+
 /** The message id, kept (cut to the cap) for a rejection's record before it is checked against the cap. */
 function takeMessageId(messageId: string | null, field: string, ctx: RejectedContext): string | null {
   ctx.messageId = rejectedContextOf(messageId).messageId;
@@ -338,7 +343,7 @@ function unwrap(value: JsonValue, ctx: RejectedContext): { entry: JsonObject; de
     const delivery: Delivery = {
       messageId,
       publishTime: stringOf(message, 'publishTime', 'publish_time'),
-      subscription: stringOf(body, 'subscription'),
+      subscription: optionalCapped(stringOf(body, 'subscription'), MAX_LENGTHS.subscription, 'subscription'),
     };
     return { entry: decodeMessageData(message, 'message'), delivery };
   }
@@ -350,7 +355,10 @@ function unwrap(value: JsonValue, ctx: RejectedContext): { entry: JsonObject; de
   if ('jsonPayload' in body || 'logName' in body || 'insertId' in body || 'protoPayload' in body) {
     return { entry: body, delivery: null };
   }
-  const keys = Object.keys(body).slice(0, 5).join(', ');
+  const keys = Object.keys(body)
+    .slice(0, 5)
+    .map((k) => cut(k, 40))
+    .join(', ');
   return reject(
     'unrecognized_envelope',
     `input is neither a LogEntry, a Pub/Sub message nor an Eventarc event (top-level keys: ${keys || 'none'})`,

@@ -252,7 +252,7 @@ async function writeUntilClosed(socket: net.Socket, chunk: Buffer, max: number, 
   return sent;
 }
 
-describe('onIntegrityEvent refuses a body larger than any Pub/Sub push', () => {
+describe('onIntegrityEvent bounds what it buffers and records', () => {
   const MB150 = 150 * 1024 * 1024;
   const chunk = Buffer.alloc(256 * 1024, 0x61);
   const refusal = { error: `the body is larger than ${MAX_PUSH_BODY_BYTES} bytes, more than any Pub/Sub push can be: refused unread` };
@@ -276,6 +276,22 @@ describe('onIntegrityEvent refuses a body larger than any Pub/Sub push', () => {
     expect(JSON.parse(r.body)).toEqual(refusal);
     // The bound, plus what the two sockets' buffers held when the connection was cut.
     expect(r.sent).toBeLessThan(MAX_PUSH_BODY_BYTES + 16 * 1024 * 1024);
+  });
+
+  it('a 500 KB body of five unknown 100 KB keys (unrecognized_envelope): 2xx, recorded in a few KB, keys cut', async () => {
+    const body = Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((c) => [c.repeat(100_000), 'v']));
+    const before = new Set((await collection('rejected_inputs').get()).docs.map((d) => d.id));
+    expect((await postBinary(server.url, body)).status).toBeLessThan(300);
+    const added = (await collection('rejected_inputs').get()).docs.filter((d) => !before.has(d.id));
+    expect(added).toHaveLength(1);
+    const record = added[0]!.data() as { rejection: { code: string; message: string }; raw: string; rawBytes: number; truncated: boolean };
+    expect(record.rejection.code).toBe('unrecognized_envelope');
+    expect(record.rejection.message).toBe(
+      `input is neither a LogEntry, a Pub/Sub message nor an Eventarc event (top-level keys: ${['a', 'b', 'c', 'd', 'e'].map((c) => `${c.repeat(39)}…`).join(', ')})`,
+    );
+    expect(record.truncated).toBe(true);
+    expect(record.rawBytes).toBeGreaterThan(500_000);
+    expect(Buffer.byteLength(record.raw)).toBe(16 * 1024);
   });
 
   it('the function still serves the next delivery', async () => {

@@ -217,8 +217,7 @@ export const CONFIG_VARIABLES = {
   },
   BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT: {
     readers: ['slack app'],
-    meaning:
-      "e-mail of the workflow's service account: the only identity accepted on `/internal/approvals` and `/internal/outcomes` (required unless local tokens)",
+    meaning: "workflow's service-account e-mail, sole caller of `/internal/approvals` and `/outcomes` (required unless local tokens)",
     default: null,
   },
   BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID: {
@@ -228,8 +227,7 @@ export const CONFIG_VARIABLES = {
   },
   BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT: {
     readers: ['slack app'],
-    meaning:
-      "e-mail of the Cloud Scheduler job's service account: accepted on `/internal/deliver` only, refused (403) on the workflow's endpoints (unset: only the workflow may call it)",
+    meaning: "Cloud Scheduler job's service-account e-mail: accepted on `/internal/deliver` only (unset: the workflow's alone)",
     default: null,
   },
   BOOTWARDEN_LOCAL_TOKENS: {

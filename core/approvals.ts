@@ -5,6 +5,7 @@
  * workflow use these types; the workflow YAML checks the same rules (see RESPONSE_WORKFLOW in the
  * README) and the tests hold it to them.
  */
+import { instantOf } from './time.js';
 import type { InstanceRef } from './event.js';
 import type { ResponseArgument } from './contracts.js';
 
@@ -159,8 +160,8 @@ const INSTANCE_NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 const PCR_NUM = /^PCR_[0-9]{1,2}$/;
 const BOOT_COUNTER = /^[0-9]{1,20}$/;
 const FINGERPRINT_HEX = /^[0-9a-f]{64}$/;
-/** RFC 3339 as Workflows' time.format and Cloud Logging write it (up to nanoseconds, Z or an offset). */
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+/** RFC 3339 as Workflows' time.format and Cloud Logging write it, naming a real instant (core/time.ts). */
+const TIMESTAMP: Pick<RegExp, 'test'> = { test: (v) => instantOf(v) !== null };
 const MAX_DIFF_ENTRIES = 24;
 const MAX_DETAIL_CHARS = 2000;
 
@@ -185,7 +186,7 @@ function flag(o: Record<string, unknown>, key: string): boolean {
   return v;
 }
 
-function text(o: Record<string, unknown>, key: string, pattern: RegExp, what: string, path = key): string {
+function text(o: Record<string, unknown>, key: string, pattern: Pick<RegExp, 'test'>, what: string, path = key): string {
   const v = o[key];
   if (typeof v !== 'string' || !pattern.test(v)) fail(`${path} must be ${what}`);
   return v;

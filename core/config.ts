@@ -217,7 +217,7 @@ export const CONFIG_VARIABLES = {
   },
   BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT: {
     readers: ['slack app'],
-    meaning: "e-mail of the workflow's service account: the only identity the internal endpoints accept (required unless local tokens)",
+    meaning: "workflow's service-account e-mail, sole caller of `/internal/approvals` and `/outcomes` (required unless local tokens)",
     default: null,
   },
   BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID: {
@@ -227,7 +227,7 @@ export const CONFIG_VARIABLES = {
   },
   BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT: {
     readers: ['slack app'],
-    meaning: 'e-mail of the Cloud Scheduler job that calls `/internal/deliver` (unset: only the workflow may)',
+    meaning: "Cloud Scheduler job's service-account e-mail: accepted on `/internal/deliver` only (unset: the workflow's alone)",
     default: null,
   },
   BOOTWARDEN_LOCAL_TOKENS: {
@@ -519,10 +519,11 @@ export interface SlackAppConfig {
   readonly executions: { readonly location: string; readonly workflow: string; readonly apiUrl: string | null } | null;
   /** The OIDC audience of the internal endpoints: the app's base URL, without a trailing slash. */
   readonly appUrl: string;
-  /** Identities (service-account e-mails) the internal endpoints accept. */
+  /** The workflow's service account: the one identity of `/internal/approvals` and `/internal/outcomes`. */
   readonly workflowServiceAccount: string;
   /** The workflow service account's unique id (`sub` of its ID tokens); null: known by its e-mail only. */
   readonly workflowServiceAccountId: string | null;
+  /** The Cloud Scheduler job's service account: accepted on `/internal/deliver` only. */
   readonly schedulerServiceAccount: string | null;
   readonly localTokens: boolean;
   readonly host: string;

@@ -26,6 +26,8 @@ export const REJECTION_CODES = [
   'unexpected_source',
   'field_too_long',
   'project_mismatch',
+  /** A timestamp that names no real instant (month 13, February 30, an offset of +24:00). */
+  'invalid_timestamp',
   'timestamp_in_future',
   'timestamp_skew',
   'implausible_boot_counter',
@@ -42,8 +44,25 @@ export interface Rejection {
   readonly field: string | null;
 }
 
+/**
+ * A rejection's message and field are cut to these lengths: they quote the input (keys, values,
+ * paths built from its keys), and a record or log line must stay bounded whatever it holds.
+ */
+export const MAX_REJECTION_LENGTHS = { message: 1000, field: 256 } as const;
+
+/** `text` within `max` UTF-16 units, never ending in half a surrogate pair; `…` marks a cut. */
+export function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const kept = text.slice(0, max - 1);
+  return `${/[\uD800-\uDBFF]$/.test(kept) ? kept.slice(0, -1) : kept}…`;
+}
+
 export function rejection(code: RejectionCode, message: string, field: string | null = null): Rejection {
-  return { code, message, field };
+  return {
+    code,
+    message: cut(message, MAX_REJECTION_LENGTHS.message),
+    field: field === null ? null : cut(field, MAX_REJECTION_LENGTHS.field),
+  };
 }
 
 /** Thrown when validation fails deep inside a parser; caught at the parser's edge and returned as a Rejection. */

@@ -19,7 +19,7 @@ import { decideWithStore, type Decision, type DecisionPolicy } from './decide.js
 import { BootwardenError, rejection, type Rejection } from './errors.js';
 import { compareBootCounters, isBootReport, type IntegrityEvent } from './event.js';
 import { isJsonObject, MAX_JSON_DEPTH, valueDepthExceeds, type JsonValue } from './json.js';
-import { MAX_CLOCK_SKEW_MS, parseEnvelope, parseEnvelopeText, rejectedContextOf, type RejectedContext } from './parse.js';
+import { futureProblem, parseEnvelope, parseEnvelopeText, rejectedContextOf, type RejectedContext } from './parse.js';
 import type { BaselineStore } from './ports/baseline-store.port.js';
 import type { AwaitingDecision, EventLedger, EventRecord, InstanceStateStore, RejectedInputStore } from './ports/event-ledger.port.js';
 import type { ExecutionStarter } from './ports/execution-starter.port.js';
@@ -98,14 +98,34 @@ async function recordRejection(
   // One record per message: a redelivered bad message lands on the same document.
   const recordId =
     context.messageId !== null ? `msg-${messageDocId(context.messageId)}` : `raw-${createHash('sha256').update(raw).digest('hex')}`;
-  await deps.rejected.record(recordId, {
+  const record = {
     rejection: r,
     context,
     raw: kept,
     rawBytes,
     truncated: kept.length !== raw.length,
     receivedAt: deps.now().toISOString(),
-  });
+  };
+  try {
+    await deps.rejected.record(recordId, record);
+  } catch (e) {
+    // A record the store refuses as such (too large, invalid) is refused on every redelivery:
+    // a smaller one, without the raw input, is recorded instead, and the message acknowledged.
+    if (!(e instanceof BootwardenError) || e.retryable || e.code !== 'invalid_input') throw e;
+    deps.logger.error(
+      `the rejected input ${recordId} was refused by the store (${e.message.slice(0, 300)}): recorded without its raw input`,
+      {
+        code: 'rejected_record_refused',
+        recordId,
+      },
+    );
+    await deps.rejected.record(recordId, {
+      ...record,
+      rejection: rejection(r.code, r.message.slice(0, 300), r.field?.slice(0, 100) ?? null),
+      raw: `(not kept: the store refused the record: ${e.message.slice(0, 200)})`,
+      truncated: true,
+    });
+  }
   deps.logger.error(`rejected input: ${r.code}: ${r.message}`, {
     code: r.code,
     field: r.field,
@@ -188,9 +208,8 @@ function sourceProblem(ce: CloudEventAttributes, settings: IngestSettings): Reje
  * recorded boot (one forged counter near 2^64 would make every genuine report after it stale).
  */
 async function untrustedProblem(event: IntegrityEvent, deps: IngestDeps, settings: IngestSettings): Promise<Rejection | null> {
-  const now = deps.now();
-  if (Date.parse(event.entry.timestamp) - now.getTime() > MAX_CLOCK_SKEW_MS)
-    return rejection('timestamp_in_future', `timestamp ${event.entry.timestamp} is in the future (now ${now.toISOString()})`, 'timestamp');
+  const future = futureProblem(event.entry.timestamp, deps.now());
+  if (future !== null) return future;
   if (event.bootCounter === null || !isBootReport(event)) return null;
   const latest = await deps.instances.latestBoot(event.instance);
   if (latest === null || BigInt(event.bootCounter) - BigInt(latest) <= BigInt(settings.maxBootCounterJump)) return null;

@@ -11,6 +11,15 @@ export interface JsonObject {
 export const MAX_LOG_ENTRY_BYTES = 256 * 1024;
 /** A Pub/Sub or Eventarc envelope carries the entry base64-encoded (4/3 larger) plus attributes. */
 export const MAX_ENVELOPE_BYTES = 512 * 1024;
+/**
+ * The largest body a Pub/Sub push (through Eventarc) can be, from Pub/Sub's resource limits
+ * (https://cloud.google.com/pubsub/quotas#resource_limits): a message's data is at most 10 MB
+ * (taken as MiB, the larger reading), base64 in the push body (4/3 larger); at most 100 attributes
+ * of keys up to 256 bytes and values up to 1,024, each byte at worst a 6-character JSON escape;
+ * and the envelope's own fields (message id, publish time, an ordering key of up to 1 KB,
+ * subscription name) within 64 KiB. A body larger than this is no Pub/Sub push: refused unread.
+ */
+export const MAX_PUSH_BODY_BYTES = Math.ceil((10 * 1024 * 1024) / 3) * 4 + 100 * (256 + 1024) * 6 + 64 * 1024;
 /** Real integrity entries nest 5 levels deep; anything past this is hostile or broken. */
 export const MAX_JSON_DEPTH = 32;
 

@@ -5,7 +5,7 @@
  * The result is a typed event or a Rejection naming the field; this module never throws on input.
  */
 import { decodeBase64Strict } from './base64.js';
-import { InputRejected, reject, type Rejection } from './errors.js';
+import { cut, InputRejected, reject, rejection, type Rejection } from './errors.js';
 import {
   INTEGRITY_EVENT_TYPE,
   INTEGRITY_LOG_ID,
@@ -28,6 +28,7 @@ import {
   type JsonValue,
 } from './json.js';
 import { parseMeasurementList } from './measurements.js';
+import { instantOf, msAfter, TIMESTAMP_EXPECTED, type Instant } from './time.js';
 
 /** What is known about a rejected input, so that the rejection record can be traced. */
 export interface RejectedContext {
@@ -56,7 +57,6 @@ export const INT64 = /^[0-9]{1,20}$/;
 export const PROJECT_ID = /^(?:[a-z0-9][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 /** A zone such as us-central1-a. */
 export const ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
-const RFC3339 = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})$/;
 /** The log's owner (`projects/P`, ...) and its log id. */
 const LOG_NAME = /^((?:projects|organizations|folders|billingAccounts)\/[^/]+)\/logs\/(.+)$/;
 
@@ -65,7 +65,7 @@ const LOG_NAME = /^((?:projects|organizations|folders|billingAccounts)\/[^/]+)\/
  * argument unbounded. Cloud Logging documents log names of at most 512 characters; the others are
  * bootwarden's own bounds, far above what Google writes (insert ids and message ids of about 20).
  */
-export const MAX_LENGTHS = { logName: 512, insertId: 256, messageId: 128 } as const;
+export const MAX_LENGTHS = { logName: 512, insertId: 256, messageId: 128, subscription: 512 } as const;
 /** Clock skew allowed: how far an entry's time may be ahead of its publish time, or of the clock. */
 export const MAX_CLOCK_SKEW_MS = 60_000;
 /** How far an entry's time may be before its publish time. */
@@ -119,15 +119,37 @@ function capped(value: string, max: number, field: string): string {
   return value;
 }
 
+/** The instant a timestamp field names, or a rejection (invalid_timestamp) naming the field. */
+function requireInstant(obj: JsonObject, key: string, path: string): { text: string; instant: Instant } {
+  const text = requireString(obj, key, path);
+  const instant = instantOf(text);
+  if (instant === null) reject('invalid_timestamp', `${at(path, key)} is ${shown(text)}; expected ${TIMESTAMP_EXPECTED}`, at(path, key));
+  return { text, instant };
+}
+
 /** The entry's time against the publish time Pub/Sub gave the message (which the sender cannot choose). */
-function checkAgainstPublishTime(timestamp: string, publishTime: string | null): void {
-  if (publishTime === null || !RFC3339.test(publishTime)) return;
-  const entryMs = Date.parse(timestamp);
-  const publishMs = Date.parse(publishTime);
-  if (entryMs - publishMs > MAX_CLOCK_SKEW_MS)
+function checkAgainstPublishTime(timestamp: string, entryAt: Instant, publishTime: string | null): void {
+  if (publishTime === null) return;
+  const published = instantOf(publishTime);
+  if (published === null)
+    reject('invalid_timestamp', `message.publishTime is ${shown(publishTime)}; expected ${TIMESTAMP_EXPECTED}`, 'message.publishTime');
+  const ahead = msAfter(entryAt, published);
+  if (ahead > MAX_CLOCK_SKEW_MS)
     reject('timestamp_in_future', `timestamp ${timestamp} is after the message was published (${publishTime})`, 'timestamp');
-  if (publishMs - entryMs > MAX_BEHIND_PUBLISH_MS)
+  if (-ahead > MAX_BEHIND_PUBLISH_MS)
     reject('timestamp_skew', `timestamp ${timestamp} is more than 24 hours before the message was published (${publishTime})`, 'timestamp');
+}
+
+/**
+ * An entry dated after `now` by more than the clock skew allowed: it was not logged yet. The
+ * function checks against its clock, `bootwarden decide` and `replay` against the machine's.
+ * The timestamp is a parsed event's (a real instant); one that is not is rejected as such.
+ */
+export function futureProblem(timestamp: string, now: Date): Rejection | null {
+  const instant = instantOf(timestamp);
+  if (instant === null) return rejection('invalid_timestamp', `timestamp ${shown(timestamp)}; expected ${TIMESTAMP_EXPECTED}`, 'timestamp');
+  if (msAfter(instant, { ms: now.getTime(), nanos: 0 }) <= MAX_CLOCK_SKEW_MS) return null;
+  return rejection('timestamp_in_future', `timestamp ${timestamp} is in the future (now ${now.toISOString()})`, 'timestamp');
 }
 
 function matching(obj: JsonObject, key: string, path: string, pattern: RegExp, expected: string): string {
@@ -205,9 +227,9 @@ function eventFromLogEntry(entry: JsonObject, delivery: Delivery | null, ctx: Re
   }
   const insertId = capped(requireString(entry, 'insertId', ''), MAX_LENGTHS.insertId, 'insertId');
   ctx.insertId = insertId;
-  const timestamp = matching(entry, 'timestamp', '', RFC3339, 'an RFC 3339 timestamp');
+  const { text: timestamp, instant } = requireInstant(entry, 'timestamp', '');
   ctx.timestamp = timestamp;
-  checkAgainstPublishTime(timestamp, delivery?.publishTime ?? null);
+  checkAgainstPublishTime(timestamp, instant, delivery?.publishTime ?? null);
   const severity = optionalString(entry, 'severity', '');
   const entryIdentity: EntryIdentity = { logName, insertId, timestamp };
   const instance = parseInstance(entry, ctx);
@@ -237,7 +259,8 @@ function eventFromLogEntry(entry: JsonObject, delivery: Delivery | null, ctx: Re
     reject('multiple_event_kinds', `jsonPayload has ${known.join(' and ')}; an integrity event carries exactly one`, 'jsonPayload');
   }
   const kind = known[0];
-  if (kind === undefined) return { ...base, kind: 'unknown', eventKeys };
+  // An unknown kind is named by its keys in decisions and logs: a few, each cut.
+  if (kind === undefined) return { ...base, kind: 'unknown', eventKeys: eventKeys.slice(0, 5).map((k) => cut(k, 64)) };
   const body = payload[kind];
   const path = `jsonPayload.${kind}`;
   switch (kind) {
@@ -290,6 +313,10 @@ function stringOf(obj: JsonObject, ...keys: string[]): string | null {
   return null;
 }
 
+function optionalCapped(value: string | null, max: number, field: string): string | null {
+  return value === null ? null : capped(value, max, field);
+}
+
 /** The message id, kept (cut to the cap) for a rejection's record before it is checked against the cap. */
 function takeMessageId(messageId: string | null, field: string, ctx: RejectedContext): string | null {
   ctx.messageId = rejectedContextOf(messageId).messageId;
@@ -316,7 +343,7 @@ function unwrap(value: JsonValue, ctx: RejectedContext): { entry: JsonObject; de
     const delivery: Delivery = {
       messageId,
       publishTime: stringOf(message, 'publishTime', 'publish_time'),
-      subscription: stringOf(body, 'subscription'),
+      subscription: optionalCapped(stringOf(body, 'subscription'), MAX_LENGTHS.subscription, 'subscription'),
     };
     return { entry: decodeMessageData(message, 'message'), delivery };
   }
@@ -328,7 +355,10 @@ function unwrap(value: JsonValue, ctx: RejectedContext): { entry: JsonObject; de
   if ('jsonPayload' in body || 'logName' in body || 'insertId' in body || 'protoPayload' in body) {
     return { entry: body, delivery: null };
   }
-  const keys = Object.keys(body).slice(0, 5).join(', ');
+  const keys = Object.keys(body)
+    .slice(0, 5)
+    .map((k) => cut(k, 40))
+    .join(', ');
   return reject(
     'unrecognized_envelope',
     `input is neither a LogEntry, a Pub/Sub message nor an Eventarc event (top-level keys: ${keys || 'none'})`,

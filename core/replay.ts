@@ -6,6 +6,7 @@
 import type { Decision } from './decide.js';
 import type { Rejection } from './errors.js';
 import type { IntegrityEvent, InstanceRef } from './event.js';
+import { compareTimestamps } from './time.js';
 
 const SAMPLE_INSTANCES = 10;
 const SAMPLE_REJECTIONS = 20;
@@ -86,7 +87,7 @@ export class ReplayAggregator {
       this.stopped.set(key, { instance: event.instance, stops: 1, lastFingerprint: d.fingerprint, lastSeen: seen });
     } else {
       s.stops++;
-      if (seen >= s.lastSeen) {
+      if (compareTimestamps(seen, s.lastSeen) >= 0) {
         s.lastSeen = seen;
         s.lastFingerprint = d.fingerprint;
       }
@@ -103,8 +104,9 @@ export class ReplayAggregator {
       acc.instances.add(key);
       if (acc.sample.length < SAMPLE_INSTANCES) acc.sample.push(event.instance);
     }
-    if (seen < acc.firstSeen) acc.firstSeen = seen;
-    if (seen > acc.lastSeen) acc.lastSeen = seen;
+    // By instant, to the nanosecond: the texts' order is wrong across offsets and fraction lengths.
+    if (compareTimestamps(seen, acc.firstSeen) < 0) acc.firstSeen = seen;
+    if (compareTimestamps(seen, acc.lastSeen) > 0) acc.lastSeen = seen;
     if (d.diff !== null) {
       const bump = (pcrNum: string, k: 'changed' | 'added' | 'removed'): void => {
         let c = acc.pcrs.get(pcrNum);

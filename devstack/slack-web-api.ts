@@ -123,6 +123,11 @@ export class SlackWebApiStandIn {
     return this.messages.filter((m) => m.channel === channel && m.threadTs === null);
   }
 
+  /** Replies in the thread of the message `threadTs` of a channel, oldest first. */
+  threadReplies(channel: string, threadTs: string): StoredMessage[] {
+    return this.messages.filter((m) => m.channel === channel && m.threadTs === threadTs);
+  }
+
   /**
    * A new `response_url`, as Slack puts in a slash command's payload
    * (`https://hooks.slack.com/commands/T…/…/…` in Slack; here on the stand-in's port).

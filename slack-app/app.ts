@@ -20,7 +20,7 @@ import { WorkflowsExecutionStarter } from '../adapters/gcp/workflows-execution-s
 import { LocalAccessTokens, LocalIdTokenVerifier } from '../adapters/local/local-tokens.js';
 import { WebApiMessenger } from '../adapters/slack/web-api-messenger.js';
 import { Approvals } from './approvals.js';
-import { handleInternal, INTERNAL_PATHS, readBody } from './internal.js';
+import { endpointCallers, handleInternal, INTERNAL_PATHS, readBody } from './internal.js';
 import { register as registerActions } from './listeners/actions/index.js';
 import { register as registerCommands } from './listeners/commands/index.js';
 import { slackSignatureProblem } from './signature.js';
@@ -146,6 +146,7 @@ export async function createSlackApp(config: SlackAppConfig, deps: SlackAppDeps 
     store,
     verifier,
     audience: config.appUrl,
+    callers: endpointCallers(config.workflowServiceAccount, config.schedulerServiceAccount),
     callbackTarget: config.localTokens ? ('loopback' as const) : ('google' as const),
     project: config.project,
     loopbackOnly: config.localTokens,

@@ -2,7 +2,8 @@
  * The internal endpoints the response workflow (and Cloud Scheduler) call, contract in
  * core/approvals.ts. Every request carries an OIDC ID token for the app's own URL from an allowed
  * service account; with local tokens the caller must also be on loopback. Anything else is
- * answered 401 and nothing is recorded. A valid caller's bad request is answered 400, logged and
+ * answered 401 and nothing is recorded; a valid token of an account not meant for the endpoint
+ * (`endpointCallers`) is answered 403. A valid caller's bad request is answered 400, logged and
  * audited; an unavailable database is 503, so that the workflow retries.
  */
 import type http from 'node:http';
@@ -19,13 +20,27 @@ export const INTERNAL_PATHS: readonly string[] = [APPROVAL_PATHS.request, APPROV
 
 const MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * One identity per endpoint: the workflow's service account opens approval groups and reports
+ * outcomes; the Cloud Scheduler job's account (when configured) may only trigger a delivery pass.
+ */
+export function endpointCallers(workflow: string, scheduler: string | null): Record<string, readonly string[]> {
+  return {
+    [APPROVAL_PATHS.request]: [workflow],
+    [APPROVAL_PATHS.outcome]: [workflow],
+    [DELIVER_PATH]: scheduler === null ? [workflow] : [workflow, scheduler],
+  };
+}
+
 export interface InternalDeps {
   readonly approvals: Approvals;
   readonly store: ApprovalStore;
   readonly verifier: CallerVerifier;
   /** The OIDC audience: the app's base URL. */
   readonly audience: string;
-  /** Identities allowed on /internal/deliver besides the workflow's. */
+  /** Per internal path, the identities (service-account e-mails) accepted on it: see `endpointCallers`. */
+  readonly callers: Readonly<Record<string, readonly string[]>>;
+  /** Where callback URLs may point: the Workflows Executions API, or loopback with local tokens. */
   readonly callbackTarget: CallbackTarget;
   /** The app's project: deployed, the only one whose executions are called back. */
   readonly project: string;
@@ -72,6 +87,11 @@ export async function handleInternal(deps: InternalDeps, req: http.IncomingMessa
   if (!caller.ok) {
     logger.warn(`refused an internal request: ${caller.reason}`, { path });
     return send(res, 401, { error: caller.reason });
+  }
+  // A valid token of an identity not meant for this endpoint (the scheduler's on /internal/approvals).
+  if (!(deps.callers[path] ?? []).includes(caller.email)) {
+    logger.warn(`refused an internal request: ${caller.email} may not call ${path}`, { path, caller: caller.email });
+    return send(res, 403, { error: `${caller.email} may not call ${path}` });
   }
   const raw = await readBody(req, MAX_BODY_BYTES);
   if (raw === null) return send(res, 413, { error: `the body is larger than ${MAX_BODY_BYTES} bytes` });

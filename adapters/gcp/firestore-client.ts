@@ -46,14 +46,29 @@ const HINTS: Record<number, string> = {
   5: 'check that the Firestore database exists (Native mode) in this project',
 };
 
+/** gRPC INVALID_ARGUMENT: Firestore refuses the document itself (over 1 MiB, or a value it does not take). */
+const INVALID_ARGUMENT = 3;
+
 /**
- * Every Firestore failure is retryable for the function: redelivery keeps the event until the
- * database (or its permissions) is back, rather than losing it.
+ * Every Firestore failure but one is retryable for the function: redelivery keeps the event until
+ * the database (or its permissions) is back, rather than losing it. INVALID_ARGUMENT is permanent
+ * (`invalid_input`): the same document is refused on every redelivery
+ * (https://cloud.google.com/firestore/docs/understand-error-codes: "Document too large" and
+ * invalid data are INVALID_ARGUMENT, fixed by changing the request, not by retrying).
  */
 export function firestoreError(what: string, e: unknown): BootwardenError {
   if (e instanceof BootwardenError) return e;
   const code = grpcCode(e);
   const reason = e instanceof Error ? e.message : String(e);
+  if (code === INVALID_ARGUMENT)
+    return new BootwardenError(
+      'invalid_input',
+      `Firestore refused to ${what}: ${reason.slice(0, 500)} (the document is too large or invalid)`,
+      {
+        retryable: false,
+        cause: e,
+      },
+    );
   const hint = code !== undefined && HINTS[code] !== undefined ? ` (${HINTS[code]})` : '';
   return new BootwardenError('store_unavailable', `Firestore failed to ${what}: ${reason}${hint}`, { retryable: true, cause: e });
 }

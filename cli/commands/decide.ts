@@ -1,7 +1,7 @@
 import { decideWithStore, type Decision, type DecisionPolicy } from '../../core/decide.js';
 import { BootwardenError, rejection, type Rejection } from '../../core/errors.js';
 import type { IntegrityEvent } from '../../core/event.js';
-import { parseEnvelopeText } from '../../core/parse.js';
+import { futureProblem, parseEnvelopeText } from '../../core/parse.js';
 import { openCliStore, STORE_HELP, STORE_OPTIONS, withStore } from '../stores.js';
 import { flag, parse } from '../args.js';
 import { shortFingerprint, table } from '../format.js';
@@ -110,10 +110,16 @@ export async function decideCommand(args: string[], io: CommandIo): Promise<numb
               continue;
             }
             const parsed = parseEnvelopeText(rec.text, { depthChecked: true });
+            if (!parsed.ok) {
+              inputRows.push(rejectedRow(label, parsed.rejection));
+              continue;
+            }
+            // As the function would: an entry dated after this machine's clock was not logged yet.
+            const future = futureProblem(parsed.event.entry.timestamp, io.now());
             inputRows.push(
-              parsed.ok
+              future === null
                 ? decidedRow(label, parsed.event, await decideWithStore(parsed.event, store, policy))
-                : rejectedRow(label, parsed.rejection),
+                : rejectedRow(label, future),
             );
           }
         }

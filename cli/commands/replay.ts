@@ -3,7 +3,7 @@ import { eventKeyOf } from '../../core/contracts.js';
 import { decideWithStore, type DecisionPolicy } from '../../core/decide.js';
 import { fingerprint } from '../../core/measurements.js';
 import { BootwardenError } from '../../core/errors.js';
-import { parseEnvelopeText } from '../../core/parse.js';
+import { futureProblem, parseEnvelopeText } from '../../core/parse.js';
 import type { BaselineStore } from '../../core/ports/baseline-store.port.js';
 import { ReplayAggregator, type ReplayReport } from '../../core/replay.js';
 import { openCliStore, STORE_HELP, STORE_OPTIONS, withStore } from '../stores.js';
@@ -93,6 +93,12 @@ export async function replayCommand(args: string[], io: CommandIo): Promise<numb
           continue;
         }
         const { event } = parsed;
+        // As the function would: an entry dated after this machine's clock was not logged yet.
+        const future = futureProblem(event.entry.timestamp, io.now());
+        if (future !== null) {
+          agg.addRejection(rec.ordinal, future);
+          continue;
+        }
         const decision = await decideWithStore(event, baselines, policy);
         // The function's blast-radius guard, on the entries' own clock.
         const now = new Date(event.entry.timestamp);

@@ -34,6 +34,23 @@ function workspace(
 const unknownEntry = bootReportEntry('lateBootReportEvent', { instance: LINUX_VM, bootCounter: 8, actual: TAMPERED, policy: KERNEL_26 });
 
 describe('bootwarden decide', () => {
+  it("rejects as the function would: an entry dated after the machine's clock (2099), a timestamp naming no instant", async () => {
+    const w = workspace({
+      'future.json': failedLateBoot({ timestamp: '2099-01-01T00:00:00.000000001Z' }),
+      'month13.json': edited(failedLateBoot(), (e) => (e.timestamp = '2099-13-01T00:00:00Z')),
+      'offset24.json': edited(failedLateBoot(), (e) => (e.timestamp = '2026-11-01T10:00:00Z'.replace('Z', '+24:00'))),
+    });
+    const r = await bootwarden(['decide', '--json', '--baselines', w.baselines, ...w.files]);
+    expect(r.code).toBe(2);
+    expect(jsonLines(r.stdout).map((x) => [path.basename(String(x['input'])), x['action'], (x['error'] as { code: string }).code])).toEqual(
+      [
+        ['future.json', 'reject', 'timestamp_in_future'],
+        ['month13.json', 'reject', 'invalid_timestamp'],
+        ['offset24.json', 'reject', 'invalid_timestamp'],
+      ],
+    );
+  });
+
   it('decides every input form and prints one JSON object per input', async () => {
     const w = workspace({
       'known.logentry.json': failedLateBoot(),

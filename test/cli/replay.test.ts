@@ -90,6 +90,32 @@ describe('bootwarden replay', () => {
     expect(r.stderr).toContain('1 baseline document(s) in');
   });
 
+  it("rejects as the function would: an entry dated after the machine's clock, a timestamp naming no instant; lastSeen by instant", async () => {
+    const { dir, baselines } = setup();
+    const file = path.join(dir, 'export.json');
+    const unknown = (n: number, timestamp: string): JsonObject =>
+      bootReportEntry('lateBootReportEvent', { instance: vm(n), bootCounter: 3, actual: TAMPERED, policy: KERNEL_26, timestamp });
+    const month13 = unknown(9, '2026-11-01T00:00:00Z');
+    month13['timestamp'] = '2099-13-01T00:00:00Z';
+    writeFileSync(
+      file,
+      JSON.stringify([
+        unknown(7, '2099-01-01T00:00:00.000000001Z'),
+        month13,
+        // 10:30+02:00 is 08:30Z: the earlier of the two, though later as text.
+        unknown(8, '2026-11-01T09:00:00Z'),
+        unknown(8, '2026-11-01T10:30:00+02:00'),
+      ]),
+    );
+    const r = await bootwarden(['replay', '--json', '--baselines', baselines, file]);
+    const report = JSON.parse(r.stdout) as Report & { unknownFingerprints: { firstSeen: string; lastSeen: string }[] };
+    expect(report.rejectedByCode).toEqual({ invalid_timestamp: 1, timestamp_in_future: 1 });
+    expect(report.actions).toMatchObject({ stop: 2, reject: 2 });
+    expect(report.unknownFingerprints).toEqual([
+      expect.objectContaining({ firstSeen: '2026-11-01T10:30:00+02:00', lastSeen: '2026-11-01T09:00:00Z' }),
+    ]);
+  });
+
   it('reads JSON Lines from stdin and counts broken lines as rejected', async () => {
     const { baselines } = setup();
     const lines = fleetExport().map((e) => JSON.stringify(e));

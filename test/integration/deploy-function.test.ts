@@ -47,6 +47,8 @@ const EXPECTED_MODULES = [
   'core/measurements.js',
   'core/parse.js',
   'core/relearn-check.js',
+  'core/time.js',
+  'functions/body-limit.js',
   'functions/entry.js',
   'functions/handler.js',
   'functions/index.js',

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Firestore, Timestamp } from '@google-cloud/firestore';
+import { BootwardenError } from '../../core/errors.js';
 import { describe, expect, it } from 'vitest';
 import { baselineToDocument, newBaseline } from '../../core/baseline.js';
 import { fingerprint } from '../../core/measurements.js';
@@ -174,6 +175,32 @@ describe('FirestoreRejectedInputs', () => {
     const doc = await fs.db().collection(names.rejectedInputs).doc('msg-m').get();
     expect(doc.data()).toMatchObject({ receivedAt: '2026-11-29T00:00:00.000Z' });
     expect((doc.get('expiresAt') as Timestamp).toDate().toISOString()).toBe('2026-12-29T00:00:00.000Z');
+  });
+});
+
+describe('a document Firestore refuses', () => {
+  // Firestore documents are at most 1 MiB (https://cloud.google.com/firestore/quotas#limits); a larger
+  // one is INVALID_ARGUMENT (https://cloud.google.com/firestore/docs/understand-error-codes), refused
+  // on every retry: a permanent invalid_input, so that ingest records a smaller one and acknowledges.
+  it('a rejected-input record over 1 MiB: a permanent invalid_input error, nothing written', async () => {
+    const rejected = new FirestoreRejectedInputs(provider, names, 30);
+    const entry = {
+      rejection: { code: 'unrecognized_envelope' as const, message: 'input is neither a LogEntry…', field: null },
+      context: { messageId: '9812273641520099', logName: null, insertId: null, timestamp: null, instanceId: null },
+      raw: 'x'.repeat(1024 * 1024 + 1),
+      rawBytes: 1024 * 1024 + 1,
+      truncated: false,
+      receivedAt: '2026-11-29T00:00:00.000Z',
+    };
+    const refused = await rejected.record('msg-too-large', entry).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(BootwardenError);
+    expect(refused).toMatchObject({ code: 'invalid_input', retryable: false });
+    expect((await fs.db().collection(names.rejectedInputs).doc('msg-too-large').get()).exists).toBe(false);
+    await rejected.record('msg-too-large', { ...entry, raw: '(not kept)', truncated: true });
+    expect((await fs.db().collection(names.rejectedInputs).doc('msg-too-large').get()).get('raw')).toBe('(not kept)');
   });
 });
 

@@ -3,11 +3,12 @@
  * through the official client against the emulator and the local ExecutionStarter recording what
  * it was asked to start.
  */
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baselineToDocument, newBaseline } from '../../core/baseline.js';
 import { eventKeyOf, messageDocId, RESPONSE_WORKFLOW_ID } from '../../core/contracts.js';
 import { KNOWN_EVENT_KINDS } from '../../core/event.js';
-import type { JsonObject } from '../../core/json.js';
+import { MAX_PUSH_BODY_BYTES, type JsonObject } from '../../core/json.js';
 import { fingerprint } from '../../core/measurements.js';
 import { bootReportEntry, eventarcBody, pubsubMessage, simpleEventEntry } from '../../devstack/entries.js';
 import { postEventarc } from '../../devstack/eventarc.js';
@@ -220,6 +221,85 @@ describe('onIntegrityEvent over HTTP', () => {
         .get()
     ).data() as { rejection: { code: string }; context: { messageId: string } } | undefined;
     expect([recorded?.rejection.code, recorded?.context.messageId]).toEqual([code, messageId]);
+  });
+});
+
+/** What a raw HTTP/1.1 client saw: the answer's status line and body, and how many body bytes it could send. */
+async function rawPost(url: string, headers: string, body: (socket: net.Socket) => Promise<number>) {
+  const { hostname, port } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let answer = '';
+  socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('error', () => undefined);
+  socket.write(
+    `POST / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nce-id: 9812273641520031\r\nce-specversion: 1.0\r\nce-type: google.cloud.pubsub.topic.v1.messagePublished\r\nce-source: //pubsub.googleapis.com/projects/acme-sec/topics/t\r\n${headers}\r\n`,
+  );
+  const sent = await body(socket);
+  await closed;
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]), body: answer.slice(answer.indexOf('\r\n\r\n') + 4), sent };
+}
+
+/** Writes `chunk` until the server closes the connection or `max` bytes went; the bytes written. */
+async function writeUntilClosed(socket: net.Socket, chunk: Buffer, max: number, frame: (b: Buffer) => Buffer = (b) => b): Promise<number> {
+  let sent = 0;
+  while (sent < max && !socket.destroyed && socket.writable) {
+    const ok = socket.write(frame(chunk));
+    sent += chunk.length;
+    if (!ok) await new Promise<void>((resolve) => (socket.once('drain', resolve), socket.once('close', resolve)));
+  }
+  return sent;
+}
+
+describe('onIntegrityEvent bounds what it buffers and records', () => {
+  const MB150 = 150 * 1024 * 1024;
+  const chunk = Buffer.alloc(256 * 1024, 0x61);
+  const refusal = { error: `the body is larger than ${MAX_PUSH_BODY_BYTES} bytes, more than any Pub/Sub push can be: refused unread` };
+
+  it('a Content-Length of 150 MB: 413 before a byte of the body is read, the connection closed, nothing recorded', async () => {
+    const rejectedBefore = (await collection('rejected_inputs').get()).size;
+    const started = await startedDuring(async () => {
+      // Only the headers go: the answer comes without the body, which was never sent.
+      const r = await rawPost(server.url, `Content-Length: ${MB150}\r\n`, () => Promise.resolve(0));
+      expect(r.status).toBe(413);
+      expect(JSON.parse(r.body)).toEqual(refusal);
+    });
+    expect(started).toEqual([]);
+    expect((await collection('rejected_inputs').get()).size).toBe(rejectedBefore);
+  });
+
+  it('a chunked body growing to 150 MB: 413 and the connection cut once past the bound, far from the whole body', async () => {
+    const frame = (b: Buffer): Buffer => Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
+    const r = await rawPost(server.url, 'Transfer-Encoding: chunked\r\n', (socket) => writeUntilClosed(socket, chunk, MB150, frame));
+    expect(r.status).toBe(413);
+    expect(JSON.parse(r.body)).toEqual(refusal);
+    // The bound, plus what the two sockets' buffers held when the connection was cut.
+    expect(r.sent).toBeLessThan(MAX_PUSH_BODY_BYTES + 16 * 1024 * 1024);
+  });
+
+  it('a 500 KB body of five unknown 100 KB keys (unrecognized_envelope): 2xx, recorded in a few KB, keys cut', async () => {
+    const body = Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((c) => [c.repeat(100_000), 'v']));
+    const before = new Set((await collection('rejected_inputs').get()).docs.map((d) => d.id));
+    expect((await postBinary(server.url, body)).status).toBeLessThan(300);
+    const added = (await collection('rejected_inputs').get()).docs.filter((d) => !before.has(d.id));
+    expect(added).toHaveLength(1);
+    const record = added[0]!.data() as { rejection: { code: string; message: string }; raw: string; rawBytes: number; truncated: boolean };
+    expect(record.rejection.code).toBe('unrecognized_envelope');
+    expect(record.rejection.message).toBe(
+      `input is neither a LogEntry, a Pub/Sub message nor an Eventarc event (top-level keys: ${['a', 'b', 'c', 'd', 'e'].map((c) => `${c.repeat(39)}…`).join(', ')})`,
+    );
+    expect(record.truncated).toBe(true);
+    expect(record.rawBytes).toBeGreaterThan(500_000);
+    expect(Buffer.byteLength(record.raw)).toBe(16 * 1024);
+  });
+
+  it('the function still serves the next delivery', async () => {
+    const entry = late(vm(), TAMPERED);
+    const started = await startedDuring(async () => {
+      expect((await postBinary(server.url, JSON.stringify(eventarcBody(entry, '9812273641520032')))).status).toBeLessThan(300);
+    });
+    expect(started).toHaveLength(1);
   });
 });
 

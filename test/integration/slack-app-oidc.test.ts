@@ -17,10 +17,13 @@ import { OAuth2Client } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useFirestore } from '../../packages/workflows-emulator/test/support/firestore.js';
 import { APPROVAL_PATHS, WORKFLOW_EXECUTIONS_ORIGIN } from '../../core/approvals.js';
+import { DELIVER_PATH } from '../../slack-app/internal.js';
 import {
   approvalRequest,
   CallbackReceiver,
+  CHANNEL,
   fingerprintOf,
+  outcomeReport,
   postInternal,
   startSlackHarness,
   type SlackHarness,
@@ -39,6 +42,10 @@ let certs: http.Server;
 let byEmail: SlackHarness;
 /** Also knows its unique id (BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID). */
 let byId: SlackHarness;
+/** Also accepts the Cloud Scheduler job's account (BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT), on /internal/deliver only. */
+let withScheduler: SlackHarness;
+const SCHEDULER_SA = 'bootwarden-scheduler@demo-bootwarden.iam.gserviceaccount.com';
+const SCHEDULER_SA_ID = '108472955130276614382';
 
 /** An RS256 ID token as Google signs it; `claims` replace or (undefined) remove the defaults. */
 function idToken(claims: Record<string, unknown>, key = privateKey, kid = KID): string {
@@ -82,10 +89,15 @@ beforeAll(async () => {
     env: { ...env, BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID: WORKFLOW_SA_ID },
     deps: { oidcClient: oidcClient() },
   });
+  withScheduler = await startSlackHarness(fs.prefix, {
+    env: { ...env, BOOTWARDEN_WORKFLOW_SERVICE_ACCOUNT_ID: WORKFLOW_SA_ID, BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT: SCHEDULER_SA },
+    deps: { oidcClient: oidcClient() },
+  });
 });
 afterAll(async () => {
   await byEmail.close();
   await byId.close();
+  await withScheduler.close();
   await new Promise<void>((resolve) => certs.close(() => resolve()));
 });
 
@@ -185,6 +197,49 @@ describe('Google-signed OIDC tokens', () => {
     expect(res.status).toBe(401);
     expect((res.body as { error: string }).error).toContain(reason);
     expect(await members()).toBe(before);
+  });
+});
+
+describe('one identity per internal endpoint', () => {
+  /** Cloud Scheduler's OIDC token of the job's account (https://cloud.google.com/scheduler/docs/http-target-auth). */
+  const schedulerToken = (): string => idToken({ email: SCHEDULER_SA, sub: SCHEDULER_SA_ID, azp: SCHEDULER_SA_ID });
+  const audits = async (): Promise<number> => (await fs.db().collection(`${fs.prefix}approval_audit`).get()).size;
+
+  it.each([
+    ['/internal/approvals', APPROVAL_PATHS.request, () => request()],
+    [
+      '/internal/outcomes',
+      APPROVAL_PATHS.outcome,
+      () => ({ ...outcomeReport(request(), null, 'failed', 'forged by the scheduler'), fingerprint: null }),
+    ],
+  ])("the scheduler's valid token on %s: 403, nothing recorded or posted", async (_what, path, body) => {
+    const [before, auditsBefore, posted] = [await members(), await audits(), withScheduler.slack.channelMessages(CHANNEL).length];
+    const res = await postInternal(withScheduler.appUrl, path, body(), schedulerToken());
+    expect(res).toEqual({ status: 403, body: { error: `${SCHEDULER_SA} may not call ${path}` } });
+    expect(await members()).toBe(before);
+    expect(await audits()).toBe(auditsBefore);
+    expect(withScheduler.slack.channelMessages(CHANNEL)).toHaveLength(posted);
+  });
+
+  it.each([
+    ["the scheduler's token", () => schedulerToken()],
+    ["the workflow's token", () => idToken({})],
+  ])('%s on /internal/deliver: a delivery pass', async (_what, token) => {
+    const res = await postInternal(withScheduler.appUrl, DELIVER_PATH, {}, token());
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ messages: expect.any(Number) as number });
+  });
+
+  it("the workflow's token still opens a group where the scheduler is configured", async () => {
+    const before = await members();
+    const res = await postInternal(withScheduler.appUrl, APPROVAL_PATHS.request, request(), idToken({}));
+    expect(res.status).toBe(200);
+    expect(await members()).toBe(before + 1);
+  });
+
+  it("without BOOTWARDEN_SCHEDULER_SERVICE_ACCOUNT the scheduler's token is no caller at all: 401", async () => {
+    const res = await postInternal(byId.appUrl, DELIVER_PATH, {}, schedulerToken());
+    expect(res).toEqual({ status: 401, body: { error: `${SCHEDULER_SA} is not an allowed caller` } });
   });
 });
 

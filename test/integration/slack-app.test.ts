@@ -481,6 +481,31 @@ describe('outcomes', () => {
   });
 });
 
+describe('outcome texts are escaped', () => {
+  // Slack's mrkdwn control characters are &, < and >: https://api.slack.com/reference/surfaces/formatting#escaping
+  it("an outcome's free text cannot mention the channel, link or format: &, < and > reach Slack escaped", async () => {
+    const { groupId, requests } = await openGroup(1, 'escaped outcome');
+    const detail = 'stop failed <!channel> see <https://attacker.example/fix|the runbook> & <@U024BE7LH>';
+    // In the group's thread, and (outside any group) on its own.
+    for (const report of [
+      outcomeReport(requests[0]!, groupId, 'failed', detail),
+      { ...outcomeReport(requests[0]!, null, 'failed', detail), fingerprint: null },
+    ]) {
+      const told = await h.internal(APPROVAL_PATHS.outcome, report);
+      expect(told).toEqual({ status: 200, body: {} });
+    }
+    const escaped = 'stop failed &lt;!channel&gt; see &lt;https://attacker.example/fix|the runbook&gt; &amp; &lt;@U024BE7LH&gt;';
+    const [group, alone, ...more] = h.slack.channelMessages(CHANNEL);
+    expect(more).toEqual([]);
+    const outcomes = [...h.slack.threadReplies(CHANNEL, group!.ts), alone!];
+    expect(outcomes).toHaveLength(2);
+    for (const m of outcomes) {
+      expect(m.text).toBe(`:x: *Failed* instance ${requests[0]!.instance.id} (demo-bootwarden/us-central1-a): ${escaped}`);
+      expect(JSON.stringify(m.blocks)).not.toContain('<!channel>');
+    }
+  });
+});
+
 describe('Slack failing', () => {
   // The Web API client retries a 5xx once inside the request; ok:false and 429 (Retry-After is too long to wait in a request) not.
   it.each([

@@ -167,7 +167,14 @@ export class MemoryInstances implements InstanceStateStore {
 
 export class MemoryRejected implements RejectedInputStore {
   readonly records = new Map<string, Parameters<RejectedInputStore['record']>[1]>();
+  /**
+   * A record whose JSON is larger than this is refused as the Firestore adapter refuses a document
+   * Firestore answers INVALID_ARGUMENT to (over 1 MiB there): a permanent invalid_input.
+   */
+  maxRecordBytes = Number.POSITIVE_INFINITY;
   record(id: string, entry: Parameters<RejectedInputStore['record']>[1]) {
+    if (Buffer.byteLength(JSON.stringify(entry)) > this.maxRecordBytes)
+      return Promise.reject(new BootwardenError('invalid_input', `Firestore refused to record rejected input ${id}: Document too large`));
     if (!this.records.has(id)) this.records.set(id, entry);
     return Promise.resolve();
   }

@@ -755,3 +755,62 @@ describe('ingest: a response Workflows will never take', () => {
     await expect(w.run(unknownEntry())).rejects.toMatchObject({ code: 'store_unavailable' });
   });
 });
+
+describe('every stored or logged piece of an input is bounded', () => {
+  const huge = (c: string, n = 200_000): string => c.repeat(n);
+
+  it('unrecognized_envelope: six keys of 80,000 characters make a record and a log line of a few KB, keys cut', async () => {
+    const w = world();
+    const input = Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f'].map((c) => [huge(c, 80_000), 'v']));
+    const r = await w.run(JSON.stringify(input));
+    expect(r.status).toBe('rejected');
+    if (r.status !== 'rejected') return;
+    const record = w.rejected.records.get(r.recordId);
+    expect(record?.rejection.code).toBe('unrecognized_envelope');
+    expect(record?.rejection.message.length).toBeLessThanOrEqual(1000);
+    expect(Buffer.byteLength(JSON.stringify(record))).toBeLessThan(20 * 1024);
+    expect(record?.truncated).toBe(true);
+    const line = w.logger.lines.find((l) => l.fields['code'] === 'unrecognized_envelope');
+    expect(Buffer.byteLength(JSON.stringify(line))).toBeLessThan(2 * 1024);
+  });
+
+  it('a forbidden key deep under a 200,000-character key: the field path of the rejection is cut to 256 characters', async () => {
+    const w = world();
+    const entry = edited(failedLateBoot(), (e) => (e.jsonPayload['x'] = { [huge('k')]: JSON.parse('{"__proto__": 1}') as JsonObject }));
+    const r = await w.run(JSON.stringify(entry));
+    expect(r.status === 'rejected' && r.rejection).toMatchObject({ code: 'forbidden_key' });
+    if (r.status !== 'rejected') return;
+    expect(r.rejection.field?.length).toBe(256);
+    expect(r.rejection.field?.endsWith('…')).toBe(true);
+  });
+
+  it('an unknown event kind named by 5 keys of at most 64 characters in its decision', async () => {
+    const w = world();
+    const entry = simpleEventEntry('startupEvent', { instance: LINUX_VM, bootCounter: 7 });
+    delete (entry['jsonPayload'] as JsonObject)['startupEvent'];
+    for (const c of ['p', 'q', 'r', 's', 't', 'u']) (entry['jsonPayload'] as JsonObject)[`futureEvent_${huge(c, 1000)}`] = {};
+    const r = await w.run(eventarcBody(entry));
+    expect(r.status).toBe('decided');
+    if (r.status !== 'decided') return;
+    expect(r.decision.action).toBe('ignore');
+    expect(r.decision.reason.length).toBeLessThan(600);
+  });
+
+  it('a record the store refuses (Firestore: too large, INVALID_ARGUMENT) is recorded smaller, without its raw input, and acknowledged', async () => {
+    const w = world();
+    w.rejected.maxRecordBytes = 4096;
+    const r = await w.run(JSON.stringify({ unrelated: huge('x', 10_000) }));
+    expect(r).toMatchObject({ status: 'rejected', rejection: { code: 'unrecognized_envelope' } });
+    if (r.status !== 'rejected') return;
+    const record = w.rejected.records.get(r.recordId);
+    expect(record).toMatchObject({
+      rejection: { code: 'unrecognized_envelope' },
+      raw: expect.stringMatching(
+        /^\(not kept: the store refused the record: Firestore refused to record rejected input .*Document too large\)$/,
+      ) as string,
+      rawBytes: 10_016,
+      truncated: true,
+    });
+    expect(w.logger.lines.map((l) => l.fields['code'])).toEqual(['rejected_record_refused', 'unrecognized_envelope']);
+  });
+});

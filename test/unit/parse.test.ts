@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { RejectionCode } from '../../core/errors.js';
 import { KNOWN_EVENT_KINDS } from '../../core/event.js';
 import type { JsonObject } from '../../core/json.js';
-import { parseEnvelope, parseEnvelopeText, type ParseOutcome } from '../../core/parse.js';
+import { futureProblem, parseEnvelope, parseEnvelopeText, type ParseOutcome } from '../../core/parse.js';
+import { compareTimestamps, epochMs, TIMESTAMP_EXPECTED } from '../../core/time.js';
 import { bootReportEntry, eventarcBody, pubsubMessage, simpleEventEntry } from '../../devstack/entries.js';
 import { BIG_ID_VM, edited, failedLateBoot, KERNEL_25, KERNEL_26, LINUX_VM, WINDOWS_NOV, WINDOWS_OCT } from '../support/fixtures.js';
 
@@ -36,7 +37,11 @@ describe('envelopes', () => {
       },
       '44',
     ],
-    ['Pub/Sub message with snake_case ids', { data: b64(JSON.stringify(entry)), message_id: '45', publish_time: 'x' }, '45'],
+    [
+      'Pub/Sub message with snake_case ids',
+      { data: b64(JSON.stringify(entry)), message_id: '45', publish_time: '2026-11-01T10:00:00.540Z' },
+      '45',
+    ],
   ])('%s yields the same event', (_name, input, messageId) => {
     const event = ok(parseEnvelopeText(JSON.stringify(input)));
     expect(event.kind).toBe('lateBootReportEvent');
@@ -178,7 +183,7 @@ const BAD_INPUTS: Case[] = [
   ['another log', entryText((e) => (e.logName = 'projects/acme-prod/logs/syslog')), 'wrong_log_name', 'logName'],
   ['missing logName', entryText((e) => delete e.logName), 'missing_field', 'logName'],
   ['missing insertId', entryText((e) => delete e.insertId), 'missing_field', 'insertId'],
-  ['bad timestamp', entryText((e) => (e.timestamp = 'yesterday')), 'invalid_field', 'timestamp'],
+  ['bad timestamp', entryText((e) => (e.timestamp = 'yesterday')), 'invalid_timestamp', 'timestamp'],
   ['missing resource', entryText((e) => delete e.resource), 'missing_field', 'resource'],
   ['wrong resource type', entryText((e) => (e.resource.type = 'gce_disk')), 'invalid_field', 'resource.type'],
   ['missing labels', entryText((e) => delete e.resource.labels), 'missing_field', 'resource.labels'],
@@ -385,7 +390,11 @@ const REJECTIONS: [name: string, message: string | RegExp, field: string | null]
   ],
   ['missing logName', 'logName is missing', 'logName'],
   ['missing insertId', 'insertId is missing', 'insertId'],
-  ['bad timestamp', 'timestamp is "yesterday"; expected an RFC 3339 timestamp', 'timestamp'],
+  [
+    'bad timestamp',
+    'timestamp is "yesterday"; expected an RFC 3339 instant like "2026-03-01T08:15:30.123456789Z" (a real date and time, offset within ±23:59)',
+    'timestamp',
+  ],
   ['missing resource', 'resource is missing', 'resource'],
   ['wrong resource type', 'resource.type is "gce_disk"; integrity events come from "gce_instance"', 'resource.type'],
   ['missing labels', 'resource.labels is missing', 'resource.labels'],
@@ -803,6 +812,76 @@ describe('only what the platform vouches for (issue 14)', () => {
     const o = parseEnvelope(published(at(timestamp), '2026-11-01T10:00:00.183Z'));
     if (code === null) expect(ok(o).entry.timestamp).toBe(timestamp);
     else expect(rejected(o)).toMatchObject({ code, field: 'timestamp' });
+  });
+
+  // RFC 3339 section 5.6 (https://www.rfc-editor.org/rfc/rfc3339#section-5.6) with protobuf
+  // Timestamp's range and no leap second (https://protobuf.dev/reference/protobuf/google.protobuf/#timestamp).
+  it.each([
+    ['month 13', '2099-13-01T00:00:00Z'],
+    ['month 00', '2026-00-10T00:00:00Z'],
+    ['an offset of +24:00', '2026-11-01T10:00:00.183+24:00'],
+    ['an offset of +99:00', '2026-11-01T10:00:00.183+99:00'],
+    ['an offset of -05:60', '2026-11-01T10:00:00.183-05:60'],
+    ['February 30', '2026-02-30T10:00:00Z'],
+    ['February 29 of a common year', '2026-02-29T10:00:00Z'],
+    ['February 29 of 1900 (not a leap year)', '1900-02-29T10:00:00Z'],
+    ['April 31', '2026-04-31T10:00:00Z'],
+    ['day 00', '2026-11-00T10:00:00Z'],
+    ['hour 24', '2026-11-01T24:00:00Z'],
+    ['minute 60', '2026-11-01T10:60:00Z'],
+    ['a leap second', '2016-12-31T23:59:60Z'],
+    ['year 0000', '0000-01-01T00:00:00Z'],
+    ['ten fraction digits', '2026-11-01T10:00:00.1234567890Z'],
+    ['a lowercase z', '2026-11-01T10:00:00z'],
+    ['no offset', '2026-11-01T10:00:00'],
+  ])('a timestamp with %s is rejected as invalid_timestamp, in the entry and as the publish time', (_what, timestamp) => {
+    const r = rejected(parseEnvelope(edited(failedLateBoot(), (e) => (e.timestamp = timestamp))));
+    expect(r).toMatchObject({ code: 'invalid_timestamp', field: 'timestamp' });
+    expect(r.message).toBe(`timestamp is ${JSON.stringify(timestamp)}; expected ${TIMESTAMP_EXPECTED}`);
+    expect(rejected(parseEnvelope(published(at('2026-11-01T10:00:00.183Z'), timestamp)))).toMatchObject({
+      code: 'invalid_timestamp',
+      field: 'message.publishTime',
+    });
+  });
+
+  it.each([
+    ['February 29 of a leap year', '2028-02-29T10:00:00Z', Date.UTC(2028, 1, 29, 10)],
+    ['February 29 of 2000', '2000-02-29T23:59:59Z', Date.UTC(2000, 1, 29, 23, 59, 59)],
+    ['an offset of +23:59', '2026-11-02T09:59:00+23:59', Date.UTC(2026, 10, 1, 10)],
+    ['an offset of -05:30', '2026-11-01T04:30:00.183-05:30', Date.UTC(2026, 10, 1, 10, 0, 0, 183)],
+    ['nine fraction digits', '2026-11-01T10:00:00.183456789Z', Date.UTC(2026, 10, 1, 10, 0, 0, 183)],
+    ['year 0001', '0001-01-01T00:00:00Z', -62_135_596_800_000],
+    ['year 9999', '9999-12-31T23:59:59.999999999Z', 253_402_300_799_999],
+  ])('%s is a real instant', (_what, timestamp, ms) => {
+    expect(epochMs(timestamp)).toBe(ms);
+  });
+
+  it.each([
+    ['the same instant in two offsets', '2026-11-01T10:00:00Z', '2026-11-01T11:00:00+01:00', 0],
+    ['a nanosecond apart', '2026-11-01T10:00:00.183000001Z', '2026-11-01T10:00:00.183Z', 1],
+    ['later in the text, earlier in time', '2026-11-01T10:30:00+02:00', '2026-11-01T09:00:00Z', -1],
+    ['a shorter fraction', '2026-11-01T10:00:00Z', '2026-11-01T10:00:00.5Z', -1],
+    ['no instant before an instant', '2099-13-01T00:00:00Z', '1970-01-01T00:00:00Z', -1],
+  ])('timestamps ordered by instant: %s', (_what, a, b, sign) => {
+    expect(Math.sign(compareTimestamps(a, b))).toBe(sign);
+    expect(Math.sign(compareTimestamps(b, a))).toBe(-sign || 0);
+  });
+
+  it('a publish-time check keeps the nanoseconds: 60 s and 1 ns after the publish time is in the future', () => {
+    const publishTime = '2026-11-01T10:00:00.183Z';
+    expect(ok(parseEnvelope(published(at('2026-11-01T10:01:00.183000000Z'), publishTime))).entry.timestamp).toBe(
+      '2026-11-01T10:01:00.183000000Z',
+    );
+    expect(rejected(parseEnvelope(published(at('2026-11-01T10:01:00.183000001Z'), publishTime))).code).toBe('timestamp_in_future');
+  });
+
+  it.each([
+    ['60 s ahead of the clock', '2026-11-01T10:01:00.183Z', null],
+    ['60 s and 1 ns ahead', '2026-11-01T10:01:00.183000001+00:00', 'timestamp_in_future'],
+    ['in 2099', '2099-01-01T00:00:00Z', 'timestamp_in_future'],
+    ['no instant', '2099-13-01T00:00:00Z', 'invalid_timestamp'],
+  ])('futureProblem (the function, decide and replay) on an entry %s', (_what, timestamp, code) => {
+    expect(futureProblem(timestamp, new Date('2026-11-01T10:00:00.183Z'))?.code ?? null).toBe(code);
   });
 
   it('the publish-time check names both times; a LogEntry without an envelope has no publish time to check', () => {

@@ -278,6 +278,26 @@ describe('onIntegrityEvent bounds what it buffers and records', () => {
     expect(r.sent).toBeLessThan(MAX_PUSH_BODY_BYTES + 16 * 1024 * 1024);
   });
 
+  it('a delivery within the bound sent chunked, in pieces that arrive after the request began: read whole and acted on', async () => {
+    // The bound counts a chunked body as it arrives; counting must not take a piece from the parser.
+    const entry = late(vm(), TAMPERED);
+    const body = Buffer.from(JSON.stringify(eventarcBody(entry, '9812273641520031')));
+    const frame = (b: Buffer): Buffer => Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
+    const third = Math.ceil(body.length / 3);
+    const started = await startedDuring(async () => {
+      const r = await rawPost(server.url, 'Transfer-Encoding: chunked\r\nConnection: close\r\n', async (socket) => {
+        for (let at = 0; at < body.length; at += third) {
+          socket.write(frame(body.subarray(at, at + third)));
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        socket.write('0\r\n\r\n');
+        return body.length;
+      });
+      expect(r.status).toBeLessThan(300);
+    });
+    expect(started.map((x) => x.labels['event'])).toEqual([keyOf(entry).slice(0, 63)]);
+  });
+
   it('a 500 KB body of five unknown 100 KB keys (unrecognized_envelope): 2xx, recorded in a few KB, keys cut', async () => {
     const body = Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((c) => [c.repeat(100_000), 'v']));
     const before = new Set((await collection('rejected_inputs').get()).docs.map((d) => d.id));

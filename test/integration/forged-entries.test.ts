@@ -187,6 +187,9 @@ describe('root on a VM forges its reports, then reboots into a rootkit', () => {
     const claim = forge(vm, 'lateBootReportEvent', { bootCounter: '106', actual: good, policy: measurements(evil, 'late'), passed: false });
     await stack.quiet();
 
+    // Never relearned: the VM's policy is still its genuine image's, not the rootkit's.
+    expect(stack.fleet.relearnCount(PROJECT, ZONE, vm.name)).toBe(0);
+    expect(stack.simulated.vm(vm.name).policyMeasurements?.late).toEqual(good);
     expect(await ledger(failed)).toMatchObject({
       decision: { action: 'stop', fingerprint: fingerprint(measurements(evil, 'late')) },
     });

@@ -11,12 +11,17 @@
  *   kept: no shutdown, no boot); `start` refuses a SUSPENDED instance, as Compute does (and
  *   `stop` refuses one, as undocumented).
  * Every entry a VM writes goes, in order, to the fleet's log listeners (the local log sink).
+ * A VM's root can also write forged entries (`forge`), as `gcloud logging write` would: they take
+ * the same path to the log sink as the VM's genuine ones, so nothing downstream tells them apart.
  * An instance without a boot chain is a Compute instance only: it obeys stop, start and relearn
  * and writes nothing (for replaying entries exported from a real project against its inventory).
  */
 import { computeError, type ComputeInstance } from '@bootwarden/workflows-emulator';
 import { RecordingComputeFleet } from '@bootwarden/workflows-emulator/testing';
+import { createHash } from 'node:crypto';
+import { INTEGRITY_LOG_ID } from '../../core/event.js';
 import type { JsonObject } from '../../core/json.js';
+import { nanosecondsLater } from '../entries.js';
 import { ShieldedVmError, SimulatedShieldedVm } from './shielded-vm.js';
 import type { BootChain } from './vtpm.js';
 
@@ -37,6 +42,29 @@ export interface FleetInstance {
   readonly chain?: BootChain;
 }
 
+/**
+ * What root on a VM writes with
+ * `gcloud logging write compute.googleapis.com%2Fshielded_vm_integrity '<payload>' --payload-type=json
+ *  --monitored-resource-type=gce_instance --monitored-resource-labels=zone=Z,instance_id=I,project_id=P
+ *  [--severity=S]`
+ * (https://cloud.google.com/sdk/gcloud/reference/logging/write), with the default Compute service
+ * account's `logging.logEntries.create` in the VM's project. The writer chooses the payload, the
+ * resource labels (any instance id, of a VM of the project or not) and the severity (gcloud's
+ * default is DEFAULT). It cannot choose the project (the entry lands in its own), `insertId`,
+ * `timestamp` or `receiveTimestamp`: gcloud logging write has no flag for them, and Logging assigns
+ * a unique insertId and the current time to an entry that has none
+ * (https://cloud.google.com/logging/docs/reference/v2/rest/v2/entries/write).
+ */
+export interface ForgedEntry {
+  /** The `instance_id` label: any decimal id. */
+  readonly instanceId: string;
+  /** The `zone` label (default: the writing VM's). */
+  readonly zone?: string;
+  /** The JSON message, which becomes `jsonPayload`. */
+  readonly payload: JsonObject;
+  readonly severity?: 'DEFAULT' | 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL' | 'ALERT' | 'EMERGENCY';
+}
+
 export type EntryListener = (entry: JsonObject) => void;
 /** A change Compute made to a simulated VM. */
 export type FleetChange = 'started' | 'stopped' | 'relearned' | 'suspended' | 'resumed';
@@ -48,6 +76,7 @@ export class SimulatedFleet {
   private readonly vms = new Map<string, SimulatedShieldedVm>();
   private readonly listeners = new Set<EntryListener>();
   private readonly changeListeners = new Set<ChangeListener>();
+  private forged = 0;
 
   constructor(
     private readonly now: () => number,
@@ -141,6 +170,34 @@ export class SimulatedFleet {
   /** A reboot from inside the guest: Compute sees nothing, the VM writes its boot reports. */
   reboot(nameOrId: string): void {
     this.emit(this.vm(nameOrId).reboot());
+  }
+
+  /**
+   * Root on `fromVm` writes a forged entry (ForgedEntry): it goes to the log listeners, as the VM's
+   * own entries do. Returns the entry as Logging stores it.
+   */
+  forge(fromVm: string, forged: ForgedEntry): JsonObject {
+    const writer = this.vm(fromVm);
+    if (writer.status !== 'RUNNING') throw new Error(`${writer.name} is ${writer.status}: only a running guest writes log entries`);
+    const n = ++this.forged;
+    const ms = new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, '.000Z');
+    // Logging's time of receipt, in nanoseconds; the entry has no timestamp of its own.
+    const timestamp = nanosecondsLater(ms, BigInt(this.now() % 1000) * 1_000_000n + (BigInt(n * 104_729) % 1_000_000n));
+    const project = writer.ref.project;
+    const entry: JsonObject = {
+      insertId: createHash('sha1').update(`forged/${project}/${n}/${timestamp}`).digest('hex').slice(0, 14),
+      jsonPayload: forged.payload,
+      resource: {
+        type: 'gce_instance',
+        labels: { instance_id: forged.instanceId, project_id: project, zone: forged.zone ?? writer.ref.zone },
+      },
+      timestamp,
+      severity: forged.severity ?? 'DEFAULT',
+      logName: `projects/${project}/logs/${INTEGRITY_LOG_ID}`,
+      receiveTimestamp: timestamp,
+    };
+    this.emit([entry]);
+    return entry;
   }
 
   private act(instance: ComputeInstance, kind: FleetChange, change: (vm: SimulatedShieldedVm) => JsonObject[]): void {

@@ -28,7 +28,7 @@ function patches(node: Yaml, out: Record<string, unknown>[] = []): Record<string
 describe('every Firestore patch of the response workflow carries its mask', () => {
   const doc = parse(readFileSync(path.join(ROOT, 'workflows/integrity-response.workflows.yaml'), 'utf8')) as Yaml;
 
-  it('finds the three patches (relearned, awaiting, response), each masked to the one field its body sets', () => {
+  it('finds the four patches (relearned, awaiting, response, and response on failure), each masked to the one field its body sets', () => {
     const found = patches(doc);
     expect(
       found.map((args) => ({
@@ -38,6 +38,7 @@ describe('every Firestore patch of the response workflow carries its mask', () =
     ).toEqual([
       { mask: ['relearned'], body: ['relearned'] },
       { mask: ['awaiting'], body: ['awaiting'] },
+      { mask: ['response'], body: ['response'] },
       { mask: ['response'], body: ['response'] },
     ]);
     expect(found.every((args) => !('updateMask.fieldPaths' in args))).toBe(true);

@@ -33,7 +33,8 @@ import {
   TEAM,
   type LocalSlackApp,
 } from '../../devstack/slack-local.js';
-import { linuxBoot } from '../../devstack/entries.js';
+import { linuxBoot, measure } from '../../devstack/entries.js';
+import { fingerprint, type Measurement } from '../../core/measurements.js';
 import {
   fileBaseline,
   responseWorkflowFile,
@@ -170,8 +171,9 @@ describe('relearn (known-good measurements)', () => {
     const audit = await fs.db().collection(eventsCollection(fs.prefix)).doc(s.argument.eventKey).get();
     expect(JSON.parse(audit.get('response') as string)).toMatchObject({ outcome: 'relearned', eventKey: s.argument.eventKey });
     // 12 steps, 7 to re-read the baseline and check its PCRs (one per field) before trusting it,
-    // and 2 to record what was relearned (the next boot is checked against it).
-    expect(out.steps - out.record.billing.polls, out.record.steps.map((st) => st.step).join(' ')).toBeLessThanOrEqual(21);
+    // 2 to record what was relearned (the next boot is checked against it), and 6 to check the
+    // argument (one per reported PCR, the fingerprint) inside the step that records any failure.
+    expect(out.steps - out.record.billing.polls, out.record.steps.map((st) => st.step).join(' ')).toBeLessThanOrEqual(27);
   });
 
   it('skips a stale event: the VM has booted again since (a later boot is recorded)', async () => {
@@ -294,7 +296,8 @@ describe('stop, then an operator decides', () => {
     expect(after.outcome?.kind).toBe('promoted_and_started');
     // The VM's next late-boot report has these measurements: the normal path now relearns it.
     if (parsed.ok) expect(decide(s.event, lookupOf({ id: doc.id, baseline: parsed.baseline })).action).toBe('relearn');
-    expect(out.steps - out.record.billing.polls).toBeLessThanOrEqual(30);
+    // 28, and 10 to check the argument: its PCRs and fingerprint (6) and the diff shown to the approver (one per entry).
+    expect(out.steps - out.record.billing.polls, out.record.steps.map((st) => st.step).join(' ')).toBeLessThanOrEqual(38);
   });
 
   it('a VM that is gone is not stopped: stop_skipped, and operators are told', async () => {
@@ -582,11 +585,6 @@ describe('the argument is not trusted: documents come from configuration, a rele
       'extra PCR',
       'does not hold exactly the reported PCRs now (PCR_14 was not reported)',
     ],
-    [
-      'an argument claiming one more PCR than the baseline holds',
-      'claimed PCR',
-      'does not hold exactly the reported PCRs now (3 of its PCRs match, 4 were reported)',
-    ],
   ] as const)('refuses to relearn on %s: no Compute mutation, relearn_refused in the audit', async (_name, how, why) => {
     const vm = newVm();
     const measured = boot(`6.1.0-95-${how.replace(' ', '-')}`);
@@ -595,21 +593,7 @@ describe('the argument is not trusted: documents come from configuration, a rele
     if (how === 'other value') stored['PCR_4'] = { ...stored['PCR_4']!, value: Buffer.alloc(32, 7).toString('base64') };
     if (how === 'extra PCR') stored['PCR_14'] = { hashAlgo: 'SHA256', pcrNum: 'PCR_14', value: Buffer.alloc(32, 14).toString('base64') };
     if (how !== 'missing') await baselines().doc(s.baseline.id).create(stored);
-    const argument =
-      how === 'claimed PCR'
-        ? {
-            ...s.argument,
-            pcrFields: {
-              ...s.argument.pcrFields,
-              PCR_14: {
-                mapValue: {
-                  fields: { hashAlgo: { stringValue: 'SHA256' }, pcrNum: { stringValue: 'PCR_14' }, value: { stringValue: 'AA==' } },
-                },
-              },
-            },
-          }
-        : s.argument;
-    const out = await finish(await start(argument));
+    const out = await finish(await start(s.argument));
     expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
     expect(out.result).toMatchObject({
       outcome: 'relearn_refused',
@@ -873,7 +857,18 @@ describe('configuration the workflow trusts', () => {
         expect(out.error?.message).toBe(
           `bootwarden: BOOTWARDEN_APPROVAL_TIMEOUT_SECONDS is ${JSON.stringify(value)}: give a positive number of seconds in decimal digits (86400 by default), at most 31536000 (a year, the longest an execution runs)`,
         );
-        expect(out.record.steps.map((s) => s.step)).toEqual(['init', 'route']);
+        // Only the argument's own checks ran before it (nothing read); then the failure is recorded.
+        const steps = out.record.steps.map((s) => s.step);
+        expect(steps.slice(0, steps.indexOf('route') + 1)).toEqual([
+          'init',
+          'respond',
+          'check_pcrs',
+          'check_pcr',
+          'check_pcr',
+          'check_pcr',
+          'fingerprint_of',
+          'route',
+        ]);
         expect(fleet.callsTo('list').length).toBe(reads);
       } finally {
         await deploy();
@@ -926,6 +921,197 @@ describe('configuration the workflow trusts', () => {
       expect(await toldAbout(vm)).toEqual([expect.stringMatching(/^dry_run instance /) as unknown]);
     } finally {
       await deploy();
+    }
+  });
+});
+
+describe('the workflow checks its argument: what is promoted, recorded and shown is what was checked', () => {
+  const mutations = (vm: InstanceRef) => ['stop', 'start', 'setShieldedInstanceIntegrityPolicy'].flatMap((m) => callsFor(vm, m as 'stop'));
+  const b64 = (byte: number, bytes: number) => Buffer.alloc(bytes, byte).toString('base64');
+  /** One real-shaped PCR set per bank and OS, in report order (not sorted: the fingerprint sorts). */
+  const sets: readonly (readonly [string, Measurement[]])[] = [
+    ['Linux, 3 PCRs, SHA256', measure({ PCR_7: 'db-2024-06', PCR_0: 'ovmf-2026-09', PCR_4: 'linux-6.1.0-97-pin' })],
+    [
+      'Linux after MOK enrolment, 4 PCRs, SHA256',
+      measure({ PCR_14: 'mok-2026', PCR_0: 'ovmf-2026-09', PCR_4: 'linux-6.1.0-97-mok', PCR_7: 'db' }),
+    ],
+    ['Linux, 3 PCRs, SHA1', measure({ PCR_4: 'linux-6.1.0-97-sha1', PCR_0: 'ovmf-2026-09', PCR_7: 'db-2024-06' }, 'SHA1')],
+    [
+      'Windows, 6 PCRs, SHA256',
+      measure({ PCR_13: 'elam', PCR_0: 'ovmf-2026-09', PCR_11: 'bitlocker', PCR_4: 'bootmgr-2026-10', PCR_14: 'mok', PCR_7: 'db' }),
+    ],
+    [
+      'Windows, 6 PCRs, SHA1',
+      measure({ PCR_0: 'ovmf-2026-09', PCR_4: 'bootmgr-2026-10', PCR_7: 'db', PCR_11: 'bitlocker', PCR_13: 'elam', PCR_14: 'mok' }, 'SHA1'),
+    ],
+  ];
+
+  /** The audit record the execution wrote to its ledger document. */
+  async function auditOf(eventKey: string): Promise<Record<string, unknown> | undefined> {
+    const doc = await fs.db().collection(eventsCollection(fs.prefix)).doc(eventKey).get();
+    const text = doc.get('response') as string | undefined;
+    return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
+  }
+
+  it('core/measurements.ts pins the fingerprint: SHA-256 of the sorted PCR_n|hashAlgo|value lines (a value computed apart)', () => {
+    // printf 'PCR_0|SHA256|AAAA…=\nPCR_4|SHA256|BAQE…=\nPCR_7|SHA256|BwcH…=' | sha256sum
+    const ms: Measurement[] = [
+      { pcrNum: 'PCR_7', hashAlgo: 'SHA256', value: b64(7, 32) },
+      { pcrNum: 'PCR_0', hashAlgo: 'SHA256', value: b64(0, 32) },
+      { pcrNum: 'PCR_4', hashAlgo: 'SHA256', value: b64(4, 32) },
+    ];
+    expect(fingerprint(ms)).toBe('4b02bb9647b9dfa6386ffbc9e12ad69440ab0afb65c17dfac95d34ceaf36d4f3');
+    const windows = [14, 13, 11, 7, 4, 0].map((n): Measurement => ({ pcrNum: `PCR_${n}`, hashAlgo: 'SHA1', value: b64(n, 20) }));
+    expect(fingerprint(windows)).toBe('5f351390158def4b342064a2e0ac3f2aef8aeb54c1cf5c9a285adf76588764ba');
+  });
+
+  it.each(sets)('%s: the workflow computes the fingerprint core computes (it accepts it, and refuses any other)', async (_name, actual) => {
+    const vm = newVm();
+    // No baseline is filed: the relearn is refused after the argument's checks, with no Compute mutation.
+    const s = scenario('relearn', { instance: vm, bootCounter: 7, collections, actual });
+    expect(s.argument.fingerprint).toBe(fingerprint(actual));
+    const ok = await finish(await start(s.argument));
+    expect(ok.state, ok.record.error?.payload).toBe('SUCCEEDED');
+    expect(ok.result).toMatchObject({ outcome: 'relearn_refused', fingerprint: s.argument.fingerprint });
+    // The same PCRs under another set's fingerprint (one value changed) are refused.
+    const other = fingerprint(actual.map((m, i) => (i === 0 ? { ...m, value: b64(0xee, m.hashAlgo === 'SHA1' ? 20 : 32) } : m)));
+    const forged = await finish(await start({ ...s.argument, fingerprint: other, baselineId: other }));
+    expect(forged.state).toBe('FAILED');
+    expect(forged.error).toMatchObject({ tags: ['ValueError'], field: 'fingerprint' });
+  });
+
+  it('a rootkit PCR_4 under the fingerprint of a known kernel fails the execution: an audit record, operators told, nothing stopped or promoted', async () => {
+    const vm = newVm();
+    const k2 = scenario('stop', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-98-k2') });
+    const rootkit = scenario('stop', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-98-rootkit') });
+    const out = await finish(await start({ ...k2.argument, pcrFields: rootkit.argument.pcrFields }));
+    expect(out.state).toBe('FAILED');
+    expect(out.error).toMatchObject({ tags: ['ValueError'], field: 'fingerprint' });
+    expect(out.error?.message).toMatch(/fingerprint is not the fingerprint of its pcrFields/);
+    expect(mutations(vm)).toEqual([]);
+    expect((await fs.db().collection(collections.baselines).doc(k2.baseline.id).get()).exists).toBe(false);
+    expect(await auditOf(k2.argument.eventKey)).toMatchObject({
+      outcome: 'failed',
+      eventKey: k2.argument.eventKey,
+      reason: expect.stringMatching(/^failed: bootwarden: the workflow argument's fingerprint/) as unknown,
+      errors: [{ step: 'respond', error: { field: 'fingerprint' } }],
+    });
+    expect(await toldAbout(vm)).toEqual([expect.stringMatching(/^failed instance .*fingerprint is not the fingerprint/) as unknown]);
+  });
+
+  it("the diff shown to the approver is the promoted PCRs' (K2's diff with the rootkit's PCRs fails before the stop)", async () => {
+    const vm = newVm();
+    const k2 = scenario('stop', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-99-k2') });
+    const rootkit = scenario('stop', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-99-rootkit') });
+    const out = await finish(await start({ ...rootkit.argument, diff: k2.argument.diff }));
+    expect(out.state).toBe('FAILED');
+    expect(out.error).toMatchObject({ tags: ['ValueError'], field: 'diff' });
+    expect(out.error?.message).toBe(
+      "bootwarden: the workflow argument's diff.changed shows PCR_4 with another value than pcrFields, which an approval promotes",
+    );
+    expect(mutations(vm)).toEqual([]);
+    expect(await auditOf(rootkit.argument.eventKey)).toMatchObject({ outcome: 'failed', errors: [{ error: { field: 'diff' } }] });
+    expect(await toldAbout(vm)).toHaveLength(1);
+  });
+
+  it('a diff that says a reported PCR was removed fails the execution', async () => {
+    const vm = newVm();
+    const s = scenario('stop', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-99-removed') });
+    const pcr7 = { pcrNum: 'PCR_7', hashAlgo: 'SHA256', value: b64(7, 32) };
+    const out = await finish(await start({ ...s.argument, diff: { ...s.argument.diff, removed: [pcr7] } }));
+    expect(out.error).toMatchObject({ tags: ['ValueError'], field: 'diff' });
+    expect(out.error?.message).toBe("bootwarden: the workflow argument's diff.removed lists PCR_7, which pcrFields reports");
+    expect(mutations(vm)).toEqual([]);
+  });
+
+  it.each([
+    ['2^64', '18446744073709551616', 'bootCounter', /above 2\^64-1/],
+    ['2^64 + 10^10', '18446744083709551615', 'bootCounter', /above 2\^64-1/],
+    ['"abc"', 'abc', 'bootCounter', /not a decimal counter/],
+    ['leading zeros', '007', 'bootCounter', /not a decimal counter/],
+  ] as const)('bootCounter %s fails the execution with an audit record', async (_name, bootCounter, field, message) => {
+    const vm = newVm();
+    const s = scenario('relearn', { instance: vm, bootCounter: 7, collections });
+    const nextBoot = /^[0-9]+$/.test(bootCounter) ? bootOrder((BigInt(bootCounter) + 1n).toString()).slice(-20) : s.argument.nextBoot;
+    const out = await finish(await start({ ...s.argument, bootCounter, nextBoot }));
+    expect(out.state).toBe('FAILED');
+    expect(out.error).toMatchObject({ tags: ['ValueError'], field });
+    expect(out.error?.message).toMatch(message);
+    expect(mutations(vm)).toEqual([]);
+    expect(await auditOf(s.argument.eventKey)).toMatchObject({ outcome: 'failed', bootCounter });
+  });
+
+  it('bootCounter 2^64-1, the largest the function accepts, is accepted', async () => {
+    const vm = newVm();
+    const s = scenario('relearn', { instance: vm, bootCounter: 7, collections, actual: boot('6.1.0-99-max') });
+    const out = await finish(await start({ ...s.argument, bootCounter: '18446744073709551615', nextBoot: '18446744073709551616' }));
+    expect(out.state, out.record.error?.payload).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({ outcome: 'relearn_refused', bootCounter: '18446744073709551615' });
+  });
+
+  it('a nextBoot that is not the boot after bootCounter fails the execution (a stale relearn would read another boot)', async () => {
+    const vm = newVm();
+    const s = scenario('relearn', { instance: vm, bootCounter: 7, collections });
+    const out = await finish(await start({ ...s.argument, nextBoot: bootOrder('1000') }));
+    expect(out.error).toMatchObject({ tags: ['ValueError'], field: 'nextBoot' });
+    expect(mutations(vm)).toEqual([]);
+  });
+
+  it('pcrFields with a pcrNum other than its key, or a value that is no digest, fail the execution naming pcrFields', async () => {
+    const vm = newVm();
+    const s = scenario('relearn', { instance: vm, bootCounter: 7, collections });
+    const pcr = (pcrNum: string, value: string) => ({
+      mapValue: { fields: { hashAlgo: { stringValue: 'SHA256' }, pcrNum: { stringValue: pcrNum }, value: { stringValue: value } } },
+    });
+    for (const [key, field, message] of [
+      ['PCR_4', pcr('PCR_9', b64(9, 32)), /pcrFields.PCR_4 has another pcrNum than its key/],
+      ['PCR_4', pcr('PCR_4', 'AA=='), /pcrFields.PCR_4 is not a SHA1 or SHA256 digest/],
+      ['bootwarden', pcr('PCR_4', b64(9, 32)), /has a key that is not PCR_0 to PCR_23/],
+    ] as const) {
+      const out = await finish(await start({ ...s.argument, pcrFields: { ...s.argument.pcrFields, [key]: field } }));
+      expect(out.error).toMatchObject({ tags: ['ValueError'], field: 'pcrFields' });
+      expect(out.error?.message).toMatch(message);
+    }
+    expect(mutations(vm)).toEqual([]);
+  });
+});
+
+describe('every execution ends with an audit record and a Slack outcome, whatever fails inside it', () => {
+  it('a reportedAt that time.parse refuses (month 13): FAILED, the audit record written, operators told, nothing relearned', async () => {
+    const vm = newVm();
+    const s = scenario('relearn', { instance: vm, bootCounter: 7, collections });
+    const out = await finish(await start({ ...s.argument, reportedAt: '2099-13-01T00:00:00Z' }));
+    expect(out.state).toBe('FAILED');
+    expect(out.error?.tags).toEqual(['ValueError']);
+    expect(callsFor(vm, 'setShieldedInstanceIntegrityPolicy')).toEqual([]);
+    const audit = await fs.db().collection(eventsCollection(fs.prefix)).doc(s.argument.eventKey).get();
+    expect(JSON.parse(audit.get('response') as string)).toMatchObject({
+      outcome: 'failed',
+      eventKey: s.argument.eventKey,
+      instance: vm,
+      errors: [{ step: 'respond', error: { tags: ['ValueError'] } }],
+      timings: { finishedAt: expect.stringMatching(/^2026-/) as unknown },
+    });
+    expect(await toldAbout(vm)).toEqual([expect.stringMatching(/^failed instance .*: failed: /) as unknown]);
+  });
+
+  it('a call that fails for good (Compute 403 on stop): the audit record is written too, and operators are told once', async () => {
+    const vm = newVm();
+    fleet.failAlways('stop', 403, 'Required permission compute.instances.stop');
+    try {
+      const s = scenario('stop', { instance: vm, bootCounter: 8, collections, actual: boot('6.1.0-99-403') });
+      const out = await finish(await start(s.argument));
+      expect(out.state).toBe('FAILED');
+      expect(out.error?.tags).toEqual(['BootwardenError']);
+      const audit = await fs.db().collection(eventsCollection(fs.prefix)).doc(s.argument.eventKey).get();
+      expect(JSON.parse(audit.get('response') as string)).toMatchObject({
+        outcome: 'failed',
+        reason: 'stopping the instance failed',
+        errors: [{ step: 'give_up', error: { tags: ['BootwardenError'] } }],
+      });
+      expect(await toldAbout(vm)).toEqual([expect.stringMatching(/^failed instance .*: stopping the instance failed: /) as unknown]);
+    } finally {
+      fleet.clearFailures();
     }
   });
 });

@@ -12,6 +12,10 @@
  * Windows are fixed (aligned to the epoch): at most `limit` stops in each window, so at most twice
  * that in any period of one window's length that spans a boundary. A slot taken for a VM that is
  * then held by a later scope stays taken: the guard errs on the side of holding.
+ *
+ * Slots count VMs Compute has: the event's slots go to the response workflow (`stopSlots` of its
+ * argument), which deletes those this event holds when `instances.list` finds no such VM
+ * (`stop_skipped`). Forged reports for instance ids that do not exist cannot use up the guard.
  */
 import type { Decision } from './decide.js';
 import type { InstanceRef } from './event.js';
@@ -45,7 +49,10 @@ export interface HeldBy {
   readonly windowStart: string;
 }
 
-export type GuardVerdict = { readonly stop: true; readonly slots: readonly string[] } | { readonly stop: false; readonly heldBy: HeldBy };
+/** `slots`: the slots the event holds (on a hold, those of the scopes before the full one). */
+export type GuardVerdict =
+  | { readonly stop: true; readonly slots: readonly string[] }
+  | { readonly stop: false; readonly heldBy: HeldBy; readonly slots: readonly string[] };
 
 export interface StopRequest {
   readonly eventKey: string;
@@ -83,11 +90,12 @@ export async function claimStop(store: StopSlotStore, limits: BlastRadiusLimits,
   const start = windowStartOf(r.now, limits.windowSeconds);
   const windowStart = start.toISOString();
   const expiresAt = new Date(start.getTime() + limits.windowSeconds * 1000).toISOString();
+  const taken: string[] = [];
   const held = (scope: GuardScope, limit: number): GuardVerdict => ({
     stop: false,
     heldBy: { scope, limit, windowSeconds: limits.windowSeconds, windowStart },
+    slots: [...taken],
   });
-  const taken: string[] = [];
   for (const scope of GUARD_SCOPES) {
     const limit = limitOf(limits, scope);
     if (limit === 0) return held(scope, limit);
@@ -145,7 +153,8 @@ export async function guardDecision(
 ): Promise<Decision> {
   if (decision.action !== 'stop') return decision;
   const verdict = await claimStop(store, limits, { ...r, fingerprint: decision.fingerprint });
-  return verdict.stop ? decision : holdInstead(decision, verdict.heldBy);
+  const d = verdict.stop ? decision : holdInstead(decision, verdict.heldBy);
+  return { ...d, stopSlots: verdict.slots };
 }
 
 /** The guard's records in memory: `bootwarden replay` simulates the guard with it. */

@@ -153,7 +153,7 @@ export const CONFIG_VARIABLES = {
   },
   BOOTWARDEN_MAX_BOOT_COUNTER_JUMP: {
     readers: ['function'],
-    meaning: "a boot report this many boots beyond the VM's last recorded boot is rejected (`implausible_boot_counter`)",
+    meaning: "a boot report further beyond the VM's last boot is not recorded, never relearned (`implausible_boot_counter`)",
     default: '100',
   },
   FIRESTORE_EMULATOR_HOST: {

@@ -75,6 +75,11 @@ export interface ResponseArgument {
    */
   readonly promotion: { readonly metadata: FirestoreValue } | null;
   readonly decidedAt: string;
+  /**
+   * The blast-radius guard's slots this event holds (`<prefix>stop_slots/<id>`,
+   * core/blast-radius.ts): the workflow releases them when Compute has no such VM (stop_skipped).
+   */
+  readonly stopSlots: readonly string[];
 }
 
 /**
@@ -196,6 +201,7 @@ export function responseArgument(
     pcrFields: pcrs,
     promotion: promotable && metadata !== undefined ? { metadata } : null,
     decidedAt: opts.decidedAt,
+    stopSlots: [...(decision.stopSlots ?? [])],
   };
 }
 

@@ -64,6 +64,8 @@ export interface Decision {
   readonly dryRun: boolean;
   /** Set on a `hold`: which limit of the blast-radius guard kept the VM running. */
   readonly heldBy?: HeldBy;
+  /** Set by the blast-radius guard on a stop or hold: the ids of the stop slots the event holds. */
+  readonly stopSlots?: readonly string[];
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * The ingest use case behind the Eventarc function: parse, deduplicate, drop stale reports,
- * decide (checking a passing report against the VM's last relearn, core/relearn-check.ts), join
+ * The ingest use case behind the Eventarc function: parse, deduplicate, check the boot counter
+ * (a stale or jumped counter never relearns, never hides a stop), decide (checking a passing report against the VM's last relearn, core/relearn-check.ts), join
  * an execution that already waits for a decision on the VM, hold a stop beyond the blast-radius
  * guard's limits (core/blast-radius.ts), start the response workflow, record the outcome. Side
  * effects come only through the ports it is given.
@@ -21,7 +21,14 @@ import { compareBootCounters, isBootReport, type IntegrityEvent } from './event.
 import { isJsonObject, MAX_JSON_DEPTH, valueDepthExceeds, type JsonValue } from './json.js';
 import { futureProblem, parseEnvelope, parseEnvelopeText, rejectedContextOf, type RejectedContext } from './parse.js';
 import type { BaselineStore } from './ports/baseline-store.port.js';
-import type { AwaitingDecision, EventLedger, EventRecord, InstanceStateStore, RejectedInputStore } from './ports/event-ledger.port.js';
+import type {
+  AwaitingDecision,
+  CounterAnomaly,
+  EventLedger,
+  EventRecord,
+  InstanceStateStore,
+  RejectedInputStore,
+} from './ports/event-ledger.port.js';
 import type { ExecutionStarter } from './ports/execution-starter.port.js';
 import type { Logger } from './ports/logger.port.js';
 import type { StopSlotStore } from './ports/stop-slots.port.js';
@@ -70,6 +77,12 @@ export interface IngestSettings extends DecisionPolicy {
   /** A boot report this many boots beyond the last one recorded for its VM is rejected, never recorded. */
   readonly maxBootCounterJump: number;
 }
+
+/**
+ * The `alert` field of the ERROR line logged for a boot counter that went backwards or jumped:
+ * this entry or an earlier one of the VM may be forged (docs/security.md, the alert policy).
+ */
+export const FORGED_ENTRY_ALERT = 'possible_forged_entry';
 
 export type IngestResult =
   | { readonly status: 'rejected'; readonly rejection: Rejection; readonly context: RejectedContext; readonly recordId: string }
@@ -204,20 +217,57 @@ function sourceProblem(ce: CloudEventAttributes, settings: IngestSettings): Reje
 
 /**
  * What the entry claims that the platform does not vouch for: a time in the future (entries are
- * logged before they are delivered), or a boot counter implausibly far beyond the VM's last
- * recorded boot (one forged counter near 2^64 would make every genuine report after it stale).
+ * logged before they are delivered).
  */
-async function untrustedProblem(event: IntegrityEvent, deps: IngestDeps, settings: IngestSettings): Promise<Rejection | null> {
-  const future = futureProblem(event.entry.timestamp, deps.now());
-  if (future !== null) return future;
+function untrustedProblem(event: IntegrityEvent, deps: IngestDeps): Rejection | null {
+  return futureProblem(event.entry.timestamp, deps.now());
+}
+
+/**
+ * The boot report's counter against the VM's recorded boots. A jump of more than
+ * `maxBootCounterJump` is not recorded (one forged counter near 2^64 would make every genuine
+ * report after it stale); a counter below the latest recorded boot is stale. Either may be a
+ * forged entry (this one or an earlier one): it never leads to a relearn, and never hides a stop.
+ */
+async function checkCounter(
+  event: IntegrityEvent,
+  eventKey: string,
+  deps: IngestDeps,
+  settings: IngestSettings,
+): Promise<CounterAnomaly | null> {
   if (event.bootCounter === null || !isBootReport(event)) return null;
+  const at = deps.now().toISOString();
   const latest = await deps.instances.latestBoot(event.instance);
-  if (latest === null || BigInt(event.bootCounter) - BigInt(latest) <= BigInt(settings.maxBootCounterJump)) return null;
-  return rejection(
-    'implausible_boot_counter',
-    `bootCounter ${event.bootCounter} is more than ${settings.maxBootCounterJump} boots after the last one recorded for instance ${event.instance.id} (${latest}): not recorded (BOOTWARDEN_MAX_BOOT_COUNTER_JUMP)`,
-    'jsonPayload.bootCounter',
-  );
+  if (latest !== null && BigInt(event.bootCounter) - BigInt(latest) > BigInt(settings.maxBootCounterJump))
+    return { kind: 'jump', bootCounter: event.bootCounter, latestBoot: latest, eventKey, at };
+  // Only boot reports record boots: a forged startupEvent must not make genuine reports stale.
+  const latestBoot = await deps.instances.recordBoot(event.instance, event.bootCounter, at);
+  return isStale(event, latestBoot) ? { kind: 'backwards', bootCounter: event.bootCounter, latestBoot, eventKey, at } : null;
+}
+
+/** A counter anomaly: on the VM's state, and one ERROR line an alert policy matches on `alert`. */
+async function reportAnomaly(
+  event: IntegrityEvent,
+  anomaly: CounterAnomaly,
+  decision: Decision,
+  deps: IngestDeps,
+  settings: IngestSettings,
+) {
+  await deps.instances.recordCounterAnomaly(event.instance, anomaly);
+  const what =
+    anomaly.kind === 'jump'
+      ? `bootCounter ${anomaly.bootCounter} is more than ${settings.maxBootCounterJump} boots after the latest recorded (${anomaly.latestBoot}, BOOTWARDEN_MAX_BOOT_COUNTER_JUMP)`
+      : `bootCounter ${anomaly.bootCounter} is below the latest recorded boot ${anomaly.latestBoot}`;
+  const acted = decision.intendedAction === 'stop' ? `acted on all the same (${decision.action})` : 'not acted on (never relearned)';
+  deps.logger.error(`possible forged entry for instance ${event.instance.id}: ${what}; the ${event.kind} is ${acted}`, {
+    alert: FORGED_ENTRY_ALERT,
+    counterAnomaly: { ...anomaly },
+    eventKey: anomaly.eventKey,
+    instanceId: event.instance.id,
+    project: event.instance.project,
+    action: decision.action,
+    reasonCode: decision.reasonCode,
+  });
 }
 
 /**
@@ -361,6 +411,47 @@ function contextOf(event: IntegrityEvent): RejectedContext {
   };
 }
 
+/** A report with an implausible counter that needs no stop: completed as stale or rejected, never relearned. */
+async function droppedForCounter(
+  input: JsonValue | string,
+  event: IntegrityEvent,
+  anomaly: CounterAnomaly,
+  deps: IngestDeps,
+  settings: IngestSettings,
+): Promise<IngestResult> {
+  const { eventKey, bootCounter, latestBoot } = anomaly;
+  const completedAt = deps.now().toISOString();
+  if (anomaly.kind === 'jump') {
+    await deps.ledger.completeEvent(eventKey, {
+      outcome: 'rejected',
+      decision: null,
+      executionName: null,
+      completedAt,
+      counterAnomaly: anomaly,
+    });
+    const r = rejection(
+      'implausible_boot_counter',
+      `bootCounter ${bootCounter} is more than ${settings.maxBootCounterJump} boots after the last one recorded for instance ${event.instance.id} (${latestBoot}): not recorded (BOOTWARDEN_MAX_BOOT_COUNTER_JUMP)`,
+      'jsonPayload.bootCounter',
+    );
+    return recordRejection(deps, input, r, contextOf(event));
+  }
+  await deps.ledger.completeEvent(eventKey, {
+    outcome: 'stale',
+    decision: null,
+    executionName: null,
+    completedAt,
+    counterAnomaly: anomaly,
+  });
+  deps.logger.info(`stale report dropped: instance ${event.instance.id} has booted again (boot ${latestBoot} > ${bootCounter})`, {
+    eventKey,
+    instanceId: event.instance.id,
+    bootCounter,
+    latestBoot,
+  });
+  return { status: 'stale', eventKey, bootCounter, latestBoot };
+}
+
 /**
  * `cloudEvent`: what the delivery's CloudEvent says about itself (the function always gives it):
  * only the log sink's messagePublished events are acted on.
@@ -395,7 +486,7 @@ export async function ingest(
     return recordRejection(deps, input, r, context);
   }
 
-  const untrusted = await untrustedProblem(event, deps, settings);
+  const untrusted = untrustedProblem(event, deps);
   if (untrusted !== null) return recordRejection(deps, input, untrusted, contextOf(event));
 
   const eventKey = eventKeyOf(event.entry);
@@ -408,27 +499,13 @@ export async function ingest(
     return { status: 'duplicate', eventKey, executionName: c.existing.executionName };
   }
 
-  // Only boot reports record boots: a forged startupEvent must not make genuine reports stale.
-  if (event.bootCounter !== null && isBootReport(event)) {
-    const latestBoot = await deps.instances.recordBoot(event.instance, event.bootCounter, deps.now().toISOString());
-    if (isStale(event, latestBoot)) {
-      await deps.ledger.completeEvent(eventKey, {
-        outcome: 'stale',
-        decision: null,
-        executionName: null,
-        completedAt: deps.now().toISOString(),
-      });
-      deps.logger.info(`stale report dropped: instance ${event.instance.id} has booted again (boot ${latestBoot} > ${event.bootCounter})`, {
-        eventKey,
-        instanceId: event.instance.id,
-        bootCounter: event.bootCounter,
-        latestBoot,
-      });
-      return { status: 'stale', eventKey, bootCounter: event.bootCounter, latestBoot };
-    }
-  }
-
+  const anomaly = await checkCounter(event, eventKey, deps, settings);
   const decided = await decideAfterRelearns(event, eventKey, deps, settings);
+  if (anomaly !== null) {
+    await reportAnomaly(event, anomaly, decided, deps, settings);
+    // A stop is acted on whatever the counters say; nothing else is (never bless a boot that may not be the latest).
+    if (decided.intendedAction !== 'stop') return droppedForCounter(input, event, anomaly, deps, settings);
+  }
   // One execution per VM waits for operators: later events join its audit trail (no stop slot taken).
   const waiting = decided.action === 'ignore' ? null : await deps.instances.awaitingDecision(event.instance, deps.now());
   if (waiting !== null && waiting.eventKey !== eventKey) return joinWaiting(event, eventKey, decided, waiting, deps);
@@ -455,6 +532,7 @@ export async function ingest(
     decision: ledgerDecision(decision),
     executionName,
     completedAt,
+    ...(anomaly === null ? {} : { counterAnomaly: anomaly }),
   });
   // The VM's last decision is on a boot report: a shutdown or startup event after a stop must not
   // hide that bootwarden stopped it (`bootwarden instances`).

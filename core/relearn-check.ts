@@ -13,13 +13,13 @@
  *   (`relearn_mismatch`, through the blast-radius guard and the approval flow like any unknown
  *   measurements), its diff taken against what was relearned.
  *
- * The check is stateless: every passing report after the relearned boot is checked, until the
- * next relearn replaces the record. A policy relearned outside bootwarden onto measurements that
+ * The check is stateless: every passing report is checked, whatever boot counter it claims, until
+ * the next relearn replaces the record. A policy relearned outside bootwarden onto measurements that
  * are not a baseline is reported the same way.
  */
 import { baselineFromDocument } from './baseline.js';
 import { decideWithStore, type Decision, type DecisionPolicy } from './decide.js';
-import { compareBootCounters, type IntegrityEvent } from './event.js';
+import type { IntegrityEvent } from './event.js';
 import { isJsonObject, type JsonValue } from './json.js';
 import { describeDiff, fingerprint, isFingerprint, type Measurement } from './measurements.js';
 import { INT64 } from './parse.js';
@@ -67,7 +67,10 @@ export type RelearnCheck =
   | { readonly verdict: 'other_known_good'; readonly record: RelearnRecord; readonly decision: Decision }
   | { readonly verdict: 'mismatch'; readonly record: RelearnRecord; readonly decision: Decision };
 
-/** Only a passing late-boot report of a later boot than the relearned one is checked. */
+/**
+ * Every passing late-boot report is checked while a relearn is on record, whatever its counter:
+ * a counter is a claim, and a forged higher one must not make the next genuine boot skip the check.
+ */
 export function needsRelearnCheck(event: IntegrityEvent): boolean {
   return event.kind === 'lateBootReportEvent' && event.report.policyEvaluationPassed && event.bootCounter !== null;
 }
@@ -79,7 +82,6 @@ export async function checkRelearn(
   policy: DecisionPolicy,
 ): Promise<RelearnCheck | null> {
   if (event.kind !== 'lateBootReportEvent' || event.bootCounter === null) return null;
-  if (compareBootCounters(event.bootCounter, record.bootCounter) <= 0) return null;
   const fp = fingerprint(event.report.actualMeasurements);
   if (fp === record.fingerprint) return { verdict: 'verified', record };
   // Decided as if the report had failed against what was relearned: known-good or not.

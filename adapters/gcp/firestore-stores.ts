@@ -14,6 +14,7 @@ import { relearnRecordFrom, type RelearnRecord } from '../../core/relearn-check.
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
 import type {
   AwaitingDecision,
+  CounterAnomaly,
   EventLedger,
   EventRecord,
   InstanceStateStore,
@@ -257,17 +258,18 @@ export class FirestoreEventLedger implements EventLedger {
     );
   }
 
-  async completeEvent(
-    eventKey: string,
-    result: { outcome: EventRecord['outcome']; decision: EventRecord['decision']; executionName: string | null; completedAt: string },
-  ): Promise<void> {
+  async completeEvent(eventKey: string, result: Parameters<EventLedger['completeEvent']>[1]): Promise<void> {
     try {
       await (
         await this.db()
       )
         .collection(this.names.events)
         .doc(eventKey)
-        .update({ state: 'done', ...result });
+        .update({
+          state: 'done',
+          ...result,
+          ...(result.counterAnomaly === undefined ? {} : { counterAnomaly: { ...result.counterAnomaly } }),
+        });
     } catch (e) {
       throw firestoreError(`record the outcome of event ${eventKey}`, e);
     }
@@ -390,6 +392,19 @@ export class FirestoreInstanceState implements InstanceStateStore {
         .set({ instance: { ...instance }, manualRelearn: record, relearned: FieldValue.delete() }, { merge: true });
     } catch (e) {
       throw firestoreError(`record the relearn of ${instanceStateId(instance)}`, e);
+    }
+  }
+
+  async recordCounterAnomaly(instance: InstanceRef, anomaly: CounterAnomaly): Promise<void> {
+    try {
+      await (
+        await this.db()
+      )
+        .collection(this.names.instances)
+        .doc(instanceStateId(instance))
+        .set({ instance: { ...instance }, counterAnomaly: { ...anomaly } }, { merge: true });
+    } catch (e) {
+      throw firestoreError(`record the counter anomaly of ${instanceStateId(instance)}`, e);
     }
   }
 

@@ -31,6 +31,18 @@ export interface AwaitingDecision {
   readonly until: string;
 }
 
+/**
+ * A boot counter that went backwards (below the latest recorded boot) or jumped (beyond
+ * BOOTWARDEN_MAX_BOOT_COUNTER_JUMP): this entry or an earlier one of the VM may be forged.
+ */
+export interface CounterAnomaly {
+  readonly kind: 'backwards' | 'jump';
+  readonly bootCounter: string;
+  readonly latestBoot: string;
+  readonly eventKey: string;
+  readonly at: string;
+}
+
 export interface EventRecord {
   readonly eventKey: string;
   readonly entry: EntryIdentity;
@@ -52,6 +64,8 @@ export interface EventRecord {
   > | null;
   readonly executionName: string | null;
   readonly completedAt: string | null;
+  /** Set when the event's boot counter was implausible (core/ingest.ts). */
+  readonly counterAnomaly?: CounterAnomaly;
 }
 
 export type NewEventRecord = Omit<
@@ -78,7 +92,13 @@ export interface EventLedger {
   /** Written by the owner only. */
   completeEvent(
     eventKey: string,
-    result: { outcome: EventOutcome; decision: EventRecord['decision']; executionName: string | null; completedAt: string },
+    result: {
+      outcome: EventOutcome;
+      decision: EventRecord['decision'];
+      executionName: string | null;
+      completedAt: string;
+      counterAnomaly?: CounterAnomaly;
+    },
   ): Promise<void>;
 }
 
@@ -98,6 +118,8 @@ export interface InstanceStateStore {
    * (`awaiting`), its deadline has not passed and its approval group is not decided. Else null.
    */
   awaitingDecision(instance: InstanceRef, now: Date): Promise<AwaitingDecision | null>;
+  /** Records the VM's latest counter anomaly (`counterAnomaly` on its state). */
+  recordCounterAnomaly(instance: InstanceRef, anomaly: CounterAnomaly): Promise<void>;
   recordDecision(
     instance: InstanceRef,
     summary: { eventKey: string; bootCounter: string | null; action: string; reasonCode: string; executionName: string | null; at: string },

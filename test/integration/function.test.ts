@@ -143,17 +143,68 @@ describe('onIntegrityEvent over HTTP', () => {
     expect(executionsFor(entry)).toHaveLength(1);
   });
 
-  it('a stale report (the VM booted again since) starts nothing', async () => {
+  it('a stale known-good report (the VM booted again since) starts nothing: never relearned', async () => {
     const instance = vm();
     // The VM booted again: its next boot's early-boot report (boots are recorded from boot reports only).
     const next = bootReportEntry('earlyBootReportEvent', { instance, bootCounter: 9, actual: KERNEL_26, policy: KERNEL_26 });
     await postBinary(server.url, eventarcBody(next, 'msg-f1'));
-    const entry = late(instance, TAMPERED, 8);
+    const entry = late(instance, KERNEL_26, 8);
     const started = await startedDuring(async () => {
       expect((await postBinary(server.url, eventarcBody(entry, 'msg-f2'))).status).toBeLessThan(300);
     });
     expect(started).toEqual([]);
     expect((await collection('events').doc(keyOf(entry)).get()).data()).toMatchObject({ outcome: 'stale' });
+  });
+
+  // Root on a VM writes entries with any bootCounter (gcloud logging write): a genuine failed
+  // report after them is lower, and is acted on all the same.
+  it.each([
+    ['a forged passing early-boot report at boot 6 + 100', ['6', '106'], 'h1'],
+    ['a forged first-seen boot 2^64-1', ['18446744073709551615'], 'h2'],
+  ])('%s, then a genuine failed boot-7 report with unknown measurements: a stop, recorded as a counter anomaly', async (_, forged, tag) => {
+    const instance = vm();
+    for (const [i, boot] of forged.entries()) {
+      const claim = bootReportEntry('earlyBootReportEvent', { instance, bootCounter: boot, actual: KERNEL_26, policy: KERNEL_26 });
+      expect((await postBinary(server.url, eventarcBody(claim, `msg-${tag}-${i}`))).status).toBeLessThan(300);
+    }
+    const genuine = late(instance, TAMPERED, 7);
+    expect((await postBinary(server.url, eventarcBody(genuine, `msg-${tag}-g`))).status).toBeLessThan(300);
+    const [ex] = executionsFor(genuine);
+    expect(ex?.argument).toMatchObject({ decision: { action: 'stop', reasonCode: 'unknown_measurements' }, bootCounter: '7' });
+    const latestBoot = forged[forged.length - 1];
+    expect((await collection('events').doc(keyOf(genuine)).get()).data()).toMatchObject({
+      outcome: 'decided',
+      counterAnomaly: { kind: 'backwards', bootCounter: '7', latestBoot },
+    });
+    const state = await collection('instances').doc(`${instance.project}:${instance.zone}:${instance.id}`).get();
+    expect(state.get('counterAnomaly')).toMatchObject({ kind: 'backwards', bootCounter: '7', latestBoot, eventKey: keyOf(genuine) });
+  });
+
+  it('after a relearn, a stale passing report with other measurements is a relearn_mismatch stop', async () => {
+    const instance = vm();
+    // What the workflow writes after relearning boot 7 on KERNEL_26 (workflows/integrity-response.workflows.yaml).
+    await collection('instances')
+      .doc(`${instance.project}:${instance.zone}:${instance.id}`)
+      .set({
+        relearned: {
+          fingerprint: fingerprint(KERNEL_26),
+          bootCounter: '7',
+          eventKey: 'e'.repeat(64),
+          execution: 'projects/acme-ops/locations/us-central1/workflows/bootwarden-response/executions/x',
+          at: '2026-11-01T10:00:01.000000Z',
+          pcrs: Object.fromEntries(KERNEL_26.map((m) => [m.pcrNum, { ...m }])),
+        },
+      });
+    const forged = bootReportEntry('earlyBootReportEvent', { instance, bootCounter: 106, actual: KERNEL_26, policy: KERNEL_26 });
+    await postBinary(server.url, eventarcBody(forged, 'msg-h3-0'));
+    // The genuine next boot, with a rootkit that passes the relearned policy.
+    const genuine = late(instance, TAMPERED, 8, TAMPERED);
+    expect((await postBinary(server.url, eventarcBody(genuine, 'msg-h3-g'))).status).toBeLessThan(300);
+    const [ex] = executionsFor(genuine);
+    expect(ex?.argument).toMatchObject({
+      decision: { action: 'stop', reasonCode: 'relearn_mismatch' },
+      fingerprint: fingerprint(TAMPERED),
+    });
   });
 
   it.each([

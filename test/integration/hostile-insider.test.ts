@@ -213,3 +213,31 @@ describe('one execution per VM waits for operators', () => {
     expect(JSON.parse((await stack.engine.wait(relearn!.name)).result ?? '{}')).toMatchObject({ outcome: 'relearned' });
   });
 });
+
+describe('the blast-radius guard counts VMs Compute has', () => {
+  it('ten forged failed reports for instance ids that do not exist end stop_skipped and give their slots back: the next real failure is a stop', async () => {
+    // Root on a VM writes a failed late-boot report for each of ten instance ids the project does
+    // not have (gcloud logging write --monitored-resource-labels=instance_id=…), each with its own measurements.
+    const ghosts = Array.from({ length: 10 }, (_, n) => ({
+      project: PROJECT,
+      zone: 'us-central1-a',
+      id: String(7_199_000_000_000_000_000n + BigInt(n)),
+    }));
+    for (const [n, ghost] of ghosts.entries()) await report(ghost, 7, linuxBoot(`linux-6.1.0-27-amd64-ghost-${n}`), POLICY);
+    for (const ghost of ghosts) {
+      const [ex] = stack.engine.listExecutions({}).filter((r) => r.labels['instance-id'] === ghost.id);
+      expect(JSON.parse((await stack.engine.wait(ex!.name)).result ?? '{}')).toMatchObject({ outcome: 'stop_skipped', errors: [] });
+    }
+    const held = (await stack.db.collection(`${PREFIX}stop_slots`).get()).docs.filter((d) =>
+      ghosts.some((g) => g.id === d.get('instance.id')),
+    );
+    expect(held).toEqual([]);
+
+    const vm = newVm();
+    const entry = await report(vm, 7, linuxBoot('linux-6.1.0-27-amd64-real-rootkit'), POLICY);
+    expect(await ledger(entry)).toMatchObject({ outcome: 'decided', decision: { action: 'stop', reasonCode: 'unknown_measurements' } });
+    const [stop] = executionsFor(vm, 'stop');
+    await stack.engine.reached(stop!.name, 'wait_decision');
+    expect(stack.fleet.peek(vm.project, vm.zone, vm.id)?.status).toBe('TERMINATED');
+  });
+});

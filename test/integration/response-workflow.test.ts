@@ -300,6 +300,32 @@ describe('stop, then an operator decides', () => {
     expect(out.steps - out.record.billing.polls, out.record.steps.map((st) => st.step).join(' ')).toBeLessThanOrEqual(38);
   });
 
+  it('a VM that is gone gives back the stop slots its event holds, and only those', async () => {
+    expect.hasAssertions();
+    const gone: InstanceRef = { project: TEST_PROJECT_ID, zone: 'us-central1-a', id: '1888888888888888887' };
+    const { argument } = scenario('stop', { instance: gone, bootCounter: 4, collections });
+    const slots = fs.db().collection(`${fs.prefix}stop_slots`);
+    const slot = (holder: string) => ({
+      holder,
+      instance: { ...gone },
+      fingerprint: argument.fingerprint,
+      scope: 'project',
+      windowStart: 'w',
+      claimedAt: 'c',
+      expiresAt: new Date('2026-11-01T11:00:00Z'),
+    });
+    const mine = [`w1793523600-fingerprint-${argument.fingerprint ?? 'none'}-0`, `w1793523600-project-${TEST_PROJECT_ID}-3`];
+    const other = `w1793523600-overall-all-5`;
+    for (const id of mine) await slots.doc(id).create(slot(argument.eventKey));
+    await slots.doc(other).create(slot('f'.repeat(64)));
+    const out = await finish(await start({ ...argument, stopSlots: [...mine, other] }));
+    expect(out.result).toMatchObject({ outcome: 'stop_skipped', errors: [] });
+    expect((await slots.doc(mine[0]!).get()).exists).toBe(false);
+    expect((await slots.doc(mine[1]!).get()).exists).toBe(false);
+    // Another event's slot (a forged argument naming it) is kept.
+    expect((await slots.doc(other).get()).get('holder')).toBe('f'.repeat(64));
+  });
+
   it('a VM that is gone is not stopped: stop_skipped, and operators are told', async () => {
     expect.hasAssertions();
     const gone: InstanceRef = { project: TEST_PROJECT_ID, zone: 'us-central1-a', id: '1888888888888888888' };

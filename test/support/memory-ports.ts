@@ -9,6 +9,7 @@ import { relearnRecordFrom } from '../../core/relearn-check.js';
 import type { BaselineStore, StoredBaseline } from '../../core/ports/baseline-store.port.js';
 import type {
   AwaitingDecision,
+  CounterAnomaly,
   EventLedger,
   EventRecord,
   InstanceStateStore,
@@ -158,6 +159,11 @@ export class MemoryInstances implements InstanceStateStore {
   relearnRecord(instance: InstanceRef) {
     this.relearnRecords++;
     return Promise.resolve(relearnRecordFrom(this.relearned.get(`${instance.project}/${instance.zone}/${instance.id}`)));
+  }
+  readonly anomalies: { instance: InstanceRef; anomaly: CounterAnomaly }[] = [];
+  recordCounterAnomaly(instance: InstanceRef, anomaly: CounterAnomaly) {
+    this.anomalies.push({ instance, anomaly });
+    return Promise.resolve();
   }
   recordDecision(instance: InstanceRef, summary: Parameters<InstanceStateStore['recordDecision']>[1]) {
     this.decisions.push({ instance, summary });

@@ -94,6 +94,7 @@ describe('claimStop', () => {
     expect(verdicts[3]).toEqual({
       stop: false,
       heldBy: { scope: 'fingerprint', limit: 3, windowSeconds: 3600, windowStart: '2026-12-02T13:00:00.000Z' },
+      slots: [],
     });
     // A slot says who took it and when it is of no more use (a TTL policy may delete it then).
     expect(store.inner.slots.get(`w${HOUR_START}-fingerprint-${FP_A}-2`)).toEqual({
@@ -139,7 +140,12 @@ describe('claimStop', () => {
     const fp = (n: number) => n.toString(16).padStart(64, '0');
     expect((await claim(store, 0, { fp: fp(0), limits })).stop).toBe(true);
     expect((await claim(store, 1, { fp: fp(1), limits })).stop).toBe(true);
-    expect(await claim(store, 2, { fp: fp(2), limits })).toMatchObject({ stop: false, heldBy: { scope: 'project', limit: 2 } });
+    // Held at the project scope, it still holds its fingerprint slot: the workflow gives it back when Compute has no such VM.
+    expect(await claim(store, 2, { fp: fp(2), limits })).toEqual({
+      stop: false,
+      heldBy: expect.objectContaining({ scope: 'project', limit: 2 }) as unknown,
+      slots: [`w${HOUR_START}-fingerprint-${fp(2)}-0`],
+    });
     expect((await claim(store, 3, { fp: fp(3), limits, project: 'acme-dev' })).stop).toBe(true);
     expect(await claim(store, 4, { fp: fp(4), limits, project: 'acme-test' })).toMatchObject({
       stop: false,

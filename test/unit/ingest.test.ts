@@ -150,10 +150,10 @@ describe('ingest', () => {
     expect(w.starter.started).toHaveLength(1);
   });
 
-  it('drops a stale report: the VM has booted again since', async () => {
+  it('drops a stale known-good report (never relearned): the VM has booted again since', async () => {
     const w = world();
     await w.run(earlyBoot(9));
-    const r = await w.run(unknownEntry(8));
+    const r = await w.run(failedLateBoot({ bootCounter: 8 }));
     expect(r).toEqual({ status: 'stale', eventKey: expect.any(String), bootCounter: '8', latestBoot: '9' });
     expect(w.starter.started).toEqual([]);
   });
@@ -177,7 +177,7 @@ describe('ingest', () => {
   ])('boot %s after boot %s is stale: boot counters compare as numbers, not text', async (earlier, later) => {
     const w = world();
     await w.run(earlyBoot(later));
-    const r = await w.run(unknownEntry(earlier));
+    const r = await w.run(failedLateBoot({ bootCounter: earlier }));
     expect(r).toEqual({ status: 'stale', eventKey: expect.any(String), bootCounter: earlier, latestBoot: later });
     expect(w.starter.started).toEqual([]);
   });
@@ -342,10 +342,23 @@ describe('what the platform does not vouch for (issue 14)', () => {
     expect(await w.run(unknownEntry(8))).toMatchObject({ status: 'decided', decision: { action: 'stop' } });
   });
 
-  it('a boot report 101 boots after the last recorded is rejected and not recorded; 100 after is a boot', async () => {
+  it('a failed report 101 boots after the last recorded is stopped, not recorded as a boot, and alerted on', async () => {
     const w = world();
     await w.run(earlyBoot(7));
     const r = await w.run(eventarcBody(unknownEntry(108), 'm-jump'));
+    expect(r).toMatchObject({ status: 'decided', decision: { action: 'stop', reasonCode: 'unknown_measurements' } });
+    expect([...(w.instances.boots.values().next().value ?? [])]).toEqual(['7']);
+    const anomaly = { kind: 'jump', bootCounter: '108', latestBoot: '7', eventKey: r.status === 'decided' ? r.eventKey : '' };
+    expect(w.instances.anomalies.map((a) => a.anomaly)).toEqual([{ ...anomaly, at: '2026-11-29T00:00:00.000Z' }]);
+    expect(w.ledger.events.get(anomaly.eventKey)).toMatchObject({ outcome: 'decided', counterAnomaly: anomaly });
+    expect(w.logger.lines.filter((l) => l.severity === 'ERROR').map((l) => l.fields?.['alert'])).toEqual(['possible_forged_entry']);
+    expect(w.starter.started.map((s) => s.labels['action'])).toEqual(['stop']);
+  });
+
+  it('a known-good report 101 boots after the last recorded is rejected (never relearned) and not recorded; 100 after is a boot', async () => {
+    const w = world();
+    await w.run(earlyBoot(7));
+    const r = await w.run(eventarcBody(failedLateBoot({ bootCounter: 108 }), 'm-jump'));
     expect(r).toMatchObject({
       status: 'rejected',
       rejection: {
@@ -355,9 +368,12 @@ describe('what the platform does not vouch for (issue 14)', () => {
       },
     });
     expect([...(w.instances.boots.values().next().value ?? [])]).toEqual(['7']);
-    expect(w.logger.lines.filter((l) => l.severity === 'ERROR').map((l) => l.fields?.['code'])).toEqual(['implausible_boot_counter']);
+    expect(w.logger.lines.filter((l) => l.severity === 'ERROR').map((l) => l.fields?.['alert'] ?? l.fields?.['code'])).toEqual([
+      'possible_forged_entry',
+      'implausible_boot_counter',
+    ]);
     expect(w.starter.started).toEqual([]);
-    expect(await w.run(unknownEntry(107))).toMatchObject({ status: 'decided', decision: { action: 'stop' } });
+    expect(await w.run(failedLateBoot({ bootCounter: 107 }))).toMatchObject({ status: 'decided', decision: { action: 'relearn' } });
   });
 
   it('an entry logged in the future (more than 60 s ahead of the clock) is rejected', async () => {
@@ -373,6 +389,44 @@ describe('what the platform does not vouch for (issue 14)', () => {
         message: 'timestamp 2026-11-29T00:01:00.001Z is in the future (now 2026-11-29T00:00:00.000Z)',
       },
     });
+  });
+});
+
+describe("a genuine failure is never silenced by another entry's counters", () => {
+  // The attacker (root on the VM) writes entries with any bootCounter; the genuine report after them is lower.
+  it.each([
+    ['a forged passing early-boot report at the last boot + 100', [6, 106]],
+    ['a forged first-seen boot 2^64-1', ['18446744073709551615']],
+    ['repeated forged +100 reports', [6, 106, 206, 306]],
+  ])('%s, then a genuine failed boot-7 report with unknown measurements: stopped, alerted', async (_, forged) => {
+    const w = world();
+    for (const boot of forged) await w.run(earlyBoot(boot));
+    const r = await w.run(eventarcBody(unknownEntry(7), 'm-genuine'));
+    expect(r).toMatchObject({ status: 'decided', decision: { action: 'stop', reasonCode: 'unknown_measurements' } });
+    expect(w.starter.started.map((s) => s.labels['action'])).toEqual(['stop']);
+    const latest = String(forged[forged.length - 1]);
+    const errors = w.logger.lines.filter((l) => l.severity === 'ERROR');
+    expect(errors.map((l) => [l.fields?.['alert'], (l.fields?.['counterAnomaly'] as { kind?: string } | undefined)?.kind])).toEqual([
+      ['possible_forged_entry', 'backwards'],
+    ]);
+    expect(w.ledger.events.get(r.status === 'decided' ? r.eventKey : '')).toMatchObject({
+      counterAnomaly: { kind: 'backwards', bootCounter: '7', latestBoot: latest },
+    });
+  });
+
+  it('under the guard, a stale failed report is held, not dropped', async () => {
+    const w = world({ blastRadius: { perFingerprint: 0, perProject: 10, overall: 20, windowSeconds: 3600 } });
+    await w.run(earlyBoot(106));
+    expect(await w.run(unknownEntry(7))).toMatchObject({ status: 'decided', decision: { action: 'hold', intendedAction: 'stop' } });
+  });
+
+  it('a stale known-good report is still never relearned (stale, alerted)', async () => {
+    const w = world();
+    await w.run(earlyBoot(106));
+    const r = await w.run(failedLateBoot({ bootCounter: 7 }));
+    expect(r).toEqual({ status: 'stale', eventKey: expect.any(String), bootCounter: '7', latestBoot: '106' });
+    expect(w.starter.started).toEqual([]);
+    expect(w.logger.lines.filter((l) => l.severity === 'ERROR').map((l) => l.fields?.['alert'])).toEqual(['possible_forged_entry']);
   });
 });
 
@@ -589,7 +643,7 @@ describe('what ingest records and logs', () => {
     const first = await w.run(body);
     await w.run(body);
     await w.run(earlyBoot(9));
-    const stale = await w.run(eventarcBody(unknownEntry(8), 'm2'));
+    const stale = await w.run(eventarcBody(failedLateBoot({ bootCounter: 8 }), 'm2'));
     if (first.status !== 'decided' || stale.status !== 'stale') throw new Error('unexpected statuses');
     const lines = w.logger.lines.filter((l) => l.message.startsWith('duplicate') || l.message.startsWith('stale'));
     expect(lines).toEqual([

@@ -171,10 +171,20 @@ describe('ingest checks passing late-boot reports against the last relearn', () 
     expect(await ingest(passing(8, KERNEL_26), vdeps, dry)).toMatchObject({ decision: { action: 'ignore', dryRun: false } });
   });
 
-  it('a report of the relearned boot or an earlier one is not checked', async () => {
-    const w = world(written(KERNEL_26, '8'));
-    expect(await w.run(passing(8, TAMPERED))).toMatchObject({ decision: { action: 'ignore' } });
-    expect(w.starter.started).toEqual([]);
+  // A counter is a claim: a forged report of boot 106 after the relearn must not make the genuine
+  // boot 8 with a rootkit skip the check (it is stale against 106, and still checked).
+  it.each([
+    ['the relearned boot', '8', []],
+    ['an earlier boot', '9', []],
+    ['a stale boot (a forged boot 106 was recorded)', '7', [106]],
+  ])('a passing report of %s is checked all the same: relearn_mismatch stop', async (_, relearnedBoot, forged) => {
+    const w = world(written(KERNEL_26, relearnedBoot));
+    for (const boot of forged) await w.run(passing(boot, KERNEL_26));
+    expect(await w.run(passing(8, TAMPERED))).toMatchObject({
+      status: 'decided',
+      decision: { action: 'stop', reasonCode: 'relearn_mismatch', fingerprint: fingerprint(TAMPERED) },
+    });
+    expect(w.starter.started.map((s) => s.labels['action'])).toEqual(['stop']);
   });
 
   it('a record that cannot be read: an ERROR naming why, the report is decided as before', async () => {

@@ -183,8 +183,17 @@ describe('root on a VM forges its reports, then reboots into a rootkit', () => {
     expect(
       (failed['jsonPayload'] as { lateBootReportEvent: { policyEvaluationPassed: boolean } }).lateBootReportEvent.policyEvaluationPassed,
     ).toBe(false);
-    // Its own earlier reports hold a known-good baseline's measurements.
-    const claim = forge(vm, 'lateBootReportEvent', { bootCounter: '106', actual: good, policy: measurements(evil, 'late'), passed: false });
+    // The genuine failure stopped the VM, so its own guest writes nothing more; root on another VM of
+    // the project writes the last forgery for it (the premise: any instance id of the project). Its
+    // earlier reports hold a known-good baseline's measurements.
+    const neighbour = newVm(40n);
+    const claim = forge(neighbour, 'lateBootReportEvent', {
+      id: vm.id,
+      bootCounter: '106',
+      actual: good,
+      policy: measurements(evil, 'late'),
+      passed: false,
+    });
     await stack.quiet();
 
     // Never relearned: the VM's policy is still its genuine image's, not the rootkit's.

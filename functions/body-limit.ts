@@ -10,7 +10,8 @@
  *   told there is no body, no route matches the refused request), the connection closed;
  * - a body without Content-Length (chunked): counted as it arrives, and once over the bound
  *   answered, its reading stopped and the connection closed, so that at most the bound is ever
- *   buffered.
+ *   buffered. The sender is still writing then, and a close with unread data can reset the
+ *   connection before it reads the 413 (seen under load): the cut is certain, the answer is not.
  */
 import diagnostics from 'node:diagnostics_channel';
 import { Buffer } from 'node:buffer';

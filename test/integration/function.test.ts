@@ -323,8 +323,13 @@ describe('onIntegrityEvent bounds what it buffers and records', () => {
   it('a chunked body growing to 150 MB: 413 and the connection cut once past the bound, far from the whole body', async () => {
     const frame = (b: Buffer): Buffer => Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
     const r = await rawPost(server.url, 'Transfer-Encoding: chunked\r\n', (socket) => writeUntilClosed(socket, chunk, MB150, frame));
-    expect(r.status).toBe(413);
-    expect(JSON.parse(r.body)).toEqual(refusal);
+    // The 413 is best effort here: the sender is still writing when the connection closes, and a close
+    // with unread data can reset it before the sender reads the answer (seen under load). What must
+    // hold is the cut: the answer, when it arrives, is the refusal.
+    if (!Number.isNaN(r.status)) {
+      expect(r.status).toBe(413);
+      expect(JSON.parse(r.body)).toEqual(refusal);
+    }
     // The bound, plus what the two sockets' buffers held when the connection was cut.
     expect(r.sent).toBeLessThan(MAX_PUSH_BODY_BYTES + 16 * 1024 * 1024);
   });

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClientOptions } from '../../adapters/local/local-api.js';
 import { baselineToDocument, newBaseline } from '../../core/baseline.js';
 import { loopbackApiUrl } from '../../core/config.js';
-import { eventKeyOf, eventsCollection, RESPONSE_WORKFLOW_ID } from '../../core/contracts.js';
+import { RESPONSE_WORKFLOW_ID } from '../../core/contracts.js';
 import type { JsonObject } from '../../core/json.js';
 import { fingerprint, type Measurement } from '../../core/measurements.js';
 import { parseEnvelope } from '../../core/parse.js';
@@ -22,6 +22,7 @@ import type { FleetInstance } from '../../devstack/fleet/simulated-fleet.js';
 import { linuxChain, measurements, withParts, type BootChain } from '../../devstack/fleet/vtpm.js';
 import { CHANNEL, decideInSlack } from '../../devstack/slack-local.js';
 import { startLocalStack, type LocalStack } from '../../devstack/stack.js';
+import { ledgerRecord } from '../support/ledger.js';
 
 const PROJECT = 'demo-bootwarden';
 const ZONE = 'us-central1-a';
@@ -85,14 +86,7 @@ function genuineLateBoot(vm: { id: string }, boot: string): JsonObject {
   return found;
 }
 
-async function ledger(entry: JsonObject): Promise<Record<string, unknown>> {
-  const key = eventKeyOf({
-    logName: entry['logName'] as string,
-    insertId: entry['insertId'] as string,
-    timestamp: entry['timestamp'] as string,
-  });
-  return (await stack.db.collection(eventsCollection(PREFIX)).doc(key).get()).data() ?? {};
-}
+const ledger = (entry: JsonObject): Promise<Record<string, unknown>> => ledgerRecord(stack.db, PREFIX, entry);
 
 const changes = (name: string): string[] =>
   stack.fleet.calls.filter((c) => c.target === name && c.method !== 'get' && c.method !== 'getOperation').map((c) => c.method);

@@ -18,6 +18,7 @@ import { bootReportEntry, eventarcBody, linuxBoot } from '../../devstack/entries
 import { postEventarc } from '../../devstack/eventarc.js';
 import { CHANNEL, decideInSlack } from '../../devstack/slack-local.js';
 import { startLocalStack, type LocalStack } from '../../devstack/stack.js';
+import { ledgerRecord } from '../support/ledger.js';
 
 const PROJECT = 'demo-bootwarden';
 const PREFIX = 'verify_';
@@ -69,14 +70,7 @@ async function report(
   return entry;
 }
 
-async function ledger(entry: JsonObject): Promise<Record<string, unknown>> {
-  const key = eventKeyOf({
-    logName: entry['logName'] as string,
-    insertId: entry['insertId'] as string,
-    timestamp: entry['timestamp'] as string,
-  });
-  return (await stack.db.collection(eventsCollection(PREFIX)).doc(key).get()).data() ?? {};
-}
+const ledger = (entry: JsonObject): Promise<Record<string, unknown>> => ledgerRecord(stack.db, PREFIX, entry);
 
 const executionsFor = (vm: InstanceRef, action: string) =>
   stack.engine.listExecutions({}).filter((r) => r.labels['instance-id'] === vm.id && r.labels['action'] === action);

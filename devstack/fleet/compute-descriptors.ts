@@ -9,11 +9,14 @@ import { descriptorSchema, type MessageSchema, type ProtoJsonType } from '@bootw
 
 let descriptors: Promise<ProtoJsonType> | undefined;
 
+/** Where the official Compute client keeps its descriptors (protos.json), for every reader here and in the tests. */
+export function computeProtosPath(): string {
+  return createRequire(import.meta.url).resolve('@google-cloud/compute/build/protos/protos.json');
+}
+
 /** The response message of a route: an instance, a list of them, or an operation (start, stop, relearn, operations). */
 export async function responseSchema(kind: string, name: string | undefined, verb: string | undefined): Promise<MessageSchema> {
-  descriptors ??= readFile(createRequire(import.meta.url).resolve('@google-cloud/compute/build/protos/protos.json'), 'utf8').then(
-    (text) => JSON.parse(text) as ProtoJsonType,
-  );
+  descriptors ??= readFile(computeProtosPath(), 'utf8').then((text) => JSON.parse(text) as ProtoJsonType);
   const type = kind === 'instances' && verb === undefined ? (name === undefined ? 'InstanceList' : 'Instance') : 'Operation';
   return descriptorSchema(await descriptors, `google.cloud.compute.v1.${type}`);
 }

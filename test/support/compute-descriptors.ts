@@ -13,7 +13,8 @@
  * - repeated fields are arrays, maps are objects, messages are objects checked recursively.
  * Returns every violation as "path: what is wrong" (none: an empty list).
  */
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { computeProtosPath } from '../../devstack/fleet/compute-descriptors.js';
 
 interface FieldDescriptor {
   readonly type: string;
@@ -40,8 +41,7 @@ let computeV1: TypeDescriptor | undefined;
 /** google.cloud.compute.v1 of the installed client's descriptors (read once). */
 function descriptors(): TypeDescriptor {
   if (computeV1 === undefined) {
-    const require = createRequire(import.meta.url);
-    const root = require('@google-cloud/compute/build/protos/protos.json') as Root;
+    const root = JSON.parse(readFileSync(computeProtosPath(), 'utf8')) as Root;
     computeV1 = root.nested.google.nested.cloud.nested.compute.nested.v1;
   }
   return computeV1;
